@@ -1,0 +1,250 @@
+// liaison: the people-facing command of a Liaison site. See DESIGN.md, "The command line".
+#include <CLI/CLI.hpp>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "schemas/vocab.h"
+
+using liaison::cli::Context;
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+struct FindFlags {
+  std::string country, role, topic, competence, language, network, legalBasis, name;
+  bool availableNow = false;
+  int verifiedWithin = -1;
+  int limit = 20;
+  bool urgent = false;
+
+  void attach(CLI::App* app, bool withCountryRole) {
+    if (withCountryRole) {
+      app->add_option("--country", country, "ISO 3166-1 alpha-2 country code");
+      app->add_option("--role", role, "prosecutor, central-authority, investigator, ...");
+      app->add_option("--network", network, "CASC, SEAJust, INTERPOL, ...");
+      app->add_option("--legal-basis", legalBasis, "UNTOC, Minsk-1993, ASEAN-MLAT, bilateral:XX");
+      app->add_option("--name", name, "a name in any script or spelling");
+      app->add_flag("--available-now", availableNow, "only those reachable now");
+      app->add_option("--verified-within", verifiedWithin, "verified within this many days");
+    }
+    app->add_option("--topic", topic, "crime area, e.g. trafficking-in-persons");
+    app->add_option("--competence", competence, "mla, extradition, joint-investigation, ...");
+    app->add_option("--language", language, "BCP 47 language they accept, e.g. ru");
+    app->add_option("--limit", limit, "at most this many results")->check(CLI::Range(1, 10000));
+    app->add_flag("--urgent", urgent, "rank 24/7 focal points first");
+  }
+
+  // Checks values against the vocabularies; returns a one-line reason or "".
+  std::string check() const {
+    using namespace liaison::vocab;
+    if (!country.empty() && !isCountry(country)) return "--country: \"" + country + "\" is not an ISO 3166-1 alpha-2 code";
+    if (!role.empty() && !isRole(role)) return "--role: \"" + role + "\" is not a role";
+    if (!topic.empty() && !isTopic(topic)) return "--topic: \"" + topic + "\" is not a topic";
+    if (!competence.empty() && !isCompetence(competence)) return "--competence: \"" + competence + "\" is not a competence";
+    if (!language.empty() && !isLanguageTag(language)) return "--language: \"" + language + "\" is not a BCP 47 language tag";
+    if (!network.empty() && !isNetwork(network)) return "--network: \"" + network + "\" is not a network name";
+    if (!legalBasis.empty() && !isLegalBasis(legalBasis)) return "--legal-basis: \"" + legalBasis + "\" is not a legal basis";
+    return {};
+  }
+
+  liaison::directory::Query query() const {
+    liaison::directory::Query q;
+    auto opt = [](const std::string& s) {
+      return s.empty() ? std::nullopt : std::optional<std::string>(s);
+    };
+    q.country = opt(country);
+    q.role = opt(role);
+    q.topic = opt(topic);
+    q.competence = opt(competence);
+    q.language = opt(language);
+    q.network = opt(network);
+    q.legalBasis = opt(legalBasis);
+    q.name = opt(name);
+    q.availableNow = availableNow;
+    if (verifiedWithin >= 0) q.verifiedWithinDays = verifiedWithin;
+    q.limit = static_cast<size_t>(limit);
+    q.urgent = urgent;
+    if (!language.empty()) q.preferLanguages.push_back(language);
+    return q;
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("liaison");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+  spdlog::cfg::load_env_levels();
+
+  liaison::SystemClock clock;
+  Context ctx;
+  ctx.clock = &clock;
+  if (const char* env = std::getenv("LIAISON_SITE")) ctx.siteDir = env;
+
+  CLI::App app{"liaison: the verified directory and alert bus of a Liaison network"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "all commands and their options");
+  auto siteOption = [&](CLI::App* sub) {
+    sub->add_option("--site", ctx.siteDir, "the site's data directory (or LIAISON_SITE)");
+  };
+  auto formatOption = [&](CLI::App* sub, std::vector<std::string> allowed) {
+    sub->add_option("--format", ctx.format, "output format")->check(CLI::IsMember(allowed));
+  };
+
+  std::string prefix;
+  auto* keygen = app.add_subcommand("keygen", "make a key pair: PREFIX.key (0600) and PREFIX.pub");
+  keygen->add_option("--out", prefix, "file name prefix")->required();
+
+  std::string rootKey, site, publicKey, countries, role = "authority", network, reason;
+  int days = 365;
+  auto* enroll = app.add_subcommand("enroll", "sign a member certificate with the network root");
+  enroll->add_option("--root", rootKey, "the network root's secret key file")->required();
+  enroll->add_option("--site", site, "the site id")->required();
+  enroll->add_option("--public", publicKey, "the site's .pub file")->required();
+  enroll->add_option("--country", countries, "countries it may publish for, e.g. KG,KZ");
+  enroll->add_option("--role", role, "authority | secretariat | adapter | broker")
+      ->check(CLI::IsMember({"authority", "secretariat", "adapter", "broker"}));
+  enroll->add_option("--days", days, "validity in days")->check(CLI::Range(1, 3660));
+  enroll->add_option("--network", network, "network name, e.g. CASC");
+
+  auto* revoke = app.add_subcommand("revoke", "sign a revocation of a member (publish it)");
+  revoke->add_option("--root", rootKey, "the network root's secret key file")->required();
+  revoke->add_option("--site", site, "the site id")->required();
+  revoke->add_option("--reason", reason, "why");
+
+  std::string id, rootPub, key, member, broker, brokerKey, api = "127.0.0.1:7480";
+  auto* init = app.add_subcommand("init", "make a site's data directory");
+  siteOption(init);
+  init->add_option("--id", id, "this site's id")->required();
+  init->add_option("--root", rootPub, "the network root's .pub file")->required();
+  init->add_option("--key", key, "this site's .key file")->required();
+  init->add_option("--member", member, "this site's member certificate")->required();
+  init->add_option("--broker", broker, "the broker, e.g. tcp://broker.example:7400");
+  init->add_option("--broker-key", brokerKey, "the broker's .pub file");
+  init->add_option("--api", api, "local HTTP API address");
+
+  std::vector<std::string> files;
+  auto* publish = app.add_subcommand("publish", "publish records, certificates or revocations");
+  siteOption(publish);
+  publish->add_option("FILE", files, "JSON form files or signed items")->required();
+
+  auto* retire = app.add_subcommand("retire", "retire a record (a tombstone with a higher revision)");
+  siteOption(retire);
+  retire->add_option("ID", id, "record id")->required();
+
+  FindFlags findFlags;
+  auto* find = app.add_subcommand("find", "search the local replica");
+  siteOption(find);
+  formatOption(find, {"table", "json", "vcard"});
+  findFlags.attach(find, true);
+
+  FindFlags cpFlags;
+  std::string from, to;
+  auto* counterpart = app.add_subcommand("counterpart", "best focal points in TO for a request from FROM");
+  siteOption(counterpart);
+  formatOption(counterpart, {"table", "json", "vcard"});
+  counterpart->add_option("--from", from, "requesting country")->required();
+  counterpart->add_option("--to", to, "requested country")->required();
+  cpFlags.attach(counterpart, false);
+
+  auto* show = app.add_subcommand("show", "show one record");
+  siteOption(show);
+  formatOption(show, {"table", "json", "vcard"});
+  show->add_option("ID", id, "record id")->required();
+
+  auto* exportCmd = app.add_subcommand("export", "write every record (JSON lines or vCard)");
+  siteOption(exportCmd);
+  formatOption(exportCmd, {"json", "vcard"});
+
+  std::string noticeType, nationality;
+  int noticeLimit = 100;
+  auto* notices = app.add_subcommand("notices", "Interpol notices brought in by the adapter");
+  siteOption(notices);
+  formatOption(notices, {"table", "json"});
+  notices->add_option("--type", noticeType, "yellow | red")->check(CLI::IsMember({"yellow", "red"}));
+  notices->add_option("--nationality", nationality, "ISO 3166-1 alpha-2");
+  notices->add_option("--limit", noticeLimit, "at most this many")->check(CLI::Range(1, 100000));
+
+  auto* status = app.add_subcommand("status", "this site: identity, replica, counts");
+  siteOption(status);
+  formatOption(status, {"table", "json"});
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "liaison: " << e.what() << "\n";
+    return liaison::cli::kExitUsage;
+  }
+  // Without --format, `export` writes JSON and the others a table.
+  if (ctx.format.empty()) ctx.format = exportCmd->parsed() ? "json" : "table";
+
+  using namespace liaison::cli;
+  if (keygen->parsed()) return cmdKeygen(prefix);
+  if (enroll->parsed()) {
+    return cmdEnroll(rootKey, site, publicKey, splitList(countries), role, days, network, clock);
+  }
+  if (revoke->parsed()) return cmdRevoke(rootKey, site, reason, clock);
+  if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, broker, brokerKey, api);
+  if (publish->parsed()) return cmdPublish(ctx, files);
+  if (retire->parsed()) return cmdRetire(ctx, id);
+  if (find->parsed()) {
+    if (auto bad = findFlags.check(); !bad.empty()) {
+      std::cerr << "liaison: " << bad << "\n";
+      return kExitUsage;
+    }
+    return cmdFind(ctx, findFlags.query());
+  }
+  if (counterpart->parsed()) {
+    if (auto bad = cpFlags.check(); !bad.empty()) {
+      std::cerr << "liaison: " << bad << "\n";
+      return kExitUsage;
+    }
+    for (const auto* c : {&from, &to}) {
+      if (!liaison::vocab::isCountry(*c)) {
+        std::cerr << "liaison: \"" << *c << "\" is not an ISO 3166-1 alpha-2 country code\n";
+        return kExitUsage;
+      }
+    }
+    return cmdCounterpart(ctx, from, to, cpFlags.query());
+  }
+  if (show->parsed()) return cmdShow(ctx, id);
+  if (exportCmd->parsed()) return cmdExport(ctx);
+  if (notices->parsed()) {
+    liaison::directory::Query q;
+    q.kind = "notice";
+    if (!noticeType.empty()) q.noticeType = noticeType;
+    if (!nationality.empty()) {
+      if (!liaison::vocab::isCountry(nationality)) {
+        std::cerr << "liaison: --nationality: \"" << nationality << "\" is not an ISO 3166-1 alpha-2 code\n";
+        return kExitUsage;
+      }
+      q.nationality = nationality;
+    }
+    q.limit = static_cast<size_t>(noticeLimit);
+    return cmdNotices(ctx, q);
+  }
+  if (status->parsed()) return cmdStatus(ctx);
+  return kExitUsage;
+}

@@ -1,0 +1,103 @@
+// One RAII type per LMDB handle: Env, Txn (write txns commit explicitly; the destructor
+// aborts), Cursor. Non-copyable. A write Txn belongs to the thread that began it.
+// Values returned as string_view point into the map and are valid until the txn ends.
+#pragma once
+
+#include <lmdb.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace liaison::lmdb {
+
+Error lmdbError(int rc, const std::string& context);
+
+class Env {
+ public:
+  struct Options {
+    size_t mapSize = size_t{4} << 30;  // 4 GiB of address space; grows on disk only as used
+    unsigned maxDbs = 16;
+    unsigned maxReaders = 126;
+    bool readOnly = false;
+    bool noSync = false;  // tests and benchmarks of the page cache only
+  };
+  // Opens (creating when writable) the environment in directory `path`.
+  static Result<Env> open(const std::string& path, const Options& options);
+
+  Env(Env&& other) noexcept : env_(std::exchange(other.env_, nullptr)) {}
+  Env& operator=(Env&& other) noexcept;
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+  ~Env();
+
+  MDB_env* get() const { return env_; }
+  Status sync();
+
+ private:
+  explicit Env(MDB_env* env) : env_(env) {}
+  MDB_env* env_ = nullptr;
+};
+
+class Txn {
+ public:
+  static Result<Txn> beginRead(const Env& env);
+  static Result<Txn> beginWrite(Env& env);
+
+  Txn(Txn&& other) noexcept
+      : txn_(std::exchange(other.txn_, nullptr)), readOnly_(other.readOnly_) {}
+  Txn& operator=(Txn&&) = delete;
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+  ~Txn() { abort(); }
+
+  // Consumes the txn. On failure nothing was written.
+  Status commit() &&;
+  void abort();
+
+  MDB_txn* get() const { return txn_; }
+  bool readOnly() const { return readOnly_; }
+
+  // nullopt when the key is absent; an error only when LMDB failed.
+  Result<std::optional<std::string_view>> get(MDB_dbi dbi, std::string_view key) const;
+  Status put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  // Deletes the key (or one duplicate when `value` is given); absent is not an error.
+  Status del(MDB_dbi dbi, std::string_view key, std::optional<std::string_view> value = {});
+
+ private:
+  Txn(MDB_txn* txn, bool readOnly) : txn_(txn), readOnly_(readOnly) {}
+  MDB_txn* txn_ = nullptr;
+  bool readOnly_ = true;
+};
+
+// Opens (creating in a write txn) a named database. The handle stays valid for the Env.
+Result<MDB_dbi> openDbi(Txn& txn, const char* name, unsigned flags);
+
+class Cursor {
+ public:
+  static Result<Cursor> open(const Txn& txn, MDB_dbi dbi);
+  Cursor(Cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+  ~Cursor();
+
+  // Positions the cursor; false when there is no such entry (MDB_NOTFOUND).
+  bool seek(std::string_view key, MDB_cursor_op op, std::string_view* keyOut,
+            std::string_view* valueOut, std::string_view value = {});
+  MDB_cursor* get() const { return cursor_; }
+
+ private:
+  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
+  MDB_cursor* cursor_ = nullptr;
+};
+
+inline MDB_val val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+}  // namespace liaison::lmdb

@@ -1,0 +1,136 @@
+// The directory: a site's LMDB replica of its network's records, with the indexes that make
+// `find` an index lookup and intersection, and name search across scripts and spellings.
+//
+// Operation: every write goes through a Batch (one LMDB write transaction). Each item is
+// verified against the trust state as of the batch (the network root, member certificates and
+// revocations stored here) before it is stored; a batch is all or nothing.
+// Concurrency: one writer (a Batch) at a time per process; any number of readers, in this and
+// other processes (the `liaison` command reads beside the site daemon). Readers see the state
+// of the last commit before they started.
+// Limits: 2^32 records over the life of a replica; the map size bounds the file (default 4 GiB).
+//
+// On disk (LMDB named databases in DIR/db):
+//   meta     "root" → 32-byte root key, "next-docno" → u32, "format" → "1"
+//   records  id → [u32 docno][u64 revision][u8 kind][u8 status][2 country][envelope bytes]
+//   docs     u32 docno (INTEGERKEY) → id
+//   bits     term "\0" u32-BE chunk → 2048-byte bitmap over docnos (16384 per chunk)
+//   names    name key → u32-BE docno (DUPSORT, DUPFIXED)
+//   namedel  name key with one letter deleted → name key (DUPSORT), for tolerant matching
+//   members  site id → envelope of its member certificate
+//   revoked  site id → envelope of its revocation
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "schemas/item.h"
+#include "trust/verify.h"
+
+namespace liaison::directory {
+
+struct Query {
+  std::optional<std::string> country, role, topic, competence, language, network, legalBasis;
+  std::optional<std::string> name;       // matched across scripts and spellings
+  std::vector<std::string> anyOfRoles;   // OR-ed (used by counterpart)
+  bool availableNow = false;
+  std::optional<int> verifiedWithinDays;
+  // What kind of record: "contact" (default), "notice", "instrument", or "any" (contacts and
+  // notices, for name search).
+  std::string kind = "contact";
+  std::optional<std::string> noticeType, nationality;  // notices
+  std::vector<std::string> parties;                    // instruments: all of these are parties
+  size_t limit = 20;
+  // Ranking: records whose first language is one of these come first, then those that accept
+  // one of them; 24/7 ranks up when `urgent`; recently verified ranks up.
+  std::vector<std::string> preferLanguages;
+  bool urgent = false;
+  // Role order for ranking (earlier = better), e.g. central-authority before prosecutor.
+  std::vector<std::string> rolePreference;
+};
+
+// A record as stored: verified, with its signature.
+struct StoredRecord {
+  SignedItem signedItem;
+  schema::Record::Reader record() const { return signedItem.item.reader().getRecord(); }
+};
+
+struct Hit {
+  StoredRecord stored;
+  bool stale = false;         // past verification.reviewDue
+  bool availableNow = false;  // 24/7, or within office hours in its time zone and not away
+  int score = 0;
+};
+
+struct Counts {
+  uint64_t contacts = 0, instruments = 0, notices = 0, retired = 0, members = 0, revoked = 0;
+};
+
+enum class Outcome { kApplied, kIgnored, kRefused };
+struct ApplyResult {
+  Outcome outcome = Outcome::kApplied;
+  std::string kind, id;
+  trust::Decision decision;  // why it was ignored or refused
+};
+
+class Directory {
+ public:
+  struct Options {
+    bool readOnly = false;
+    size_t mapSize = size_t{4} << 30;
+    bool noSync = false;
+  };
+  static Result<std::unique_ptr<Directory>> open(const std::string& dbDir, const Options& options);
+  ~Directory();
+
+  class Batch {
+   public:
+    Batch(Batch&&) noexcept;
+    ~Batch();  // aborts unless committed
+    // Verifies and applies one item at time `now`. A refused or stale item changes nothing.
+    // An error means the store failed; the batch must then be dropped.
+    Result<ApplyResult> apply(const SignedItem& item, int64_t now);
+    // Sets the network root (only `liaison init` does this).
+    Status setRoot(const SigningKey& root);
+    Status commit() &&;
+
+   private:
+    friend class Directory;
+    struct State;
+    explicit Batch(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+  };
+  Result<Batch> begin();
+
+  Result<std::optional<SigningKey>> root() const;
+  Result<std::optional<StoredRecord>> get(std::string_view id) const;
+  Result<std::vector<Hit>> find(const Query& query, int64_t now) const;
+  Result<Counts> counts() const;
+  Result<std::optional<trust::MemberCert>> member(std::string_view site) const;
+  // Calls `fn` for every stored record (retired included) in id order.
+  Status forEachRecord(const std::function<void(const StoredRecord&)>& fn) const;
+  // Bytes the replica's file uses.
+  Result<uint64_t> diskBytes() const;
+
+ private:
+  struct Impl;
+  explicit Directory(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The working languages of a country's authorities (BCP 47), for counterpart ranking.
+std::vector<std::string> countryLanguages(std::string_view country);
+
+// Whether a contact is reachable at `now`: 24/7, or within its office hours in its time zone,
+// and not out of office. Unknown time zone or hours → false.
+bool availableAt(schema::Contact::Reader contact, int64_t now);
+// Past its reviewDue at `now`.
+bool isStale(schema::Contact::Reader contact, int64_t now);
+// Whether ICU knows this IANA time zone.
+bool knownTimeZone(std::string_view zone);
+
+}  // namespace liaison::directory

@@ -1,0 +1,126 @@
+#include "directory/index.h"
+
+#include <algorithm>
+
+namespace liaison::directory {
+
+namespace {
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+}  // namespace
+
+std::string_view primaryLanguage(std::string_view tag) {
+  return tag.substr(0, std::min(tag.find('-'), tag.size()));
+}
+
+std::vector<std::string> indexTerms(schema::Record::Reader record) {
+  std::vector<std::string> terms;
+  if (record.getStatus() != "active") return terms;
+  terms.emplace_back("*");
+  auto body = record.getBody();
+  switch (body.which()) {
+    case schema::Record::Body::CONTACT: {
+      auto c = body.getContact();
+      terms.emplace_back("k:contact");
+      terms.push_back("c:" + str(c.getCountry()));
+      terms.push_back("r:" + str(c.getRole()));
+      for (auto t : c.getTopics()) terms.push_back("t:" + str(t));
+      for (auto t : c.getCompetences()) terms.push_back("m:" + str(t));
+      for (auto t : c.getNetworks()) terms.push_back("n:" + str(t));
+      for (auto t : c.getLegalBases()) terms.push_back("b:" + str(t));
+      bool first = true;
+      for (auto t : c.getLanguages()) {
+        std::string primary(primaryLanguage(std::string_view(t.begin(), t.size())));
+        if (first) terms.push_back("p:" + primary);
+        first = false;
+        terms.push_back("l:" + primary);
+      }
+      if (c.getAvailability().getAlways()) terms.emplace_back("a:247");
+      auto verified = c.getVerification().getVerifiedAt();
+      if (verified.size() >= 4) terms.push_back("v:" + std::string(verified.begin(), 4));
+      break;
+    }
+    case schema::Record::Body::INSTRUMENT: {
+      auto i = body.getInstrument();
+      terms.emplace_back("k:instrument");
+      for (auto p : i.getParties()) terms.push_back("party:" + str(p));
+      break;
+    }
+    case schema::Record::Body::NOTICE: {
+      auto n = body.getNotice();
+      terms.emplace_back("k:notice");
+      terms.push_back("nt:" + str(n.getNoticeType()));
+      for (auto p : n.getNationalities()) terms.push_back("nat:" + str(p));
+      break;
+    }
+  }
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  return terms;
+}
+
+std::string bitsKey(std::string_view term, uint32_t chunk) {
+  std::string key(term);
+  key.push_back('\0');
+  key += u32be(chunk);
+  return key;
+}
+
+Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_t docCount,
+                Bitmap& out) {
+  out.words.assign((docCount + 63) / 64, 0);
+  auto cursor = lmdb::Cursor::open(txn, bits);
+  if (!cursor) return cursor.error();
+  std::string prefix(term);
+  prefix.push_back('\0');
+  std::string_view key, value;
+  bool found = cursor->seek(prefix, MDB_SET_RANGE, &key, &value);
+  while (found && key.size() == prefix.size() + 4 && key.starts_with(prefix)) {
+    uint32_t chunk = readU32be(key.substr(prefix.size()));
+    size_t first = size_t{chunk} * kChunkWords;
+    if (first < out.words.size() && value.size() == kChunkBytes) {
+      size_t n = std::min(kChunkWords, out.words.size() - first);
+      std::memcpy(out.words.data() + first, value.data(), n * 8);
+    }
+    found = cursor->seek({}, MDB_NEXT, &key, &value);
+  }
+  return {};
+}
+
+Status BitsWriter::set(std::string_view term, uint32_t docno, bool on) {
+  std::string key = bitsKey(term, docno / kChunkBits);
+  auto it = dirty_.find(key);
+  if (it == dirty_.end()) {
+    std::vector<uint64_t> chunk(kChunkWords, 0);
+    auto existing = txn_.get(bits_, key);
+    if (!existing) return existing.error();
+    if (*existing && (*existing)->size() == kChunkBytes) {
+      std::memcpy(chunk.data(), (*existing)->data(), kChunkBytes);
+    }
+    it = dirty_.emplace(std::move(key), std::move(chunk)).first;
+  }
+  uint32_t bit = docno % kChunkBits;
+  uint64_t mask = uint64_t{1} << (bit % 64);
+  if (on) {
+    it->second[bit / 64] |= mask;
+  } else {
+    it->second[bit / 64] &= ~mask;
+  }
+  return {};
+}
+
+Status BitsWriter::flush() {
+  for (auto& [key, chunk] : dirty_) {
+    bool empty = std::all_of(chunk.begin(), chunk.end(), [](uint64_t w) { return w == 0; });
+    if (empty) {
+      LIAISON_TRY(txn_.del(bits_, key));
+    } else {
+      LIAISON_TRY(txn_.put(bits_, key,
+                           std::string_view(reinterpret_cast<const char*>(chunk.data()),
+                                            kChunkBytes)));
+    }
+  }
+  dirty_.clear();
+  return {};
+}
+
+}  // namespace liaison::directory

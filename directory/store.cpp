@@ -1,0 +1,460 @@
+#include "directory/store.h"
+
+#include <sys/stat.h>
+
+#include <map>
+#include <set>
+
+#include "directory/index.h"
+
+namespace liaison::directory {
+
+namespace {
+
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+char kindCode(schema::Record::Reader r) {
+  switch (r.getBody().which()) {
+    case schema::Record::Body::CONTACT: return 'c';
+    case schema::Record::Body::INSTRUMENT: return 'i';
+    case schema::Record::Body::NOTICE: return 'n';
+  }
+  return '?';
+}
+
+std::string docKey(uint32_t docno) {
+  return std::string(reinterpret_cast<const char*>(&docno), sizeof docno);  // INTEGERKEY
+}
+
+// The text a record is found by name with.
+std::string nameText(schema::Record::Reader r) {
+  auto body = r.getBody();
+  switch (body.which()) {
+    case schema::Record::Body::CONTACT: {
+      auto n = body.getContact().getName();
+      return str(n.getLatin()) + " " + str(n.getOriginal());
+    }
+    case schema::Record::Body::NOTICE: {
+      auto n = body.getNotice();
+      return str(n.getForename()) + " " + str(n.getName());
+    }
+    case schema::Record::Body::INSTRUMENT: return {};
+  }
+  return {};
+}
+
+// Trust state as seen from inside one transaction (so items earlier in a batch count).
+class TxnTrust final : public trust::TrustView {
+ public:
+  TxnTrust(const lmdb::Txn& txn, const Dbis& dbi) : txn_(txn), dbi_(dbi) {}
+
+  Status load() {
+    auto r = txn_.get(dbi_.meta, "root");
+    if (!r) return r.error();
+    if (*r && (*r)->size() == root_.size()) {
+      std::memcpy(root_.data(), (*r)->data(), root_.size());
+      hasRoot_ = true;
+    }
+    return {};
+  }
+  bool hasRoot() const { return hasRoot_; }
+  void setRoot(const SigningKey& k) {
+    root_ = k;
+    hasRoot_ = true;
+  }
+  const SigningKey& rootKey() const override { return root_; }
+
+  std::optional<trust::MemberCert> member(std::string_view site) const override {
+    auto it = cache_.find(site);
+    if (it != cache_.end()) return it->second;
+    std::optional<trust::MemberCert> cert;
+    auto v = txn_.get(dbi_.members, site);
+    if (v && *v) {
+      auto env = SignedItem::decode(std::span(reinterpret_cast<const uint8_t*>((*v)->data()),
+                                              (*v)->size()));
+      if (env && env->item.reader().which() == schema::Item::MEMBER) {
+        cert = trust::memberFromReader(env->item.reader().getMember());
+      }
+    }
+    cache_.emplace(std::string(site), cert);
+    return cert;
+  }
+  bool revoked(std::string_view site) const override {
+    auto v = txn_.get(dbi_.revoked, site);
+    return v && v->has_value();
+  }
+  void forget(std::string_view site) {
+    auto it = cache_.find(site);
+    if (it != cache_.end()) cache_.erase(it);
+  }
+
+ private:
+  const lmdb::Txn& txn_;
+  const Dbis& dbi_;
+  SigningKey root_{};
+  bool hasRoot_ = false;
+  mutable std::map<std::string, std::optional<trust::MemberCert>, std::less<>> cache_;
+};
+
+std::string_view asView(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+}  // namespace
+
+std::string RecordHeader::encode() const {
+  std::string out(kSize, '\0');
+  std::memcpy(out.data(), &docno, 4);
+  std::memcpy(out.data() + 4, &revision, 8);
+  out[12] = kind;
+  out[13] = status;
+  out[14] = country[0];
+  out[15] = country[1];
+  return out;
+}
+
+std::optional<RecordHeader> RecordHeader::decode(std::string_view value) {
+  if (value.size() < kSize) return std::nullopt;
+  RecordHeader h;
+  std::memcpy(&h.docno, value.data(), 4);
+  std::memcpy(&h.revision, value.data() + 4, 8);
+  h.kind = value[12];
+  h.status = value[13];
+  h.country[0] = value[14];
+  h.country[1] = value[15];
+  return h;
+}
+
+std::string RecordHeader::kindName() const {
+  switch (kind) {
+    case 'c': return "contact";
+    case 'i': return "instrument";
+    case 'n': return "notice";
+  }
+  return "record";
+}
+
+Result<uint32_t> docCount(const lmdb::Txn& txn, const Dbis& dbi) {
+  auto v = txn.get(dbi.meta, "next-docno");
+  if (!v) return v.error();
+  if (!*v || (*v)->size() != 4) return uint32_t{0};
+  uint32_t n = 0;
+  std::memcpy(&n, (*v)->data(), 4);
+  return n;
+}
+
+Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
+                                               std::string_view id) {
+  auto v = txn.get(dbi.records, id);
+  if (!v) return v.error();
+  if (!*v) return std::optional<StoredRecord>{};
+  std::string_view value = **v;
+  if (value.size() <= RecordHeader::kSize) {
+    return makeError(Errc::kIo, "record " + std::string(id) + ": stored value is damaged");
+  }
+  value.remove_prefix(RecordHeader::kSize);
+  auto env = SignedItem::decode(
+      std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  if (!env) return makeError(Errc::kIo, "record " + std::string(id) + ": " + env.error().message);
+  return std::optional<StoredRecord>{StoredRecord{std::move(env).value()}};
+}
+
+Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi,
+                                            uint32_t docno) {
+  auto id = txn.get(dbi.docs, docKey(docno));
+  if (!id) return id.error();
+  if (!*id) return std::optional<StoredRecord>{};
+  return readRecord(txn, dbi, **id);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Directory::Directory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Directory::~Directory() = default;
+
+Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
+                                                   const Options& options) {
+  lmdb::Env::Options envOptions;
+  envOptions.mapSize = options.mapSize;
+  envOptions.readOnly = options.readOnly;
+  envOptions.noSync = options.noSync;
+  if (options.readOnly) {
+    struct stat st{};
+    if (::stat((dbDir + "/data.mdb").c_str(), &st) != 0) {
+      return makeError(Errc::kNotFound, dbDir + ": no replica here (run `liaison init` first)");
+    }
+  }
+  auto env = lmdb::Env::open(dbDir, envOptions);
+  if (!env) return env.error();
+  auto impl = std::make_unique<Impl>(Impl{std::move(env).value(), {}, options.readOnly});
+  {
+    auto txn = options.readOnly ? lmdb::Txn::beginRead(impl->env) : lmdb::Txn::beginWrite(impl->env);
+    if (!txn) return txn.error();
+    struct Spec {
+      MDB_dbi* dbi;
+      const char* name;
+      unsigned flags;
+    } specs[] = {
+        {&impl->dbi.meta, "meta", 0},
+        {&impl->dbi.records, "records", 0},
+        {&impl->dbi.docs, "docs", MDB_INTEGERKEY},
+        {&impl->dbi.bits, "bits", 0},
+        {&impl->dbi.names, "names", MDB_DUPSORT | MDB_DUPFIXED},
+        {&impl->dbi.namedel, "namedel", MDB_DUPSORT},
+        {&impl->dbi.members, "members", 0},
+        {&impl->dbi.revoked, "revoked", 0},
+    };
+    for (auto& s : specs) {
+      auto dbi = lmdb::openDbi(*txn, s.name, s.flags);
+      if (!dbi) {
+        return makeError(dbi.error().code, dbDir + ": " + dbi.error().message +
+                                               (options.readOnly ? " (not a Liaison replica?)" : ""));
+      }
+      *s.dbi = *dbi;
+    }
+    if (!options.readOnly) LIAISON_TRY(txn->put(impl->dbi.meta, "format", "1"));
+    // Committing keeps the handles open; an aborted txn would close them (read-only ones too).
+    LIAISON_TRY(std::move(*txn).commit());
+  }
+  return std::unique_ptr<Directory>(new Directory(std::move(impl)));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Directory::Batch::State {
+  Impl& impl;
+  lmdb::Txn txn;
+  BitsWriter bits;
+  TxnTrust trust;
+  names::Folder folder;
+  uint32_t nextDoc = 0;
+  bool nextDocDirty = false;
+
+  State(Impl& i, lmdb::Txn t)
+      : impl(i), txn(std::move(t)), bits(txn, impl.dbi.bits), trust(txn, impl.dbi) {}
+
+  Status indexRecord(schema::Record::Reader record, uint32_t docno, bool on) {
+    for (const auto& term : indexTerms(record)) LIAISON_TRY(bits.set(term, docno, on));
+    if (record.getStatus() != "active") return {};
+    std::set<std::string> keys;
+    for (auto& k : folder.keys(nameText(record))) keys.insert(std::move(k));
+    std::string doc = u32be(docno);
+    for (const auto& key : keys) {
+      if (key.empty() || key.size() > 200) continue;
+      if (on) {
+        LIAISON_TRY(txn.put(impl.dbi.names, key, doc, MDB_NODUPDATA));
+        for (const auto& d : names::deletions(key)) {
+          LIAISON_TRY(txn.put(impl.dbi.namedel, d, key, MDB_NODUPDATA));
+        }
+      } else {
+        LIAISON_TRY(txn.del(impl.dbi.names, key, std::string_view(doc)));
+      }
+    }
+    return {};
+  }
+
+  Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now) {
+    auto record = item.item.reader().getRecord();
+    ApplyResult result{Outcome::kApplied, itemKind(item.item.reader()), str(record.getId()), {}};
+    auto existingValue = txn.get(impl.dbi.records, result.id);
+    if (!existingValue) return existingValue.error();
+    std::optional<RecordHeader> header;
+    std::optional<trust::Existing> existing;
+    if (*existingValue) {
+      header = RecordHeader::decode(**existingValue);
+      if (!header) return makeError(Errc::kIo, "record " + result.id + ": stored value is damaged");
+      existing = trust::Existing{header->revision, header->kindName(),
+                                 header->kind == 'c' ? std::string(header->country, 2) : ""};
+    }
+    result.decision = trust::verify(item, trust, now, existing);
+    if (!result.decision.accepted()) {
+      result.outcome = result.decision.refusal == trust::Refusal::kStaleRevision ? Outcome::kIgnored
+                                                                                 : Outcome::kRefused;
+      return result;
+    }
+    uint32_t docno = 0;
+    if (header) {
+      docno = header->docno;
+      auto old = readRecord(txn, impl.dbi, result.id);
+      if (!old) return old.error();
+      if (*old) LIAISON_TRY(indexRecord((*old)->record(), docno, false));
+    } else {
+      docno = nextDoc++;
+      nextDocDirty = true;
+      LIAISON_ASSERT(nextDoc != 0, "docno space exhausted");
+      LIAISON_TRY(txn.put(impl.dbi.docs, docKey(docno), result.id));
+    }
+    RecordHeader h;
+    h.docno = docno;
+    h.revision = record.getRevision();
+    h.kind = kindCode(record);
+    auto status = record.getStatus();
+    h.status = status == "retired" ? 'r' : status == "suspended" ? 's' : 'a';
+    if (h.kind == 'c') {
+      auto country = record.getBody().getContact().getCountry();
+      if (country.size() == 2) std::memcpy(h.country, country.begin(), 2);
+    }
+    std::string value = h.encode();
+    Bytes env = item.encode();
+    value.append(asView(env));
+    LIAISON_TRY(txn.put(impl.dbi.records, result.id, value));
+    LIAISON_TRY(indexRecord(record, docno, true));
+    return result;
+  }
+};
+
+Directory::Batch::Batch(std::unique_ptr<State> state) : s_(std::move(state)) {}
+Directory::Batch::Batch(Batch&&) noexcept = default;
+Directory::Batch::~Batch() = default;
+
+Result<Directory::Batch> Directory::begin() {
+  if (impl_->readOnly) return makeError(Errc::kInvalidInput, "replica opened read-only");
+  auto txn = lmdb::Txn::beginWrite(impl_->env);
+  if (!txn) return txn.error();
+  auto state = std::make_unique<Batch::State>(*impl_, std::move(txn).value());
+  LIAISON_TRY(state->trust.load());
+  auto n = docCount(state->txn, impl_->dbi);
+  if (!n) return n.error();
+  state->nextDoc = *n;
+  return Batch(std::move(state));
+}
+
+Status Directory::Batch::setRoot(const SigningKey& root) {
+  LIAISON_TRY(s_->txn.put(s_->impl.dbi.meta, "root",
+                          std::string_view(reinterpret_cast<const char*>(root.data()), root.size())));
+  s_->trust.setRoot(root);
+  return {};
+}
+
+Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now) {
+  auto reader = item.item.reader();
+  if (!s_->trust.hasRoot()) {
+    return makeError(Errc::kInvalidInput, "replica has no network root (run `liaison init`)");
+  }
+  switch (reader.which()) {
+    case schema::Item::RECORD: return s_->applyRecord(item, now);
+    case schema::Item::MEMBER:
+    case schema::Item::REVOCATION: {
+      ApplyResult result{Outcome::kApplied, itemKind(reader), itemId(reader), {}};
+      std::optional<trust::Existing> none;
+      result.decision = trust::verify(item, s_->trust, now, none);
+      if (!result.decision.accepted()) {
+        result.outcome = Outcome::kRefused;
+        return result;
+      }
+      Bytes env = item.encode();
+      if (reader.which() == schema::Item::MEMBER) {
+        // A certificate replaces an older one only with a later validity start.
+        auto current = s_->trust.member(result.id);
+        auto incoming = trust::memberFromReader(reader.getMember());
+        if (current && current->notBefore > incoming.notBefore) {
+          result.outcome = Outcome::kIgnored;
+          result.decision = {trust::Refusal::kStaleRevision,
+                             "member " + result.id + ": a newer certificate is stored"};
+          return result;
+        }
+        LIAISON_TRY(s_->txn.put(s_->impl.dbi.members, result.id, asView(env)));
+      } else {
+        LIAISON_TRY(s_->txn.put(s_->impl.dbi.revoked, result.id, asView(env)));
+      }
+      s_->trust.forget(result.id);
+      return result;
+    }
+    case schema::Item::ALERT:
+    case schema::Item::ACK: {
+      ApplyResult result{Outcome::kRefused, itemKind(reader), itemId(reader), {}};
+      result.decision = {trust::Refusal::kInvalid, "alerts travel on the bus, not in the directory"};
+      return result;
+    }
+  }
+  return makeError(Errc::kInvalidInput, "unknown item");
+}
+
+Status Directory::Batch::commit() && {
+  LIAISON_TRY(s_->bits.flush());
+  if (s_->nextDocDirty) {
+    LIAISON_TRY(s_->txn.put(s_->impl.dbi.meta, "next-docno",
+                            std::string_view(reinterpret_cast<const char*>(&s_->nextDoc), 4)));
+  }
+  auto state = std::move(s_);
+  return std::move(state->txn).commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Result<std::optional<SigningKey>> Directory::root() const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  auto v = txn->get(impl_->dbi.meta, "root");
+  if (!v) return v.error();
+  if (!*v || (*v)->size() != 32) return std::optional<SigningKey>{};
+  SigningKey k{};
+  std::memcpy(k.data(), (*v)->data(), 32);
+  return std::optional<SigningKey>{k};
+}
+
+Result<std::optional<StoredRecord>> Directory::get(std::string_view id) const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  return readRecord(*txn, impl_->dbi, id);
+}
+
+Result<std::optional<trust::MemberCert>> Directory::member(std::string_view site) const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  TxnTrust view(*txn, impl_->dbi);
+  return view.member(site);
+}
+
+Result<Counts> Directory::counts() const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  Counts counts;
+  auto cursor = lmdb::Cursor::open(*txn, impl_->dbi.records);
+  if (!cursor) return cursor.error();
+  std::string_view key, value;
+  for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
+       ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
+    auto h = RecordHeader::decode(value);
+    if (!h) continue;
+    if (h->status == 'r') {
+      ++counts.retired;
+    } else if (h->kind == 'c') {
+      ++counts.contacts;
+    } else if (h->kind == 'i') {
+      ++counts.instruments;
+    } else if (h->kind == 'n') {
+      ++counts.notices;
+    }
+  }
+  MDB_stat st{};
+  if (mdb_stat(txn->get(), impl_->dbi.members, &st) == 0) counts.members = st.ms_entries;
+  if (mdb_stat(txn->get(), impl_->dbi.revoked, &st) == 0) counts.revoked = st.ms_entries;
+  return counts;
+}
+
+Status Directory::forEachRecord(const std::function<void(const StoredRecord&)>& fn) const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  auto cursor = lmdb::Cursor::open(*txn, impl_->dbi.records);
+  if (!cursor) return cursor.error();
+  std::string_view key, value;
+  for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
+       ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
+    auto rec = readRecord(*txn, impl_->dbi, key);
+    if (!rec) return rec.error();
+    if (*rec) fn(**rec);
+  }
+  return {};
+}
+
+Result<uint64_t> Directory::diskBytes() const {
+  MDB_envinfo info{};
+  MDB_stat st{};
+  if (mdb_env_info(impl_->env.get(), &info) != 0 || mdb_env_stat(impl_->env.get(), &st) != 0) {
+    return makeError(Errc::kIo, "cannot read replica size");
+  }
+  return static_cast<uint64_t>(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+}  // namespace liaison::directory

@@ -1,0 +1,43 @@
+// Internal to directory/: the LMDB handles and the record value layout.
+#pragma once
+
+#include <optional>
+
+#include "common/lmdb.h"
+#include "directory/directory.h"
+#include "directory/names.h"
+
+namespace liaison::directory {
+
+struct Dbis {
+  MDB_dbi meta = 0, records = 0, docs = 0, bits = 0, names = 0, namedel = 0, members = 0,
+          revoked = 0;
+};
+
+// The fixed header before the envelope in a `records` value.
+struct RecordHeader {
+  uint32_t docno = 0;
+  uint64_t revision = 0;
+  char kind = 'c';     // c(ontact) i(nstrument) n(otice)
+  char status = 'a';   // a(ctive) s(uspended) r(etired)
+  char country[2] = {0, 0};
+  static constexpr size_t kSize = 16;
+
+  std::string encode() const;
+  static std::optional<RecordHeader> decode(std::string_view value);
+  std::string kindName() const;
+};
+
+struct Directory::Impl {
+  lmdb::Env env;
+  Dbis dbi;
+  bool readOnly = false;
+};
+
+// Reads the number of docnos handed out so far.
+Result<uint32_t> docCount(const lmdb::Txn& txn, const Dbis& dbi);
+Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
+                                               std::string_view id);
+Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi, uint32_t docno);
+
+}  // namespace liaison::directory

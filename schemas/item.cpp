@@ -1,0 +1,146 @@
+#include "schemas/item.h"
+
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+
+namespace liaison {
+
+capnp::ReaderOptions peerReaderOptions() {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = (1u << 20) / sizeof(capnp::word);
+  options.nestingLimit = 16;
+  return options;
+}
+
+kj::Array<capnp::word> alignedCopy(std::span<const uint8_t> bytes) {
+  auto words = kj::heapArray<capnp::word>((bytes.size() + 7) / 8);
+  if (!bytes.empty()) {
+    std::memset(words.begin(), 0, words.size() * sizeof(capnp::word));
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+  }
+  return words;
+}
+
+OwnedItem OwnedItem::fromBuilder(capnp::MessageBuilder& builder) {
+  auto root = builder.getRoot<schema::Item>().asReader();
+  return OwnedItem(capnp::canonicalize(root));
+}
+
+Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
+  if (canonical.empty() || canonical.size() % 8 != 0 || canonical.size() > kMaxEnvelopeBytes) {
+    return makeError(Errc::kInvalidInput, "item: not a whole number of words or too large");
+  }
+  auto words = alignedCopy(canonical);
+  // Canonical form is a single segment without the segment table (capnp::canonicalize).
+  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
+    kj::ArrayPtr<const capnp::word> segment(words.begin(), words.size());
+    capnp::SegmentArrayMessageReader check(kj::arrayPtr(&segment, 1), peerReaderOptions());
+    if (!check.isCanonical()) KJ_FAIL_REQUIRE("not canonical");
+    auto item = check.getRoot<schema::Item>();
+    (void)item.which();
+  });
+  KJ_IF_MAYBE(e, failure) {
+    return makeError(Errc::kInvalidInput,
+                     std::string("item: malformed: ") + e->getDescription().cStr());
+  }
+  return OwnedItem(kj::mv(words));
+}
+
+schema::Item::Reader OwnedItem::reader() const {
+  // Single segment, no segment table: read the root pointer directly.
+  return capnp::readMessageUnchecked<schema::Item>(words_.begin());
+}
+
+Bytes SignedItem::encode() const {
+  capnp::MallocMessageBuilder message;
+  auto env = message.initRoot<schema::Envelope>();
+  auto payload = item.bytes();
+  env.setPayload(kj::arrayPtr(payload.data(), payload.size()));
+  env.setSigner(signer);
+  env.setSignerKey(kj::arrayPtr(signerKey.data(), signerKey.size()));
+  env.setSignature(kj::arrayPtr(signature.data(), signature.size()));
+  auto flat = capnp::messageToFlatArray(message);
+  auto bytes = flat.asBytes();
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+Result<SignedItem> SignedItem::decode(std::span<const uint8_t> envelopeBytes) {
+  if (envelopeBytes.size() > kMaxEnvelopeBytes) {
+    return makeError(Errc::kInvalidInput, "envelope: larger than " +
+                                              std::to_string(kMaxEnvelopeBytes) + " bytes");
+  }
+  if (envelopeBytes.size() < 8 || envelopeBytes.size() % 8 != 0) {
+    return makeError(Errc::kInvalidInput, "envelope: not a whole number of words");
+  }
+  auto words = alignedCopy(envelopeBytes);
+  std::string signer;
+  Bytes payload;
+  SigningKey key{};
+  Signature sig{};
+  std::string problem;
+  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
+    capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words.begin(), words.size()),
+                                         peerReaderOptions());
+    auto env = reader.getRoot<schema::Envelope>();
+    auto k = env.getSignerKey();
+    auto s = env.getSignature();
+    if (k.size() != key.size()) {
+      problem = "envelope: signer key is not 32 bytes";
+      return;
+    }
+    if (s.size() != sig.size()) {
+      problem = "envelope: signature is not 64 bytes";
+      return;
+    }
+    std::memcpy(key.data(), k.begin(), key.size());
+    std::memcpy(sig.data(), s.begin(), sig.size());
+    auto text = env.getSigner();
+    signer.assign(text.begin(), text.size());
+    auto p = env.getPayload();
+    payload.assign(p.begin(), p.end());
+  });
+  KJ_IF_MAYBE(e, failure) {
+    return makeError(Errc::kInvalidInput,
+                     std::string("envelope: malformed: ") + e->getDescription().cStr());
+  }
+  if (!problem.empty()) return makeError(Errc::kInvalidInput, problem);
+  if (signer.empty() || signer.size() > 64) {
+    return makeError(Errc::kInvalidInput, "envelope: signer missing or too long");
+  }
+  auto item = OwnedItem::decode(payload);
+  if (!item) return item.error();
+  return SignedItem{std::move(item).value(), std::move(signer), key, sig};
+}
+
+std::string itemKind(schema::Item::Reader item) {
+  switch (item.which()) {
+    case schema::Item::RECORD:
+      switch (item.getRecord().getBody().which()) {
+        case schema::Record::Body::CONTACT: return "contact";
+        case schema::Record::Body::INSTRUMENT: return "instrument";
+        case schema::Record::Body::NOTICE: return "notice";
+      }
+      return "record";
+    case schema::Item::ALERT: return "alert";
+    case schema::Item::ACK: return "ack";
+    case schema::Item::MEMBER: return "member";
+    case schema::Item::REVOCATION: return "revocation";
+  }
+  return "unknown";
+}
+
+std::string itemId(schema::Item::Reader item) {
+  auto str = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };
+  switch (item.which()) {
+    case schema::Item::RECORD: return str(item.getRecord().getId());
+    case schema::Item::ALERT: return str(item.getAlert().getId());
+    case schema::Item::ACK: return str(item.getAck().getAlertId());
+    case schema::Item::MEMBER: return str(item.getMember().getSite());
+    case schema::Item::REVOCATION: return str(item.getRevocation().getSite());
+  }
+  return {};
+}
+
+}  // namespace liaison

@@ -1,0 +1,46 @@
+// Key pairs, key files and signing. A site's key file holds two secrets: the Ed25519 key that
+// signs what the site publishes and the CURVE (X25519) key its ZeroMQ sockets use.
+//
+// Files (text):
+//   PREFIX.key  mode 0600   "ed25519-secret: <base64>", "curve-secret: <Z85>", and both publics
+//   PREFIX.pub              "ed25519: <Z85>", "curve: <Z85>"  (Z85 as ZeroMQ prints keys)
+// No function here logs or prints a secret.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "common/result.h"
+#include "schemas/item.h"
+
+namespace liaison::trust {
+
+using CurveKey = std::array<uint8_t, 32>;
+
+struct PublicKeys {
+  SigningKey sign{};
+  CurveKey curve{};
+};
+
+struct KeyPair {
+  PublicKeys pub;
+  std::array<uint8_t, 64> signSecret{};
+  CurveKey curveSecret{};
+};
+
+KeyPair generateKeyPair();
+
+// Writes PREFIX.key (0600, refuses to overwrite) and PREFIX.pub.
+Status writeKeyFiles(const std::string& prefix, const KeyPair& keys);
+Result<KeyPair> loadKeyPair(const std::string& path);
+Result<PublicKeys> loadPublicKeys(const std::string& path);
+std::string publicKeysText(const PublicKeys& keys);
+
+// A short, printable identifier of a signing key (not secret): the first 8 bytes in hex.
+std::string fingerprint(const SigningKey& key);
+
+// Signs the canonical bytes of `item` with the domain prefix "liaison/v1\0".
+SignedItem sign(OwnedItem item, const std::string& signer, const KeyPair& keys);
+bool signatureValid(const SignedItem& item);
+
+}  // namespace liaison::trust
