@@ -199,7 +199,7 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
   std::vector<std::pair<std::string, json::InputItem>> items;  // (where, item)
   std::map<std::string, std::string> seen;                    // id → file
   for (const auto& file : files) {
-    auto text = readFile(file);
+    auto text = readFile(file, size_t{1} << 30);  // a 100,000-record file is ~100 MB
     if (!text) return failWith(text.error());
     auto parsed = json::parseInput(file, *text);
     if (!parsed) return failWith(parsed.error());

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds Liaison from scratch (warnings as errors) and runs the whole test suite, then builds
+# and runs it again under AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any
+# failure. SKIP_SANITIZERS=1 skips the second pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=build CMAKE_ARGS="-DLIAISON_WERROR=ON" scripts/setup.sh
+ctest --test-dir build --output-on-failure -j 2 --timeout 600
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  BUILD_DIR=build-asan BUILD_TYPE=Debug \
+    CMAKE_ARGS="-DLIAISON_WERROR=ON -DLIAISON_SANITIZE=ON -DLIAISON_BENCH=OFF" scripts/setup.sh
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j 2 --timeout 900
+fi

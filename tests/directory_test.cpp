@@ -1,0 +1,219 @@
+// The directory on real LMDB files in a temporary folder.
+#include <gtest/gtest.h>
+
+#include <capnp/message.h>
+
+#include "common/clock.h"
+#include "directory/directory.h"
+#include "schemas/json.h"
+#include "tests/support.h"
+
+namespace liaison {
+namespace {
+
+using directory::Directory;
+using directory::Outcome;
+using testing::contactJson;
+
+// 2026-11-25 (a Wednesday) 06:00 UTC = 12:00 in Bishkek (UTC+6), 13:00 in Bangkok (UTC+7).
+const int64_t kWednesdayNoonBishkek = *parseTimestamp("2026-11-25T06:00:00Z");
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  testing::TempDir tmp;
+  trust::KeyPair root = trust::generateKeyPair();
+  trust::KeyPair kg = trust::generateKeyPair();
+  trust::KeyPair th = trust::generateKeyPair();
+  std::unique_ptr<Directory> dir;
+  int64_t now = kWednesdayNoonBishkek;
+
+  void SetUp() override {
+    auto d = Directory::open(tmp / "db", Directory::Options{});
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    dir = std::move(d).value();
+    auto batch = dir->begin();
+    ASSERT_TRUE(batch.ok());
+    ASSERT_TRUE(batch->setRoot(root.pub.sign).ok());
+    for (auto [site, keys, country] : {std::tuple{"kg-bishkek", &kg, "KG"},
+                                       std::tuple{"th-bangkok", &th, "TH"}}) {
+      auto cert = testing::certFor(site, *keys, {country}, "authority", now - 86400,
+                                   now + 400 * 86400);
+      auto r = batch->apply(trust::sign(trust::memberItem(cert), "root", root), now);
+      ASSERT_TRUE(r.ok() && r->outcome == Outcome::kApplied);
+    }
+    ASSERT_TRUE(std::move(*batch).commit().ok());
+  }
+
+  // Publishes contacts (JSON form) signed by `site`; returns the outcomes.
+  std::vector<Outcome> publish(const std::vector<std::string>& jsons,
+                               const std::string& site = "kg-bishkek") {
+    const trust::KeyPair& keys = site == "th-bangkok" ? th : kg;
+    auto batch = dir->begin();
+    EXPECT_TRUE(batch.ok());
+    std::vector<Outcome> outcomes;
+    for (const auto& j : jsons) {
+      auto items = json::parseInput("t", j);
+      EXPECT_TRUE(items.ok()) << (items.ok() ? "" : items.error().message);
+      auto r = batch->apply(trust::sign(std::move(std::get<OwnedItem>(items->front())), site, keys), now);
+      EXPECT_TRUE(r.ok());
+      outcomes.push_back(r->outcome);
+    }
+    EXPECT_TRUE(std::move(*batch).commit().ok());
+    return outcomes;
+  }
+
+  std::vector<std::string> ids(const directory::Query& q) {
+    auto hits = dir->find(q, now);
+    EXPECT_TRUE(hits.ok()) << (hits.ok() ? "" : hits.error().message);
+    std::vector<std::string> out;
+    for (const auto& h : *hits) out.emplace_back(h.stored.record().getId().cStr());
+    return out;
+  }
+
+  std::vector<std::string> byName(const std::string& name) {
+    directory::Query q;
+    q.name = name;
+    return ids(q);
+  }
+};
+
+TEST_F(DirectoryTest, FindIntersectsEveryCriterion) {
+  publish({contactJson("kg-1"),
+           contactJson("kg-2", R"("role": "investigator")"),
+           contactJson("kg-3", R"("topics": ["cybercrime"])"),
+           contactJson("kg-4", R"("languages": ["ky"], "competences": ["extradition"])")});
+  publish({contactJson("th-1", R"("country": "TH", "networks": ["SEAJust"])")}, "th-bangkok");
+  directory::Query q;
+  q.country = "KG";
+  q.role = "prosecutor";
+  q.topic = "trafficking-in-persons";
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-1", "kg-4"}));
+  q.language = "ru";
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-1"}));
+  q = {};
+  q.competence = "mla";
+  q.network = "SEAJust";
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"th-1"}));
+  q = {};
+  q.legalBasis = "ASEAN-MLAT";
+  EXPECT_TRUE(ids(q).empty());
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(ids(q).size(), 2u);
+}
+
+TEST_F(DirectoryTest, NamesMatchAcrossScriptsAndSpellings) {
+  publish({contactJson("kg-ca", R"("name": {"latin": "Bakyt Kudaiarov", "original": "Бакыт Кудаяров"})"),
+           contactJson("kg-pr", R"("name": {"latin": "Aibek Sadykov"})"),
+           contactJson("kg-other", R"("name": {"latin": "Nurlan Sadyrbaev"})")});
+  for (const char* q : {"Kudaiarov", "Kudayarov", "Кудаяров", "KUDAIAROV", "kudaiyarov",
+                        "Bakyt Kudayarov"}) {
+    EXPECT_EQ(byName(q), std::vector<std::string>{"kg-ca"}) << q;
+  }
+  EXPECT_EQ(byName("Садыков"), std::vector<std::string>{"kg-pr"});
+  EXPECT_EQ(byName("Sadikov"), std::vector<std::string>{"kg-pr"});
+  EXPECT_EQ(byName("Sady").size(), 2u) << "prefix";
+  EXPECT_TRUE(byName("Petrov").empty());
+  EXPECT_TRUE(byName("Aibek Kudaiarov").empty()) << "every word must match";
+  EXPECT_TRUE(byName("!!!").empty());
+}
+
+TEST_F(DirectoryTest, RevisionRulesAndRetirement) {
+  EXPECT_EQ(publish({contactJson("kg-1", R"("revision": 2, "title": "Old")")}),
+            std::vector<Outcome>{Outcome::kApplied});
+  EXPECT_EQ(publish({contactJson("kg-1", R"("revision": 2, "title": "Replay")")}),
+            std::vector<Outcome>{Outcome::kIgnored});
+  EXPECT_EQ(publish({contactJson("kg-1", R"("revision": 1, "title": "Older")")}),
+            std::vector<Outcome>{Outcome::kIgnored});
+  auto stored = dir->get("kg-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(std::string((*stored)->record().getBody().getContact().getTitle().cStr()), "Old");
+
+  // An update that changes the role moves the record between index terms.
+  publish({contactJson("kg-1", R"("revision": 3, "role": "judge")")});
+  directory::Query q;
+  q.role = "prosecutor";
+  EXPECT_TRUE(ids(q).empty());
+  q.role = "judge";
+  EXPECT_EQ(ids(q), std::vector<std::string>{"kg-1"});
+
+  // Retired: a tombstone with a higher revision; not found, still shown.
+  publish({contactJson("kg-1", R"("revision": 4, "status": "retired")")});
+  EXPECT_TRUE(ids(q).empty());
+  EXPECT_TRUE(byName("Sadykov").empty());
+  stored = dir->get("kg-1");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(std::string((*stored)->record().getStatus().cStr()), "retired");
+  auto counts = dir->counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->retired, 1u);
+  EXPECT_EQ(counts->contacts, 0u);
+}
+
+TEST_F(DirectoryTest, RefusedItemChangesNothing) {
+  publish({contactJson("kg-1")});
+  // KG's key publishing for TH, and TH's key taking over a KG record.
+  EXPECT_EQ(publish({contactJson("th-9", R"("country": "TH")")}),
+            std::vector<Outcome>{Outcome::kRefused});
+  EXPECT_EQ(publish({contactJson("kg-1", R"("revision": 9, "country": "TH")")}, "th-bangkok"),
+            std::vector<Outcome>{Outcome::kRefused});
+  directory::Query q;
+  q.country = "TH";
+  EXPECT_TRUE(ids(q).empty());
+  auto stored = dir->get("kg-1");
+  EXPECT_EQ((*stored)->record().getRevision(), 1u);
+}
+
+TEST_F(DirectoryTest, StaleAndAvailableNow) {
+  publish({contactJson("kg-office"),  // Mo-Fr 09:00-18:00 Asia/Bishkek: open at 12:00
+           contactJson("kg-stale", R"("verification": {"verifiedAt": "2025-01-01", "reviewDue": "2025-07-01"})"),
+           contactJson("kg-away", R"("availability": {"timezone": "Asia/Bishkek", "hours": "Mo-Fr 09:00-18:00", "outOfOfficeUntil": "2026-12-01", "deputyId": "kg-office"})"),
+           contactJson("kg-247", R"("availability": {"always": true, "hours": "24/7"})"),
+           contactJson("kg-night", R"("availability": {"timezone": "Asia/Bishkek", "hours": "Mo-Fr 20:00-23:00"})")});
+  directory::Query q;
+  q.availableNow = true;
+  auto got = ids(q);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"kg-247", "kg-office", "kg-stale"}));
+  now = *parseTimestamp("2026-11-28T06:00:00Z");  // Saturday: only the 24/7 desk
+  EXPECT_EQ(ids(q), std::vector<std::string>{"kg-247"});
+
+  auto hits = dir->find(directory::Query{}, now);
+  ASSERT_TRUE(hits.ok());
+  for (const auto& h : *hits) {
+    EXPECT_EQ(h.stale, std::string(h.stored.record().getId().cStr()) == "kg-stale");
+  }
+  q = {};
+  q.verifiedWithinDays = 60;
+  EXPECT_EQ(ids(q).size(), 4u);
+}
+
+TEST_F(DirectoryTest, RankingPrefersLanguageThen247ThenRecentVerification) {
+  publish({contactJson("a-en", R"("languages": ["en"])"),
+           contactJson("b-ru-second", R"("languages": ["ky", "ru"])"),
+           contactJson("c-ru-first", R"("languages": ["ru"], "verification": {"verifiedAt": "2020-01-01"})"),
+           contactJson("d-ru-first-247", R"("languages": ["ru"], "availability": {"always": true}, "verification": {"verifiedAt": "2020-01-01"})"),
+           contactJson("e-ru-first-recent", R"("languages": ["ru", "en"])")});
+  directory::Query q;
+  q.preferLanguages = {"ru"};
+  q.urgent = true;
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"d-ru-first-247", "e-ru-first-recent", "c-ru-first",
+                                              "b-ru-second", "a-en"}));
+}
+
+TEST_F(DirectoryTest, ReadOnlyReaderSeesCommittedState) {
+  publish({contactJson("kg-1")});
+  Directory::Options ro;
+  ro.readOnly = true;
+  auto reader = Directory::open(tmp / "db", ro);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  auto hits = (*reader)->find(directory::Query{}, now);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ(hits->size(), 1u);
+  EXPECT_FALSE((*reader)->begin().ok()) << "a read-only replica refuses writes";
+  testing::TempDir empty;
+  EXPECT_FALSE(Directory::open(empty / "nothing", ro).ok());
+}
+
+}  // namespace
+}  // namespace liaison

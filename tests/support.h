@@ -1,0 +1,69 @@
+// Test helpers: temporary folders removed by their owner, running real binaries, sample JSON.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "schemas/item.h"
+#include "trust/keys.h"
+#include "trust/verify.h"
+
+namespace liaison::testing {
+
+// A fresh folder under $TMPDIR, removed (recursively) by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exitCode = -1;
+  std::string out, err;
+};
+
+// Runs `argv` (argv[0] a path) with stdin from `input`, waits (at most `timeoutSeconds`, then
+// SIGKILL by PID) and captures both streams.
+RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
+              int timeoutSeconds = 120);
+
+// The directory holding the built binaries (build/bin), from the LIAISON_BIN environment
+// variable that CTest sets, or next to the test binary.
+std::string binDir();
+std::string sourceDir();
+
+void writeText(const std::string& path, const std::string& text);
+std::string readText(const std::string& path);
+
+// A valid contact in JSON form; `extra` (a JSON object's members, without braces) is merged
+// over the defaults, e.g. R"("country": "TH")".
+std::string contactJson(const std::string& id, const std::string& extra = "");
+
+// An in-memory trust state for pure tests.
+class FakeTrust final : public trust::TrustView {
+ public:
+  explicit FakeTrust(const SigningKey& root) : root_(root) {}
+  const SigningKey& rootKey() const override { return root_; }
+  std::optional<trust::MemberCert> member(std::string_view site) const override;
+  bool revoked(std::string_view site) const override;
+  void add(trust::MemberCert cert) { members_.push_back(std::move(cert)); }
+  void revoke(const std::string& site) { revoked_.push_back(site); }
+
+ private:
+  SigningKey root_;
+  std::vector<trust::MemberCert> members_;
+  std::vector<std::string> revoked_;
+};
+
+trust::MemberCert certFor(const std::string& site, const trust::KeyPair& keys,
+                          std::vector<std::string> countries, const std::string& role,
+                          int64_t notBefore, int64_t notAfter);
+
+}  // namespace liaison::testing
