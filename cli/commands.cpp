@@ -61,14 +61,20 @@ std::string joined(List list, const char* sep = ",") {
   return out;
 }
 
-std::vector<std::string> contactRow(const directory::Hit& hit) {
+bool availableNow(const directory::Hit& hit, int64_t now) {
+  if (hit.availableNow) return *hit.availableNow;
+  return directory::availableAt(hit.stored.record().getBody().getContact(), now);
+}
+
+std::vector<std::string> contactRow(const directory::Hit& hit, int64_t now) {
   auto record = hit.stored.record();
   auto c = record.getBody().getContact();
+  const bool available = availableNow(hit, now);
   std::string flags;
   if (c.getAvailability().getAlways()) flags += "24/7 ";
-  if (hit.availableNow) flags += "now ";
+  if (available) flags += "now ";
   if (hit.stale) flags += "STALE ";
-  if (c.getAvailability().getOutOfOfficeUntil().size() > 0 && !hit.availableNow) {
+  if (c.getAvailability().getOutOfOfficeUntil().size() > 0 && !available) {
     flags += "away ";
   }
   if (!flags.empty()) flags.pop_back();
@@ -93,13 +99,13 @@ std::vector<std::string> noticeRow(const directory::Hit& hit) {
 const std::vector<std::string> kContactHeaders = {"ID",           "NAME",      "ROLE",    "CC",
                                                   "ORGANIZATION", "LANGUAGES", "CONTACT", "FLAGS"};
 
-void printHits(const std::vector<directory::Hit>& hits, const std::string& format) {
+void printHits(const std::vector<directory::Hit>& hits, const std::string& format, int64_t now) {
   if (format == "json") {
     json::Json arr = json::Json::array();
     for (const auto& h : hits) {
       auto j = json::recordToJson(h.stored.record());
       if (h.stored.record().getBody().isContact()) {
-        j["match"] = {{"stale", h.stale}, {"availableNow", h.availableNow}};
+        j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)}};
       }
       arr.push_back(std::move(j));
     }
@@ -115,7 +121,7 @@ void printHits(const std::vector<directory::Hit>& hits, const std::string& forma
   std::vector<std::vector<std::string>> contacts, notices;
   for (const auto& h : hits) {
     if (h.stored.record().getBody().isContact()) {
-      contacts.push_back(contactRow(h));
+      contacts.push_back(contactRow(h, now));
     } else if (h.stored.record().getBody().isNotice()) {
       notices.push_back(noticeRow(h));
     }
@@ -238,10 +244,11 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
   size_t applied = 0, ignored = 0;
   std::map<std::string, size_t> appliedByKind;
   for (auto& [where, item] : items) {
-    SignedItem signedItem = std::holds_alternative<SignedItem>(item)
-                                ? std::move(std::get<SignedItem>(item))
-                                : trust::sign(std::move(std::get<OwnedItem>(item)), config->id, *keys);
-    auto result = batch->apply(signedItem, now);
+    const bool signedHere = std::holds_alternative<OwnedItem>(item);
+    SignedItem signedItem = signedHere
+                                ? trust::sign(std::move(std::get<OwnedItem>(item)), config->id, *keys)
+                                : std::move(std::get<SignedItem>(item));
+    auto result = batch->apply(signedItem, now, signedHere);
     if (!result) return failWith(result.error());
     switch (result->outcome) {
       case directory::Outcome::kApplied:
@@ -298,7 +305,7 @@ int cmdRetire(const Context& ctx, const std::string& id) {
   auto signedItem = trust::sign(OwnedItem::fromBuilder(message), site->config.id, *keys);
   auto batch = site->dir->begin();
   if (!batch) return failWith(batch.error());
-  auto result = batch->apply(signedItem, ctx.clock->nowSeconds());
+  auto result = batch->apply(signedItem, ctx.clock->nowSeconds(), /*signedHere=*/true);
   if (!result) return failWith(result.error());
   if (result->outcome != directory::Outcome::kApplied) {
     return usage(id + ": refused (" + std::string(trust::refusalName(result->decision.refusal)) +
@@ -322,7 +329,7 @@ int cmdFind(const Context& ctx, const directory::Query& query) {
     std::cerr << "liaison: nothing matched\n";
     return kExitNoMatch;
   }
-  printHits(*hits, ctx.format);
+  printHits(*hits, ctx.format, ctx.clock->nowSeconds());
   return kExitOk;
 }
 
@@ -391,7 +398,7 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     json::Json list = json::Json::array();
     for (const auto& h : *hits) {
       auto j = json::recordToJson(h.stored.record());
-      j["match"] = {{"stale", h.stale}, {"availableNow", h.availableNow}};
+      j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)}};
       list.push_back(std::move(j));
     }
     out["counterparts"] = std::move(list);
@@ -401,7 +408,7 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     out["sharedLanguages"] = json::Json(std::vector<std::string>(languages.begin(), languages.end()));
     std::cout << out.dump(2) << "\n";
   } else if (ctx.format == "vcard") {
-    printHits(*hits, "vcard");
+    printHits(*hits, "vcard", now);
   } else {
     std::cout << "Counterparts in " << to << " for a request from " << from;
     if (q.topic) std::cout << " on " << *q.topic;
@@ -410,7 +417,7 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     if (hits->empty()) {
       std::cout << "  none in the replica\n";
     } else {
-      printHits(*hits, "table");
+      printHits(*hits, "table", now);
     }
     std::cout << "\nLegal bases " << from << " and " << to << " share:";
     if (bases.empty()) std::cout << " none recorded (ask the secretariat; reciprocity may apply)";
@@ -477,7 +484,7 @@ int cmdNotices(const Context& ctx, const directory::Query& query) {
     std::cerr << "liaison: no notices matched\n";
     return kExitNoMatch;
   }
-  printHits(*hits, ctx.format);
+  printHits(*hits, ctx.format, ctx.clock->nowSeconds());
   return kExitOk;
 }
 

@@ -11,8 +11,9 @@
 //
 // On disk (LMDB named databases in DIR/db):
 //   meta     "root" → 32-byte root key, "next-docno" → u32, "format" → "1"
-//   records  id → [u32 docno][u64 revision][u8 kind][u8 status][2 country][envelope bytes]
-//   docs     u32 docno (INTEGERKEY) → id
+//   ids      id → u32 docno (a dense number given at first sight of an id)
+//   records  u32 docno (INTEGERKEY) → [u32 docno][u64 revision][u8 kind][u8 status][2 country]
+//            [envelope bytes]
 //   bits     term "\0" u32-BE chunk → 2048-byte bitmap over docnos (16384 per chunk)
 //   names    name key → u32-BE docno (DUPSORT, DUPFIXED)
 //   namedel  name key with one letter deleted → name key (DUPSORT), for tolerant matching
@@ -62,7 +63,9 @@ struct StoredRecord {
 struct Hit {
   StoredRecord stored;
   bool stale = false;         // past verification.reviewDue
-  bool availableNow = false;  // 24/7, or within office hours in its time zone and not away
+  // Known when the query filtered on it; otherwise ask availableAt() for the hits you show
+  // (it needs the contact's time zone, so it is not worked out for every hit).
+  std::optional<bool> availableNow;
   int score = 0;
 };
 
@@ -93,7 +96,9 @@ class Directory {
     ~Batch();  // aborts unless committed
     // Verifies and applies one item at time `now`. A refused or stale item changes nothing.
     // An error means the store failed; the batch must then be dropped.
-    Result<ApplyResult> apply(const SignedItem& item, int64_t now);
+    // `signedHere`: the item was signed by this process with this site's key, so its Ed25519
+    // signature is not checked again (certificate, scope and revision still are).
+    Result<ApplyResult> apply(const SignedItem& item, int64_t now, bool signedHere = false);
     // Sets the network root (only `liaison init` does this).
     Status setRoot(const SigningKey& root);
     Status commit() &&;

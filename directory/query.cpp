@@ -113,7 +113,7 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   Bitmap exactNames(docs);
   bool haveName = false;
   if (query.name && match.any()) {
-    names::Folder folder;
+    thread_local names::Folder folder;  // its ICU transliterator is costly to build
     auto words = folder.keys(*query.name);
     bool firstWord = true;
     for (const auto& w : words) {
@@ -193,13 +193,15 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     auto rec = readDoc(txn, dbi, c.docno);
     if (!rec) return rec.error();
     if (!*rec) continue;
-    Hit hit{std::move(**rec), false, false, c.score};
+    Hit hit{std::move(**rec), false, std::nullopt, c.score};
     auto record = hit.stored.record();
     if (record.getBody().isContact()) {
       auto contact = record.getBody().getContact();
       hit.stale = isStale(contact, now);
-      hit.availableNow = availableAt(contact, now);
-      if (query.availableNow && !hit.availableNow) continue;
+      if (query.availableNow) {
+        hit.availableNow = availableAt(contact, now);
+        if (!*hit.availableNow) continue;
+      }
       if (query.verifiedWithinDays) {
         auto at = parseDate(std::string_view(contact.getVerification().getVerifiedAt().begin(),
                                              contact.getVerification().getVerifiedAt().size()));

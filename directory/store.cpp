@@ -70,7 +70,7 @@ class TxnTrust final : public trust::TrustView {
     std::optional<trust::MemberCert> cert;
     auto v = txn_.get(dbi_.members, site);
     if (v && *v) {
-      auto env = SignedItem::decode(std::span(reinterpret_cast<const uint8_t*>((*v)->data()),
+      auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>((*v)->data()),
                                               (*v)->size()));
       if (env && env->item.reader().which() == schema::Item::MEMBER) {
         cert = trust::memberFromReader(env->item.reader().getMember());
@@ -143,28 +143,41 @@ Result<uint32_t> docCount(const lmdb::Txn& txn, const Dbis& dbi) {
   return n;
 }
 
-Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
-                                               std::string_view id) {
-  auto v = txn.get(dbi.records, id);
+Result<std::optional<uint32_t>> docnoOf(const lmdb::Txn& txn, const Dbis& dbi,
+                                        std::string_view id) {
+  auto v = txn.get(dbi.ids, id);
   if (!v) return v.error();
-  if (!*v) return std::optional<StoredRecord>{};
-  std::string_view value = **v;
-  if (value.size() <= RecordHeader::kSize) {
-    return makeError(Errc::kIo, "record " + std::string(id) + ": stored value is damaged");
-  }
-  value.remove_prefix(RecordHeader::kSize);
-  auto env = SignedItem::decode(
-      std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
-  if (!env) return makeError(Errc::kIo, "record " + std::string(id) + ": " + env.error().message);
-  return std::optional<StoredRecord>{StoredRecord{std::move(env).value()}};
+  if (!*v) return std::optional<uint32_t>{};
+  if ((*v)->size() != 4) return makeError(Errc::kIo, "id " + std::string(id) + ": index damaged");
+  uint32_t docno = 0;
+  std::memcpy(&docno, (*v)->data(), 4);
+  return std::optional<uint32_t>{docno};
 }
 
 Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi,
                                             uint32_t docno) {
-  auto id = txn.get(dbi.docs, docKey(docno));
-  if (!id) return id.error();
-  if (!*id) return std::optional<StoredRecord>{};
-  return readRecord(txn, dbi, **id);
+  auto v = txn.get(dbi.records, docKey(docno));
+  if (!v) return v.error();
+  if (!*v) return std::optional<StoredRecord>{};
+  std::string_view value = **v;
+  if (value.size() <= RecordHeader::kSize) {
+    return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": stored value is damaged");
+  }
+  value.remove_prefix(RecordHeader::kSize);
+  auto env = SignedItem::decodeStored(
+      std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  if (!env) {
+    return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": " + env.error().message);
+  }
+  return std::optional<StoredRecord>{StoredRecord{std::move(env).value()}};
+}
+
+Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
+                                               std::string_view id) {
+  auto docno = docnoOf(txn, dbi, id);
+  if (!docno) return docno.error();
+  if (!*docno) return std::optional<StoredRecord>{};
+  return readDoc(txn, dbi, **docno);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,8 +209,8 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
       unsigned flags;
     } specs[] = {
         {&impl->dbi.meta, "meta", 0},
-        {&impl->dbi.records, "records", 0},
-        {&impl->dbi.docs, "docs", MDB_INTEGERKEY},
+        {&impl->dbi.ids, "ids", 0},
+        {&impl->dbi.records, "records", MDB_INTEGERKEY},
         {&impl->dbi.bits, "bits", 0},
         {&impl->dbi.names, "names", MDB_DUPSORT | MDB_DUPFIXED},
         {&impl->dbi.namedel, "namedel", MDB_DUPSORT},
@@ -253,20 +266,22 @@ struct Directory::Batch::State {
     return {};
   }
 
-  Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now) {
+  Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now, bool signedHere) {
     auto record = item.item.reader().getRecord();
     ApplyResult result{Outcome::kApplied, itemKind(item.item.reader()), str(record.getId()), {}};
-    auto existingValue = txn.get(impl.dbi.records, result.id);
-    if (!existingValue) return existingValue.error();
+    auto existingDoc = docnoOf(txn, impl.dbi, result.id);
+    if (!existingDoc) return existingDoc.error();
     std::optional<RecordHeader> header;
     std::optional<trust::Existing> existing;
-    if (*existingValue) {
-      header = RecordHeader::decode(**existingValue);
+    if (*existingDoc) {
+      auto existingValue = txn.get(impl.dbi.records, docKey(**existingDoc));
+      if (!existingValue) return existingValue.error();
+      if (*existingValue) header = RecordHeader::decode(**existingValue);
       if (!header) return makeError(Errc::kIo, "record " + result.id + ": stored value is damaged");
       existing = trust::Existing{header->revision, header->kindName(),
                                  header->kind == 'c' ? std::string(header->country, 2) : ""};
     }
-    result.decision = trust::verify(item, trust, now, existing);
+    result.decision = trust::verify(item, trust, now, existing, signedHere);
     if (!result.decision.accepted()) {
       result.outcome = result.decision.refusal == trust::Refusal::kStaleRevision ? Outcome::kIgnored
                                                                                  : Outcome::kRefused;
@@ -275,14 +290,15 @@ struct Directory::Batch::State {
     uint32_t docno = 0;
     if (header) {
       docno = header->docno;
-      auto old = readRecord(txn, impl.dbi, result.id);
+      auto old = readDoc(txn, impl.dbi, docno);
       if (!old) return old.error();
       if (*old) LIAISON_TRY(indexRecord((*old)->record(), docno, false));
     } else {
       docno = nextDoc++;
       nextDocDirty = true;
       LIAISON_ASSERT(nextDoc != 0, "docno space exhausted");
-      LIAISON_TRY(txn.put(impl.dbi.docs, docKey(docno), result.id));
+      LIAISON_TRY(txn.put(impl.dbi.ids, result.id,
+                          std::string_view(reinterpret_cast<const char*>(&docno), 4)));
     }
     RecordHeader h;
     h.docno = docno;
@@ -297,7 +313,7 @@ struct Directory::Batch::State {
     std::string value = h.encode();
     Bytes env = item.encode();
     value.append(asView(env));
-    LIAISON_TRY(txn.put(impl.dbi.records, result.id, value));
+    LIAISON_TRY(txn.put(impl.dbi.records, docKey(docno), value));
     LIAISON_TRY(indexRecord(record, docno, true));
     return result;
   }
@@ -326,13 +342,13 @@ Status Directory::Batch::setRoot(const SigningKey& root) {
   return {};
 }
 
-Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now) {
+Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now, bool signedHere) {
   auto reader = item.item.reader();
   if (!s_->trust.hasRoot()) {
     return makeError(Errc::kInvalidInput, "replica has no network root (run `liaison init`)");
   }
   switch (reader.which()) {
-    case schema::Item::RECORD: return s_->applyRecord(item, now);
+    case schema::Item::RECORD: return s_->applyRecord(item, now, signedHere);
     case schema::Item::MEMBER:
     case schema::Item::REVOCATION: {
       ApplyResult result{Outcome::kApplied, itemKind(reader), itemId(reader), {}};
@@ -436,12 +452,15 @@ Result<Counts> Directory::counts() const {
 Status Directory::forEachRecord(const std::function<void(const StoredRecord&)>& fn) const {
   auto txn = lmdb::Txn::beginRead(impl_->env);
   if (!txn) return txn.error();
-  auto cursor = lmdb::Cursor::open(*txn, impl_->dbi.records);
+  auto cursor = lmdb::Cursor::open(*txn, impl_->dbi.ids);
   if (!cursor) return cursor.error();
   std::string_view key, value;
   for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
        ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
-    auto rec = readRecord(*txn, impl_->dbi, key);
+    if (value.size() != 4) return makeError(Errc::kIo, "id index damaged");
+    uint32_t docno = 0;
+    std::memcpy(&docno, value.data(), 4);
+    auto rec = readDoc(*txn, impl_->dbi, docno);
     if (!rec) return rec.error();
     if (*rec) fn(**rec);
   }

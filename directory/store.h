@@ -10,7 +10,7 @@
 namespace liaison::directory {
 
 struct Dbis {
-  MDB_dbi meta = 0, records = 0, docs = 0, bits = 0, names = 0, namedel = 0, members = 0,
+  MDB_dbi meta = 0, ids = 0, records = 0, bits = 0, names = 0, namedel = 0, members = 0,
           revoked = 0;
 };
 

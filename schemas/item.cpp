@@ -17,7 +17,7 @@ capnp::ReaderOptions peerReaderOptions() {
 kj::Array<capnp::word> alignedCopy(std::span<const uint8_t> bytes) {
   auto words = kj::heapArray<capnp::word>((bytes.size() + 7) / 8);
   if (!bytes.empty()) {
-    std::memset(words.begin(), 0, words.size() * sizeof(capnp::word));
+    std::memset(words.end() - 1, 0, sizeof(capnp::word));  // only the tail can be partial
     std::memcpy(words.begin(), bytes.data(), bytes.size());
   }
   return words;
@@ -48,13 +48,19 @@ Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
   return OwnedItem(kj::mv(words));
 }
 
+OwnedItem OwnedItem::fromStore(std::span<const uint8_t> canonical) {
+  return OwnedItem(alignedCopy(canonical));
+}
+
 schema::Item::Reader OwnedItem::reader() const {
   // Single segment, no segment table: read the root pointer directly.
   return capnp::readMessageUnchecked<schema::Item>(words_.begin());
 }
 
 Bytes SignedItem::encode() const {
-  capnp::MallocMessageBuilder message;
+  // One segment large enough for everything, so the flat form has a single segment.
+  auto payloadWords = static_cast<unsigned>(item.bytes().size() / sizeof(capnp::word));
+  capnp::MallocMessageBuilder message(payloadWords + 64, capnp::AllocationStrategy::FIXED_SIZE);
   auto env = message.initRoot<schema::Envelope>();
   auto payload = item.bytes();
   env.setPayload(kj::arrayPtr(payload.data(), payload.size()));
@@ -112,6 +118,36 @@ Result<SignedItem> SignedItem::decode(std::span<const uint8_t> envelopeBytes) {
   auto item = OwnedItem::decode(payload);
   if (!item) return item.error();
   return SignedItem{std::move(item).value(), std::move(signer), key, sig};
+}
+
+Result<SignedItem> SignedItem::decodeStored(std::span<const uint8_t> envelopeBytes) {
+  // The store holds envelopes this program decoded with limits and verified before writing
+  // them; reading them back needs no second validation walk.
+  if (envelopeBytes.size() < 8 || envelopeBytes.size() % 8 != 0) {
+    return makeError(Errc::kIo, "stored envelope: damaged");
+  }
+  auto words = alignedCopy(envelopeBytes);
+  // encode() writes one segment: a segment table of 8 bytes (count - 1 = 0, size), then the
+  // root pointer.
+  uint32_t table[2];
+  std::memcpy(table, words.begin(), sizeof table);
+  if (table[0] != 0 || table[1] + 1 != words.size()) {
+    return makeError(Errc::kIo, "stored envelope: damaged");
+  }
+  auto env = capnp::readMessageUnchecked<schema::Envelope>(words.begin() + 1);
+  auto k = env.getSignerKey();
+  auto s = env.getSignature();
+  auto p = env.getPayload();
+  SigningKey key{};
+  Signature sig{};
+  if (k.size() != key.size() || s.size() != sig.size() || p.size() % 8 != 0) {
+    return makeError(Errc::kIo, "stored envelope: damaged");
+  }
+  std::memcpy(key.data(), k.begin(), key.size());
+  std::memcpy(sig.data(), s.begin(), sig.size());
+  auto payload = OwnedItem::fromWords(alignedCopy(std::span<const uint8_t>(p.begin(), p.size())));
+  return SignedItem{std::move(payload), std::string(env.getSigner().begin(), env.getSigner().size()),
+                    key, sig};
 }
 
 std::string itemKind(schema::Item::Reader item) {

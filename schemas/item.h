@@ -31,12 +31,18 @@ class OwnedItem {
   static OwnedItem fromBuilder(capnp::MessageBuilder& builder);
   // Decodes bytes that must already be a canonical Item message (as signed).
   static Result<OwnedItem> decode(std::span<const uint8_t> canonical);
+  // Adopts bytes this program validated with decode() before storing them (a replica's own
+  // store): copies them aligned, skips the canonical-form walk.
+  static OwnedItem fromStore(std::span<const uint8_t> canonical);
 
   // Valid while this OwnedItem lives.
   schema::Item::Reader reader() const;
   std::span<const uint8_t> bytes() const {
     return {reinterpret_cast<const uint8_t*>(words_.begin()), words_.size() * sizeof(capnp::word)};
   }
+
+  // Adopts words already aligned (see fromStore).
+  static OwnedItem fromWords(kj::Array<capnp::word> words) { return OwnedItem(kj::mv(words)); }
 
  private:
   explicit OwnedItem(kj::Array<capnp::word> words) : words_(kj::mv(words)) {}
@@ -55,6 +61,8 @@ struct SignedItem {
 
   Bytes encode() const;  // the Envelope message, flat (8-byte words)
   static Result<SignedItem> decode(std::span<const uint8_t> envelopeBytes);
+  // For envelopes read back from this replica's own store (validated when they were stored).
+  static Result<SignedItem> decodeStored(std::span<const uint8_t> envelopeBytes);
 };
 
 // Words of a flat message copied into aligned memory; Cap'n Proto needs 8-byte alignment and

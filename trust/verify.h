@@ -75,7 +75,9 @@ struct Existing {
 
 // Decides whether `item` may enter a store at time `now` (Unix seconds; on the bus, the time
 // the broker accepted it, so a later expiry of the signer does not fork replicas).
+// `signatureChecked` skips only the Ed25519 check, for an item this process has just signed
+// itself (or verified already); every other check still runs.
 Decision verify(const SignedItem& item, const TrustView& trust, int64_t now,
-                const std::optional<Existing>& existing);
+                const std::optional<Existing>& existing, bool signatureChecked = false);
 
 }  // namespace liaison::trust
