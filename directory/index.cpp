@@ -86,6 +86,59 @@ Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_
   return {};
 }
 
+namespace {
+// Calls fn(chunk, words) for every stored chunk of `term`, in chunk order.
+template <typename Fn>
+Status forEachChunk(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, Fn&& fn) {
+  auto cursor = lmdb::Cursor::open(txn, bits);
+  if (!cursor) return cursor.error();
+  std::string prefix(term);
+  prefix.push_back('\0');
+  std::string_view key, value;
+  bool found = cursor->seek(prefix, MDB_SET_RANGE, &key, &value);
+  while (found && key.size() == prefix.size() + 4 && key.starts_with(prefix)) {
+    if (value.size() == kChunkBytes) fn(readU32be(key.substr(prefix.size())), value.data());
+    found = cursor->seek({}, MDB_NEXT, &key, &value);
+  }
+  return {};
+}
+}  // namespace
+
+Status andTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, Bitmap& acc) {
+  size_t done = 0;  // words of acc already handled
+  auto st = forEachChunk(txn, bits, term, [&](uint32_t chunk, const char* data) {
+    size_t first = size_t{chunk} * kChunkWords;
+    if (first >= acc.words.size()) return;
+    for (size_t i = done; i < first; ++i) acc.words[i] = 0;  // chunks the term lacks
+    size_t n = std::min(kChunkWords, acc.words.size() - first);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t w;
+      std::memcpy(&w, data + i * 8, 8);
+      acc.words[first + i] &= w;
+    }
+    done = first + n;
+  });
+  for (size_t i = done; i < acc.words.size(); ++i) acc.words[i] = 0;
+  return st;
+}
+
+Status orTermMasked(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term,
+                    const Bitmap& mask, Bitmap& out) {
+  if (out.words.size() < mask.words.size()) out.words.resize(mask.words.size(), 0);
+  return forEachChunk(txn, bits, term, [&](uint32_t chunk, const char* data) {
+    size_t first = size_t{chunk} * kChunkWords;
+    if (first >= mask.words.size()) return;
+    size_t n = std::min(kChunkWords, mask.words.size() - first);
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t m = mask.words[first + i];
+      if (m == 0) continue;
+      uint64_t w;
+      std::memcpy(&w, data + i * 8, 8);
+      out.words[first + i] |= w & m;
+    }
+  });
+}
+
 Status BitsWriter::set(std::string_view term, uint32_t docno, bool on) {
   std::string key = bitsKey(term, docno / kChunkBits);
   auto it = dirty_.find(key);

@@ -69,6 +69,11 @@ struct Bitmap {
 // Reads the bitmap of `term` into `out` (sized to cover `docCount`).
 Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_t docCount,
                 Bitmap& out);
+// acc &= term, reading the term's chunks straight from the map (no copy).
+Status andTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, Bitmap& acc);
+// out |= term & mask, touching only the chunks where `mask` has bits (ranking signals).
+Status orTermMasked(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term,
+                    const Bitmap& mask, Bitmap& out);
 
 // Pending bitmap changes of one write transaction: chunks are loaded once, changed in memory and
 // written back by flush(), so a batch of 100,000 records writes each chunk once.

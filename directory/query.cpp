@@ -94,19 +94,17 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   if (query.kind != "any") terms.push_back("k:" + query.kind);
   if (terms.empty()) terms.emplace_back("*");
 
-  Bitmap match, scratch;
+  Bitmap match;
   LIAISON_TRY(loadTerm(txn, dbi.bits, terms[0], docs, match));
   for (size_t i = 1; i < terms.size() && match.any(); ++i) {
-    LIAISON_TRY(loadTerm(txn, dbi.bits, terms[i], docs, scratch));
-    match.andWith(scratch);
+    LIAISON_TRY(andTerm(txn, dbi.bits, terms[i], match));
   }
   if (!query.anyOfRoles.empty() && match.any()) {
     Bitmap roles(docs);
     for (const auto& r : query.anyOfRoles) {
-      LIAISON_TRY(loadTerm(txn, dbi.bits, "r:" + r, docs, scratch));
-      roles.orWith(scratch);
+      LIAISON_TRY(orTermMasked(txn, dbi.bits, "r:" + r, match, roles));
     }
-    match.andWith(roles);
+    match = std::move(roles);
   }
 
   // Name: every word of the query must match some name key of the record.
@@ -138,20 +136,17 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   if (match.any()) {
     for (const auto& l : query.preferLanguages) {
       std::string p(primaryLanguage(l));
-      LIAISON_TRY(loadTerm(txn, dbi.bits, "p:" + p, docs, scratch));
-      firstLang.orWith(scratch);
-      LIAISON_TRY(loadTerm(txn, dbi.bits, "l:" + p, docs, scratch));
-      acceptsLang.orWith(scratch);
+      LIAISON_TRY(orTermMasked(txn, dbi.bits, "p:" + p, match, firstLang));
+      LIAISON_TRY(orTermMasked(txn, dbi.bits, "l:" + p, match, acceptsLang));
     }
     if (query.urgent || query.availableNow) {
-      LIAISON_TRY(loadTerm(txn, dbi.bits, "a:247", docs, always));
+      LIAISON_TRY(orTermMasked(txn, dbi.bits, "a:247", match, always));
     }
     int64_t y = 0;
     unsigned m = 0, d = 0;
     civilFromDays(daysOf(now), y, m, d);
     for (int64_t year : {y, y - 1}) {
-      LIAISON_TRY(loadTerm(txn, dbi.bits, "v:" + std::to_string(year), docs, scratch));
-      recent.orWith(scratch);
+      LIAISON_TRY(orTermMasked(txn, dbi.bits, "v:" + std::to_string(year), match, recent));
     }
   }
 

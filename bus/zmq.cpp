@@ -1,0 +1,336 @@
+#include "bus/zmq.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace liaison::bus {
+namespace {
+
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+static_assert(ZMQ_ZAP_ENFORCE_DOMAIN == kZapEnforceDomain);
+#endif
+
+std::string optionName(int option) {
+  switch (option) {
+    case ZMQ_LINGER:
+      return "ZMQ_LINGER";
+    case ZMQ_MAXMSGSIZE:
+      return "ZMQ_MAXMSGSIZE";
+    case ZMQ_SNDHWM:
+      return "ZMQ_SNDHWM";
+    case ZMQ_RCVHWM:
+      return "ZMQ_RCVHWM";
+    case ZMQ_SUBSCRIBE:
+      return "ZMQ_SUBSCRIBE";
+    case ZMQ_UNSUBSCRIBE:
+      return "ZMQ_UNSUBSCRIBE";
+    case ZMQ_ROUTING_ID:
+      return "ZMQ_ROUTING_ID";
+    case ZMQ_ROUTER_MANDATORY:
+      return "ZMQ_ROUTER_MANDATORY";
+    case ZMQ_CURVE_SERVER:
+      return "ZMQ_CURVE_SERVER";
+    case ZMQ_CURVE_PUBLICKEY:
+      return "ZMQ_CURVE_PUBLICKEY";
+    case ZMQ_CURVE_SECRETKEY:
+      return "ZMQ_CURVE_SECRETKEY";
+    case ZMQ_CURVE_SERVERKEY:
+      return "ZMQ_CURVE_SERVERKEY";
+    case ZMQ_ZAP_DOMAIN:
+      return "ZMQ_ZAP_DOMAIN";
+    case kZapEnforceDomain:
+      return "ZMQ_ZAP_ENFORCE_DOMAIN";
+    case ZMQ_RECONNECT_IVL:
+      return "ZMQ_RECONNECT_IVL";
+    case ZMQ_RECONNECT_IVL_MAX:
+      return "ZMQ_RECONNECT_IVL_MAX";
+    case ZMQ_HEARTBEAT_IVL:
+      return "ZMQ_HEARTBEAT_IVL";
+    case ZMQ_HEARTBEAT_TIMEOUT:
+      return "ZMQ_HEARTBEAT_TIMEOUT";
+    case ZMQ_HEARTBEAT_TTL:
+      return "ZMQ_HEARTBEAT_TTL";
+    case ZMQ_HANDSHAKE_IVL:
+      return "ZMQ_HANDSHAKE_IVL";
+    case ZMQ_IMMEDIATE:
+      return "ZMQ_IMMEDIATE";
+    case ZMQ_SNDTIMEO:
+      return "ZMQ_SNDTIMEO";
+    case ZMQ_RCVTIMEO:
+      return "ZMQ_RCVTIMEO";
+    default:
+      return "socket option " + std::to_string(option);
+  }
+}
+
+std::string_view bytesOf(const trust::CurveKey& key) {
+  return {reinterpret_cast<const char*>(key.data()), key.size()};
+}
+
+// A zmq_msg_t closed by its destructor.
+class Message {
+ public:
+  Message() { zmq_msg_init(&msg_); }
+  ~Message() { zmq_msg_close(&msg_); }
+  Message(const Message&) = delete;
+  Message& operator=(const Message&) = delete;
+  zmq_msg_t* get() { return &msg_; }
+
+  std::string property(const char* name) {
+    const char* value = zmq_msg_gets(&msg_, name);
+    return value == nullptr ? std::string() : std::string(value);
+  }
+
+ private:
+  zmq_msg_t msg_;
+};
+
+}  // namespace
+
+Error zmqError(int err, std::string_view what) {
+  Errc code = Errc::kIo;
+  std::string text = zmq_strerror(err);
+  switch (err) {
+    case EAGAIN:
+    case EINTR:
+    case ETERM:
+    case EHOSTUNREACH:
+    case ENOTSOCK:  // only after the context was terminated under us
+      code = Errc::kUnavailable;
+      break;
+    case EADDRINUSE:
+      code = Errc::kConflict;
+      text = "address in use";
+      break;
+    case EINVAL:
+    case EPROTONOSUPPORT:
+    case ENOCOMPATPROTO:
+    case EADDRNOTAVAIL:
+    case ENODEV:
+    case EFSM:
+    case ENOTSUP:
+    case EMSGSIZE:
+      code = Errc::kInvalidInput;
+      break;
+    default:
+      break;
+  }
+  if (err == EAGAIN) text = "nothing ready (" + text + ")";
+  return makeError(code, "zmq " + std::string(what) + ": " + text);
+}
+
+// ---- Context ----------------------------------------------------------------------------------
+
+Result<Context> Context::create() {
+  void* ctx = zmq_ctx_new();
+  if (ctx == nullptr) return zmqError(zmq_errno(), "create context");
+  Context out(ctx);
+  if (zmq_ctx_set(ctx, ZMQ_BLOCKY, 0) != 0) return zmqError(zmq_errno(), "set ZMQ_BLOCKY");
+  return out;
+}
+
+Context& Context::operator=(Context&& other) noexcept {
+  if (this != &other) {
+    terminate();
+    ctx_ = std::exchange(other.ctx_, nullptr);
+  }
+  return *this;
+}
+
+void Context::terminate() {
+  if (ctx_ == nullptr) return;
+  while (zmq_ctx_term(ctx_) != 0 && zmq_errno() == EINTR) {
+  }
+  ctx_ = nullptr;
+}
+
+// ---- Socket -----------------------------------------------------------------------------------
+
+Result<Socket> Socket::open(Context& context, int type) {
+  void* socket = zmq_socket(context.get(), type);
+  if (socket == nullptr)
+    return zmqError(zmq_errno(), "open socket of type " + std::to_string(type));
+  Socket out(socket);
+  LIAISON_TRY(out.setInt(ZMQ_LINGER, 0));
+  return out;
+}
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    socket_ = std::exchange(other.socket_, nullptr);
+  }
+  return *this;
+}
+
+void Socket::close() {
+  if (socket_ != nullptr) zmq_close(std::exchange(socket_, nullptr));
+}
+
+zmq_pollitem_t Socket::pollItem(short events) const {
+  zmq_pollitem_t item{};
+  item.socket = socket_;
+  item.events = events;
+  return item;
+}
+
+Status Socket::setInt(int option, int value) {
+  if (zmq_setsockopt(socket_, option, &value, sizeof value) != 0) {
+    return zmqError(zmq_errno(), "set " + optionName(option) + " = " + std::to_string(value));
+  }
+  return {};
+}
+
+Status Socket::setBytes(int option, std::string_view value) {
+  if (zmq_setsockopt(socket_, option, value.data(), value.size()) != 0) {
+    // The value is not echoed: it may be a secret key.
+    return zmqError(zmq_errno(), "set " + optionName(option));
+  }
+  return {};
+}
+
+Status Socket::setLinger(std::chrono::milliseconds linger) {
+  return setInt(ZMQ_LINGER, static_cast<int>(linger.count()));
+}
+
+Status Socket::setMaxMessageSize(int64_t bytes) {
+  if (zmq_setsockopt(socket_, ZMQ_MAXMSGSIZE, &bytes, sizeof bytes) != 0) {
+    return zmqError(zmq_errno(), "set ZMQ_MAXMSGSIZE = " + std::to_string(bytes));
+  }
+  return {};
+}
+
+Status Socket::setCurveServer(const trust::KeyPair& keys) {
+  LIAISON_TRY(setInt(ZMQ_CURVE_SERVER, 1));
+  return setBytes(ZMQ_CURVE_SECRETKEY, bytesOf(keys.curveSecret));
+}
+
+Status Socket::setCurveClient(const trust::KeyPair& mine, const trust::CurveKey& serverPublic) {
+  LIAISON_TRY(setBytes(ZMQ_CURVE_SERVERKEY, bytesOf(serverPublic)));
+  LIAISON_TRY(setBytes(ZMQ_CURVE_PUBLICKEY, bytesOf(mine.pub.curve)));
+  return setBytes(ZMQ_CURVE_SECRETKEY, bytesOf(mine.curveSecret));
+}
+
+Status Socket::setZapDomain(const std::string& domain) {
+  if (zmq_setsockopt(socket_, ZMQ_ZAP_DOMAIN, domain.data(), domain.size()) != 0) {
+    return zmqError(zmq_errno(), "set ZMQ_ZAP_DOMAIN = \"" + domain + "\"");
+  }
+  return {};
+}
+
+Status Socket::subscribe(std::string_view prefix) { return setBytes(ZMQ_SUBSCRIBE, prefix); }
+
+Status Socket::bind(const std::string& endpoint) {
+  if (zmq_bind(socket_, endpoint.c_str()) != 0) return zmqError(zmq_errno(), "bind " + endpoint);
+  return {};
+}
+
+Status Socket::connect(const std::string& endpoint) {
+  if (zmq_connect(socket_, endpoint.c_str()) != 0) {
+    return zmqError(zmq_errno(), "connect " + endpoint);
+  }
+  return {};
+}
+
+Result<std::string> Socket::lastEndpoint() const {
+  char buffer[1024];
+  size_t size = sizeof buffer;
+  if (zmq_getsockopt(socket_, ZMQ_LAST_ENDPOINT, buffer, &size) != 0) {
+    return zmqError(zmq_errno(), "get ZMQ_LAST_ENDPOINT");
+  }
+  return std::string(buffer, ::strnlen(buffer, size));
+}
+
+Status Socket::send(const std::vector<std::string>& frames, bool dontWait) {
+  if (frames.empty()) return makeError(Errc::kInvalidInput, "zmq send: a message needs a frame");
+  for (size_t i = 0; i < frames.size(); ++i) {
+    int flags = i + 1 < frames.size() ? ZMQ_SNDMORE : 0;
+    // Only the first frame can find the pipe full; the rest of a message always follows it.
+    if (dontWait) flags |= ZMQ_DONTWAIT;
+    if (zmq_send(socket_, frames[i].data(), frames[i].size(), flags) < 0) {
+      return zmqError(zmq_errno(), "send frame " + std::to_string(i + 1) + " of " +
+                                       std::to_string(frames.size()));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait, Received* meta) {
+  LIAISON_ASSERT(maxFrames >= 1, "recv needs room for at least one frame");
+  std::vector<std::string> frames;
+  size_t count = 0;
+  bool more = true;
+  while (more) {
+    Message msg;
+    // Once the first frame is here the whole message is: later frames never wait.
+    int flags = count == 0 && dontWait ? ZMQ_DONTWAIT : 0;
+    if (zmq_msg_recv(msg.get(), socket_, flags) < 0) {
+      return zmqError(zmq_errno(),
+                      count == 0 ? std::string("recv") : "recv frame " + std::to_string(count + 1));
+    }
+    if (meta != nullptr && meta->userId.empty()) {
+      // All frames of a message carry the connection's metadata; the first one that has a
+      // User-Id is enough.
+      meta->userId = msg.property("User-Id");
+      if (meta->peerAddress.empty()) meta->peerAddress = msg.property("Peer-Address");
+    }
+    if (count < maxFrames) {
+      frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg.get())),
+                          zmq_msg_size(msg.get()));
+    }
+    ++count;
+    more = zmq_msg_more(msg.get()) != 0;
+  }
+  if (count > maxFrames) {
+    return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
+                                              " frames dropped (at most " +
+                                              std::to_string(maxFrames) + " expected)");
+  }
+  return frames;
+}
+
+Result<std::vector<std::string>> Socket::recv(size_t maxFrames, bool dontWait) {
+  return receive(maxFrames, dontWait, nullptr);
+}
+
+Result<Received> Socket::recvWithUser(size_t maxFrames, bool dontWait) {
+  Received out;
+  auto frames = receive(maxFrames, dontWait, &out);
+  if (!frames.ok()) return frames.error();
+  out.frames = std::move(*frames);
+  return out;
+}
+
+Status Socket::monitor(const std::string& inprocEndpoint, int events) {
+  if (zmq_socket_monitor(socket_, inprocEndpoint.c_str(), events) != 0) {
+    return zmqError(zmq_errno(), "monitor on " + inprocEndpoint);
+  }
+  return {};
+}
+
+// ---- free functions ---------------------------------------------------------------------------
+
+Result<MonitorEvent> readMonitorEvent(Socket& monitorPair, bool dontWait) {
+  auto frames = monitorPair.recv(2, dontWait);
+  if (!frames.ok()) return frames.error();
+  // Frame 1: uint16 event, uint32 value (host byte order); frame 2: the endpoint.
+  if (frames->size() != 2 || (*frames)[0].size() != 6) {
+    return makeError(Errc::kInvalidInput, "zmq monitor: malformed event");
+  }
+  uint16_t event = 0;
+  MonitorEvent out;
+  std::memcpy(&event, (*frames)[0].data(), sizeof event);
+  std::memcpy(&out.value, (*frames)[0].data() + sizeof event, sizeof out.value);
+  out.event = event;
+  out.endpoint = std::move((*frames)[1]);
+  return out;
+}
+
+Result<int> poll(std::vector<zmq_pollitem_t>& items, std::chrono::milliseconds timeout) {
+  long limit = timeout.count() < 0 ? -1L : static_cast<long>(timeout.count());
+  int rc = zmq_poll(items.data(), static_cast<int>(items.size()), limit);
+  if (rc < 0) return zmqError(zmq_errno(), "poll");
+  return rc;
+}
+
+}  // namespace liaison::bus
