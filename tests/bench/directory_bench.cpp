@@ -72,7 +72,7 @@ void print(const std::vector<Row>& rows, bool asJson) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  size_t records = 100000, queries = 2000;
+  size_t records = 100000, queries = 2000, limit = 20;
   int runs = 3;
   bool asJson = false;
   for (int i = 1; i < argc; ++i) {
@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
       records = std::stoul(next());
     } else if (a == "--queries") {
       queries = std::stoul(next());
+    } else if (a == "--limit") {
+      limit = std::stoul(next());
     } else if (a == "--runs") {
       runs = std::stoi(next());
     } else if (a == "--json") {
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
     query.country = cc[rng() % cc.size()];
     query.role = kRoles[rng() % 5];
     query.topic = kTopics[rng() % 5];
+    query.limit = limit;
     auto t0 = Steady::now();
     auto hits = dir->find(query, now);
     auto t1 = Steady::now();
@@ -226,7 +229,7 @@ int main(int argc, char** argv) {
     hitsTotal += hits->size();
     structured.push_back(seconds(t0, t1) * 1e6);
   }
-  rows.push_back({"find country+role+topic p50 (limit 20)", percentile(structured, 0.5), "us", "", 0});
+  rows.push_back({"find country+role+topic p50 (limit " + std::to_string(limit) + ")", percentile(structured, 0.5), "us", "", 0});
   rows.push_back({"find country+role+topic p99", percentile(structured, 0.99), "us", "", 0});
 
   // find by name: names of stored records, a third in original script, a third misspelt.
