@@ -1,0 +1,88 @@
+// The broker core: accept, verify, sequence, log; answer fetches; know who may connect.
+// Pure: the store and the clock come in by reference, so it is testable without sockets.
+//
+// Operation: submit() verifies an envelope exactly as a replica would (trust::verify against the
+// certificates, revocations and record heads it holds), gives it the next seq of the current
+// epoch, and has the store write entry and state in one transaction before it answers.
+// Concurrency: one thread (the broker's event loop) calls everything.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bus/protocol.h"
+#include "common/clock.h"
+#include "trust/verify.h"
+
+namespace liaison::broker {
+
+// What the core keeps durable. LmdbStore is the real one.
+class Store {
+ public:
+  struct Snapshot {
+    uint64_t epoch = 0;  // 0: a new store
+    uint64_t head = 0;
+    std::map<std::string, trust::MemberCert> members;
+    std::set<std::string> revoked;
+    std::map<std::string, trust::Existing> heads;
+  };
+  struct Change {
+    std::string id;                             // record id, or site id for trust items
+    std::optional<trust::Existing> head;        // a record's new head
+    std::optional<trust::MemberCert> member;    // a certificate
+    bool revoke = false;                        // a revocation of `id`
+  };
+  virtual ~Store() = default;
+  virtual Result<Snapshot> load() = 0;
+  virtual Status setEpoch(uint64_t epoch) = 0;
+  // Writes the entry and its change together; on error nothing was written.
+  virtual Status append(const bus::Entry& entry, const Change& change) = 0;
+  // Entries with seq >= from, at most `max`, in order.
+  virtual Result<std::vector<bus::Entry>> range(uint64_t from, uint32_t max) const = 0;
+};
+
+class Core final : public trust::TrustView {
+ public:
+  Core(Store& store, const Clock& clock, const SigningKey& root, uint64_t newEpoch);
+  // Loads the durable state; a new store gets `newEpoch`.
+  Status load();
+
+  // The answer for the submitter. When accepted, `fanout` receives the entry to publish.
+  // An error means the store failed (the item was not accepted).
+  Result<bus::SubmitResult> submit(const bus::SubmitRequest& request,
+                                   std::optional<bus::Entry>& fanout);
+  Result<bus::Items> fetch(const bus::FetchRequest& request, uint32_t maxItems) const;
+  bus::Heartbeat heartbeat() const;
+
+  uint64_t epoch() const { return epoch_; }
+  uint64_t head() const { return head_; }
+  // CURVE public key → site id of every valid, unrevoked member (the ZAP allow-list).
+  std::map<trust::CurveKey, std::string> admitted() const;
+  bool isAdmitted(std::string_view site) const;
+
+  // Refusals counted by reason name ("bad signature", "malformed", ...).
+  const std::map<std::string, uint64_t>& refusals() const { return refusals_; }
+  uint64_t accepted() const { return accepted_; }
+
+  // TrustView
+  const SigningKey& rootKey() const override { return root_; }
+  std::optional<trust::MemberCert> member(std::string_view site) const override;
+  bool revoked(std::string_view site) const override;
+
+ private:
+  bus::SubmitResult refuse(uint64_t requestId, const std::string& reason, const std::string& detail);
+
+  Store& store_;
+  const Clock& clock_;
+  SigningKey root_;
+  uint64_t newEpoch_;
+  uint64_t epoch_ = 0, head_ = 0, accepted_ = 0;
+  Store::Snapshot state_;
+  std::map<std::string, uint64_t> refusals_;
+};
+
+}  // namespace liaison::broker

@@ -1,0 +1,144 @@
+#include "bus/protocol.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include "schemas/bus.capnp.h"
+#include "schemas/item.h"
+
+namespace liaison::bus {
+
+namespace {
+
+void putEntry(schema::LogEntry::Builder b, const Entry& e) {
+  b.setEpoch(e.epoch);
+  b.setSeq(e.seq);
+  b.setAcceptedAt(e.acceptedAt);
+  b.setEnvelope(kj::arrayPtr(e.envelope.data(), e.envelope.size()));
+}
+
+Entry getEntry(schema::LogEntry::Reader r) {
+  auto env = r.getEnvelope();
+  return Entry{r.getEpoch(), r.getSeq(), r.getAcceptedAt(), Bytes(env.begin(), env.end())};
+}
+
+std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+}  // namespace
+
+std::string encode(const Message& message) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<schema::BusMessage>();
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, SubmitRequest>) {
+          auto b = root.initSubmit();
+          b.setRequestId(m.requestId);
+          b.setEnvelope(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
+        } else if constexpr (std::is_same_v<T, SubmitResult>) {
+          auto b = root.initResult();
+          b.setRequestId(m.requestId);
+          b.setAccepted(m.accepted);
+          b.setSeq(m.seq);
+          b.setRefusal(m.refusal);
+          b.setDetail(m.detail);
+        } else if constexpr (std::is_same_v<T, FetchRequest>) {
+          auto b = root.initFetch();
+          b.setRequestId(m.requestId);
+          b.setEpoch(m.epoch);
+          b.setFromSeq(m.fromSeq);
+          b.setMaxItems(m.maxItems);
+        } else if constexpr (std::is_same_v<T, Items>) {
+          auto b = root.initItems();
+          b.setRequestId(m.requestId);
+          b.setEpoch(m.epoch);
+          b.setHead(m.head);
+          b.setHorizon(m.horizon);
+          auto list = b.initEntries(static_cast<unsigned>(m.entries.size()));
+          for (size_t i = 0; i < m.entries.size(); ++i) {
+            putEntry(list[static_cast<unsigned>(i)], m.entries[i]);
+          }
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          auto b = root.initHeartbeat();
+          b.setEpoch(m.epoch);
+          b.setHead(m.head);
+          b.setTime(m.time);
+        } else if constexpr (std::is_same_v<T, Entry>) {
+          putEntry(root.initEntry(), m);
+        } else {
+          root.setError(m.text);
+        }
+      },
+      message);
+  auto flat = capnp::messageToFlatArray(builder);
+  auto bytes = flat.asChars();
+  return std::string(bytes.begin(), bytes.size());
+}
+
+Result<Message> decode(std::string_view frame) {
+  if (frame.size() > kMaxFrameBytes) {
+    return makeError(Errc::kInvalidInput, "frame of " + std::to_string(frame.size()) +
+                                              " bytes is over the limit");
+  }
+  if (frame.size() < 8 || frame.size() % 8 != 0) {
+    return makeError(Errc::kInvalidInput, "frame is not a Cap'n Proto message");
+  }
+  auto words = alignedCopy(std::span(reinterpret_cast<const uint8_t*>(frame.data()), frame.size()));
+  Message out = ProtocolError{};
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kMaxFrameBytes / 8 * 2;
+  options.nestingLimit = 8;
+  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
+    capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words.begin(), words.size()),
+                                         options);
+    auto root = reader.getRoot<schema::BusMessage>();
+    switch (root.which()) {
+      case schema::BusMessage::SUBMIT: {
+        auto m = root.getSubmit();
+        auto env = m.getEnvelope();
+        out = SubmitRequest{m.getRequestId(), Bytes(env.begin(), env.end())};
+        break;
+      }
+      case schema::BusMessage::RESULT: {
+        auto m = root.getResult();
+        out = SubmitResult{m.getRequestId(), m.getAccepted(), m.getSeq(), text(m.getRefusal()),
+                           text(m.getDetail())};
+        break;
+      }
+      case schema::BusMessage::FETCH: {
+        auto m = root.getFetch();
+        out = FetchRequest{m.getRequestId(), m.getEpoch(), m.getFromSeq(), m.getMaxItems()};
+        break;
+      }
+      case schema::BusMessage::ITEMS: {
+        auto m = root.getItems();
+        Items items{m.getRequestId(), m.getEpoch(), m.getHead(), {}, m.getHorizon()};
+        for (auto e : m.getEntries()) items.entries.push_back(getEntry(e));
+        out = std::move(items);
+        break;
+      }
+      case schema::BusMessage::HEARTBEAT: {
+        auto m = root.getHeartbeat();
+        out = Heartbeat{m.getEpoch(), m.getHead(), m.getTime()};
+        break;
+      }
+      case schema::BusMessage::ENTRY:
+        out = getEntry(root.getEntry());
+        break;
+      case schema::BusMessage::ERROR:
+        out = ProtocolError{text(root.getError())};
+        break;
+      default:
+        KJ_FAIL_REQUIRE("unknown message type");
+    }
+  });
+  KJ_IF_MAYBE(e, failure) {
+    return makeError(Errc::kInvalidInput,
+                     std::string("malformed message: ") + e->getDescription().cStr());
+  }
+  return out;
+}
+
+}  // namespace liaison::bus

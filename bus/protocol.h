@@ -1,0 +1,63 @@
+// The bus protocol's messages as owned values (schemas/bus.capnp is the wire form).
+// decode() is the edge: it reads a frame a peer sent, with reader limits, into owned values,
+// and never throws; everything inward works on these values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/encoding.h"
+#include "common/result.h"
+
+namespace liaison::bus {
+
+// The largest frame either end reads (a fetch answer of many entries is the largest).
+inline constexpr size_t kMaxFrameBytes = 16u << 20;
+
+struct Entry {
+  uint64_t epoch = 0, seq = 0;
+  int64_t acceptedAt = 0;
+  Bytes envelope;
+  bool operator==(const Entry&) const = default;
+};
+struct SubmitRequest {
+  uint64_t requestId = 0;
+  Bytes envelope;
+};
+struct SubmitResult {
+  uint64_t requestId = 0;
+  bool accepted = false;
+  uint64_t seq = 0;
+  std::string refusal, detail;
+};
+struct FetchRequest {
+  uint64_t requestId = 0, epoch = 0, fromSeq = 0;
+  uint32_t maxItems = 0;
+};
+struct Items {
+  uint64_t requestId = 0, epoch = 0, head = 0;
+  std::vector<Entry> entries;
+  bool horizon = false;
+};
+struct Heartbeat {
+  uint64_t epoch = 0, head = 0;
+  int64_t time = 0;
+};
+struct ProtocolError {
+  std::string text;
+};
+
+using Message = std::variant<SubmitRequest, SubmitResult, FetchRequest, Items, Heartbeat, Entry,
+                             ProtocolError>;
+
+std::string encode(const Message& message);
+Result<Message> decode(std::string_view frame);
+
+// The fan-out topic prefixes (first frame on PUB/SUB).
+inline constexpr std::string_view kTopicEntry = "E";
+inline constexpr std::string_view kTopicHeartbeat = "H";
+
+}  // namespace liaison::bus
