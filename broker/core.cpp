@@ -50,78 +50,158 @@ std::map<trust::CurveKey, std::string> Core::admitted() const {
   return out;
 }
 
-bus::SubmitResult Core::refuse(uint64_t requestId, const std::string& reason,
+bus::SubmitResult Core::refuse(uint64_t requestId, uint32_t index, const std::string& reason,
                                const std::string& detail) {
   ++refusals_[reason];
-  return bus::SubmitResult{requestId, false, 0, reason, detail};
+  bus::SubmitResult r;
+  r.requestId = requestId;
+  r.refusal = reason;
+  r.detail = detail;
+  r.index = index;
+  return r;
 }
 
 Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
-                                       std::optional<bus::Entry>& fanout) {
-  fanout.reset();
-  auto item = SignedItem::decode(request.envelope);
-  if (!item) return refuse(request.requestId, "malformed", item.error().message);
-  auto reader = item->item.reader();
-  if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) {
-    return refuse(request.requestId, "unsupported", "alerts are not carried by this broker yet");
+                                       std::vector<bus::Entry>& fanout) {
+  fanout.clear();
+  if (request.envelopes.empty()) return refuse(request.requestId, 0, "malformed", "nothing to submit");
+  if (request.envelopes.size() > kMaxBatch) {
+    return refuse(request.requestId, 0, "malformed",
+                  "more than " + std::to_string(kMaxBatch) + " items in one submission");
   }
-  Store::Change change;
-  change.id = itemId(reader);
-  std::optional<trust::Existing> existing;
-  if (reader.which() == schema::Item::RECORD) {
-    auto it = state_.heads.find(change.id);
-    if (it != state_.heads.end()) existing = it->second;
-  }
-  const int64_t now = clock_.nowSeconds();
-  auto decision = trust::verify(*item, *this, now, existing);
-  if (!decision.accepted()) {
-    return refuse(request.requestId, trust::refusalName(decision.refusal), decision.detail);
-  }
-  switch (reader.which()) {
-    case schema::Item::RECORD: {
-      auto record = reader.getRecord();
-      trust::Existing head{record.getRevision(), itemKind(reader), ""};
-      if (record.getBody().isContact()) head.country = str(record.getBody().getContact().getCountry());
-      change.head = head;
-      break;
-    }
-    case schema::Item::MEMBER: {
-      auto cert = trust::memberFromReader(reader.getMember());
-      auto current = member(cert.site);
-      if (current && current->notBefore > cert.notBefore) {
-        return refuse(request.requestId, trust::refusalName(trust::Refusal::kStaleRevision),
-                      "member " + cert.site + ": a newer certificate is held");
+  // Verify in order against the state as it would be after the items before (a batch may carry
+  // a certificate and then records signed under it); undo on the first refusal.
+  // Undo log: the previous value of everything this batch changed in memory.
+  struct Undo {
+    std::string id;
+    std::optional<trust::Existing> head;
+    std::optional<trust::MemberCert> member;
+    bool wasRevoked = false;
+    int what = 0;  // 0 head, 1 member, 2 revoked
+  };
+  std::vector<Undo> undo;
+  auto rollback = [&] {
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+      if (it->what == 0) {
+        if (it->head) state_.heads[it->id] = *it->head; else state_.heads.erase(it->id);
+      } else if (it->what == 1) {
+        if (it->member) state_.members[it->id] = *it->member; else state_.members.erase(it->id);
+      } else if (!it->wasRevoked) {
+        state_.revoked.erase(it->id);
       }
-      change.member = cert;
-      break;
     }
-    case schema::Item::REVOCATION:
-      change.revoke = true;
-      break;
-    default:
-      break;
+  };
+  const int64_t now = clock_.nowSeconds();
+  std::vector<bus::Entry> entries;
+  std::vector<Store::Change> changes;
+  uint32_t ignored = 0;
+  for (uint32_t i = 0; i < request.envelopes.size(); ++i) {
+    const Bytes& envelope = request.envelopes[i];
+    auto item = SignedItem::decode(envelope);
+    if (!item) {
+      rollback();
+      return refuse(request.requestId, i, "malformed", item.error().message);
+    }
+    auto reader = item->item.reader();
+    if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) {
+      rollback();
+      return refuse(request.requestId, i, "unsupported", "alerts are not carried by this broker yet");
+    }
+    Store::Change change;
+    change.id = itemId(reader);
+    std::optional<trust::Existing> existing;
+    if (reader.which() == schema::Item::RECORD) {
+      auto it = state_.heads.find(change.id);
+      if (it != state_.heads.end()) existing = it->second;
+    }
+    auto decision = trust::verify(*item, *this, now, existing);
+    if (decision.refusal == trust::Refusal::kStaleRevision) {
+      ++ignored;
+      ++refusals_[trust::refusalName(decision.refusal)];
+      continue;  // a replay: harmless, not logged
+    }
+    if (!decision.accepted()) {
+      rollback();
+      return refuse(request.requestId, i, trust::refusalName(decision.refusal), decision.detail);
+    }
+    switch (reader.which()) {
+      case schema::Item::RECORD: {
+        auto record = reader.getRecord();
+        trust::Existing head{record.getRevision(), itemKind(reader), ""};
+        if (record.getBody().isContact()) {
+          head.country = str(record.getBody().getContact().getCountry());
+        }
+        change.head = head;
+        undo.push_back({change.id, existing, std::nullopt, false, 0});
+        state_.heads[change.id] = head;
+        break;
+      }
+      case schema::Item::MEMBER: {
+        auto cert = trust::memberFromReader(reader.getMember());
+        auto current = member(cert.site);
+        if (current && current->notBefore > cert.notBefore) {
+          ++ignored;
+          continue;  // an older certificate than the one held
+        }
+        change.member = cert;
+        undo.push_back({change.id, std::nullopt, current, false, 1});
+        state_.members[change.id] = cert;
+        break;
+      }
+      case schema::Item::REVOCATION:
+        change.revoke = true;
+        undo.push_back({change.id, std::nullopt, std::nullopt, revoked(change.id), 2});
+        state_.revoked.insert(change.id);
+        break;
+      default:
+        break;
+    }
+    entries.push_back(bus::Entry{epoch_, head_ + entries.size() + 1, now, envelope});
+    changes.push_back(std::move(change));
   }
-  bus::Entry entry{epoch_, head_ + 1, now, request.envelope};
-  LIAISON_TRY(store_.append(entry, change));
-  head_ = entry.seq;
-  ++accepted_;
-  if (change.head) state_.heads[change.id] = *change.head;
-  if (change.member) state_.members[change.id] = *change.member;
-  if (change.revoke) state_.revoked.insert(change.id);
-  spdlog::debug("accepted {} {} seq={} signer={}", itemKind(reader), change.id, entry.seq,
-                item->signer);
-  fanout = std::move(entry);
-  return bus::SubmitResult{request.requestId, true, head_, "", ""};
+  bus::SubmitResult result;
+  result.requestId = request.requestId;
+  result.accepted = true;
+  result.ignored = ignored;
+  if (entries.empty()) return result;  // all were replays
+  auto st = store_.append(entries, changes);
+  if (!st) {
+    rollback();
+    return st.error();
+  }
+  result.firstSeq = entries.front().seq;
+  result.lastSeq = entries.back().seq;
+  head_ = result.lastSeq;
+  accepted_ += entries.size();
+  spdlog::debug("accepted {} item(s) seq={}..{}", entries.size(), result.firstSeq, result.lastSeq);
+  fanout = std::move(entries);
+  return result;
 }
 
 Result<bus::Items> Core::fetch(const bus::FetchRequest& request, uint32_t maxItems) const {
   bus::Items out{request.requestId, epoch_, head_, {}, false};
   uint64_t from = request.epoch == epoch_ ? request.fromSeq : 1;  // another epoch: from the start
   if (from == 0) from = 1;
+  if (from < store_.oldest()) {
+    out.horizon = true;  // the log no longer holds it: take a snapshot
+    return out;
+  }
   uint32_t max = request.maxItems == 0 ? maxItems : std::min(request.maxItems, maxItems);
   auto entries = store_.range(from, max);
   if (!entries) return entries.error();
   out.entries = std::move(entries).value();
+  return out;
+}
+
+Result<bus::SnapshotChunk> Core::snapshot(const bus::SnapshotRequest& request,
+                                          uint32_t maxItems) const {
+  bus::SnapshotChunk out;
+  out.requestId = request.requestId;
+  out.epoch = epoch_;
+  out.head = head_;
+  uint32_t max = request.maxItems == 0 ? maxItems : std::min(request.maxItems, maxItems);
+  LIAISON_TRY(store_.snapshot(request.afterKey, max, out.entries, out.nextKey));
+  out.done = out.nextKey.empty();
   return out;
 }
 

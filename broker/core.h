@@ -39,10 +39,17 @@ class Store {
   virtual ~Store() = default;
   virtual Result<Snapshot> load() = 0;
   virtual Status setEpoch(uint64_t epoch) = 0;
-  // Writes the entry and its change together; on error nothing was written.
-  virtual Status append(const bus::Entry& entry, const Change& change) = 0;
+  // Writes the entries and their changes in one transaction; on error nothing was written.
+  virtual Status append(const std::vector<bus::Entry>& entries,
+                        const std::vector<Change>& changes) = 0;
   // Entries with seq >= from, at most `max`, in order.
   virtual Result<std::vector<bus::Entry>> range(uint64_t from, uint32_t max) const = 0;
+  // The oldest seq the log still holds (1 until compaction removes entries).
+  virtual uint64_t oldest() const = 0;
+  // The current state (certificates, revocations, then records) in key order, after `afterKey`:
+  // each item as the log entry that last set it. `nextKey` is empty when done.
+  virtual Status snapshot(const std::string& afterKey, uint32_t max,
+                          std::vector<bus::Entry>& out, std::string& nextKey) const = 0;
 };
 
 class Core final : public trust::TrustView {
@@ -53,9 +60,12 @@ class Core final : public trust::TrustView {
 
   // The answer for the submitter. When accepted, `fanout` receives the entry to publish.
   // An error means the store failed (the item was not accepted).
+  // All or nothing: either every (non-stale) envelope is accepted, with consecutive seqs, or none.
   Result<bus::SubmitResult> submit(const bus::SubmitRequest& request,
-                                   std::optional<bus::Entry>& fanout);
+                                   std::vector<bus::Entry>& fanout);
+  static constexpr size_t kMaxBatch = 10000;
   Result<bus::Items> fetch(const bus::FetchRequest& request, uint32_t maxItems) const;
+  Result<bus::SnapshotChunk> snapshot(const bus::SnapshotRequest& request, uint32_t maxItems) const;
   bus::Heartbeat heartbeat() const;
 
   uint64_t epoch() const { return epoch_; }
@@ -74,7 +84,8 @@ class Core final : public trust::TrustView {
   bool revoked(std::string_view site) const override;
 
  private:
-  bus::SubmitResult refuse(uint64_t requestId, const std::string& reason, const std::string& detail);
+  bus::SubmitResult refuse(uint64_t requestId, uint32_t index, const std::string& reason,
+                           const std::string& detail);
 
   Store& store_;
   const Clock& clock_;

@@ -1,9 +1,12 @@
 // The broker's durable state in LMDB (DIR/data.mdb):
 //   meta     "epoch" → u64, "head" → u64
-//   log      u64-BE seq → [i64 acceptedAt][envelope]   (gap-free from 1 to head)
-//   heads    record id → [u64 revision][kind '\0' country]
-//   members  site id → envelope of its certificate
-//   revoked  site id → "" 
+//   meta     also "oldest" → u64 (the first seq the log still holds)
+//   log      u64-BE seq → [i64 acceptedAt][envelope]   (gap-free from oldest to head)
+//   heads    record id → [u64 seq][i64 acceptedAt][u64 revision][kind]\0[country]\0[envelope]
+//   members  site id → [u64 seq][i64 acceptedAt][envelope of its certificate]
+//   revoked  site id → [u64 seq][i64 acceptedAt][envelope of the revocation]
+// heads, members and revoked are the current state, which snapshots serve when the log no
+// longer reaches back to a site's cursor.
 // One write transaction per append (entry, head and state together), synced before commit
 // returns, so an accepted item survives kill -9.
 #pragma once
@@ -18,12 +21,17 @@ namespace liaison::broker {
 
 class LmdbStore final : public Store {
  public:
-  static Result<std::unique_ptr<LmdbStore>> open(const std::string& dir, size_t mapSize);
+  // `keep`: how many log entries to keep (0: all); older ones are served by snapshot.
+  static Result<std::unique_ptr<LmdbStore>> open(const std::string& dir, size_t mapSize,
+                                                 uint64_t keep = 0);
 
   Result<Snapshot> load() override;
   Status setEpoch(uint64_t epoch) override;
-  Status append(const bus::Entry& entry, const Change& change) override;
+  Status append(const std::vector<bus::Entry>& entries, const std::vector<Change>& changes) override;
   Result<std::vector<bus::Entry>> range(uint64_t from, uint32_t max) const override;
+  uint64_t oldest() const override { return oldest_; }
+  Status snapshot(const std::string& afterKey, uint32_t max, std::vector<bus::Entry>& out,
+                  std::string& nextKey) const override;
   // Stores a certificate outside the log (`liaison-broker --member FILE` at start).
   Status importMember(const std::string& site, const Bytes& envelope);
 
@@ -31,6 +39,8 @@ class LmdbStore final : public Store {
   explicit LmdbStore(lmdb::Env env) : env_(std::move(env)) {}
   lmdb::Env env_;
   MDB_dbi meta_ = 0, log_ = 0, heads_ = 0, members_ = 0, revoked_ = 0;
+  uint64_t keep_ = 0;
+  uint64_t oldest_ = 1;
 };
 
 }  // namespace liaison::broker

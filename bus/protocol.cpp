@@ -36,14 +36,21 @@ std::string encode(const Message& message) {
         if constexpr (std::is_same_v<T, SubmitRequest>) {
           auto b = root.initSubmit();
           b.setRequestId(m.requestId);
-          b.setEnvelope(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
+          auto list = b.initEnvelopes(static_cast<unsigned>(m.envelopes.size()));
+          for (size_t i = 0; i < m.envelopes.size(); ++i) {
+            list.set(static_cast<unsigned>(i),
+                     kj::arrayPtr(m.envelopes[i].data(), m.envelopes[i].size()));
+          }
         } else if constexpr (std::is_same_v<T, SubmitResult>) {
           auto b = root.initResult();
           b.setRequestId(m.requestId);
           b.setAccepted(m.accepted);
-          b.setSeq(m.seq);
+          b.setFirstSeq(m.firstSeq);
+          b.setLastSeq(m.lastSeq);
           b.setRefusal(m.refusal);
           b.setDetail(m.detail);
+          b.setIndex(m.index);
+          b.setIgnored(m.ignored);
         } else if constexpr (std::is_same_v<T, FetchRequest>) {
           auto b = root.initFetch();
           b.setRequestId(m.requestId);
@@ -67,6 +74,32 @@ std::string encode(const Message& message) {
           b.setTime(m.time);
         } else if constexpr (std::is_same_v<T, Entry>) {
           putEntry(root.initEntry(), m);
+        } else if constexpr (std::is_same_v<T, InfoRequest>) {
+          root.initInfoRequest().setRequestId(m.requestId);
+        } else if constexpr (std::is_same_v<T, Info>) {
+          auto b = root.initInfo();
+          b.setRequestId(m.requestId);
+          b.setEpoch(m.epoch);
+          b.setHead(m.head);
+          b.setFanoutPort(m.fanoutPort);
+          b.setNetwork(m.network);
+          b.setOldest(m.oldest);
+        } else if constexpr (std::is_same_v<T, SnapshotRequest>) {
+          auto b = root.initSnapshotRequest();
+          b.setRequestId(m.requestId);
+          b.setAfterKey(m.afterKey);
+          b.setMaxItems(m.maxItems);
+        } else if constexpr (std::is_same_v<T, SnapshotChunk>) {
+          auto b = root.initSnapshot();
+          b.setRequestId(m.requestId);
+          b.setEpoch(m.epoch);
+          b.setHead(m.head);
+          auto list = b.initEntries(static_cast<unsigned>(m.entries.size()));
+          for (size_t i = 0; i < m.entries.size(); ++i) {
+            putEntry(list[static_cast<unsigned>(i)], m.entries[i]);
+          }
+          b.setNextKey(m.nextKey);
+          b.setDone(m.done);
         } else {
           root.setError(m.text);
         }
@@ -97,14 +130,16 @@ Result<Message> decode(std::string_view frame) {
     switch (root.which()) {
       case schema::BusMessage::SUBMIT: {
         auto m = root.getSubmit();
-        auto env = m.getEnvelope();
-        out = SubmitRequest{m.getRequestId(), Bytes(env.begin(), env.end())};
+        SubmitRequest r{m.getRequestId(), {}};
+        for (auto env : m.getEnvelopes()) r.envelopes.emplace_back(env.begin(), env.end());
+        out = std::move(r);
         break;
       }
       case schema::BusMessage::RESULT: {
         auto m = root.getResult();
-        out = SubmitResult{m.getRequestId(), m.getAccepted(), m.getSeq(), text(m.getRefusal()),
-                           text(m.getDetail())};
+        out = SubmitResult{m.getRequestId(), m.getAccepted(), m.getFirstSeq(), m.getLastSeq(),
+                           text(m.getRefusal()), text(m.getDetail()), m.getIndex(),
+                           m.getIgnored()};
         break;
       }
       case schema::BusMessage::FETCH: {
@@ -130,6 +165,28 @@ Result<Message> decode(std::string_view frame) {
       case schema::BusMessage::ERROR:
         out = ProtocolError{text(root.getError())};
         break;
+      case schema::BusMessage::INFO_REQUEST:
+        out = InfoRequest{root.getInfoRequest().getRequestId()};
+        break;
+      case schema::BusMessage::INFO: {
+        auto m = root.getInfo();
+        out = Info{m.getRequestId(), m.getEpoch(),        m.getHead(),
+                   m.getFanoutPort(), text(m.getNetwork()), m.getOldest()};
+        break;
+      }
+      case schema::BusMessage::SNAPSHOT_REQUEST: {
+        auto m = root.getSnapshotRequest();
+        out = SnapshotRequest{m.getRequestId(), text(m.getAfterKey()), m.getMaxItems()};
+        break;
+      }
+      case schema::BusMessage::SNAPSHOT: {
+        auto m = root.getSnapshot();
+        SnapshotChunk c{m.getRequestId(), m.getEpoch(), m.getHead(), {}, text(m.getNextKey()),
+                        m.getDone()};
+        for (auto e : m.getEntries()) c.entries.push_back(getEntry(e));
+        out = std::move(c);
+        break;
+      }
       default:
         KJ_FAIL_REQUIRE("unknown message type");
     }

@@ -25,13 +25,35 @@ struct Entry {
 };
 struct SubmitRequest {
   uint64_t requestId = 0;
-  Bytes envelope;
+  std::vector<Bytes> envelopes;  // all or nothing
 };
 struct SubmitResult {
   uint64_t requestId = 0;
   bool accepted = false;
-  uint64_t seq = 0;
+  uint64_t firstSeq = 0, lastSeq = 0;
   std::string refusal, detail;
+  uint32_t index = 0;    // the refused envelope
+  uint32_t ignored = 0;  // stale ones dropped
+};
+struct InfoRequest {
+  uint64_t requestId = 0;
+};
+struct Info {
+  uint64_t requestId = 0, epoch = 0, head = 0;
+  uint16_t fanoutPort = 0;
+  std::string network;
+  uint64_t oldest = 0;
+};
+struct SnapshotRequest {
+  uint64_t requestId = 0;
+  std::string afterKey;
+  uint32_t maxItems = 0;
+};
+struct SnapshotChunk {
+  uint64_t requestId = 0, epoch = 0, head = 0;
+  std::vector<Entry> entries;
+  std::string nextKey;
+  bool done = false;
 };
 struct FetchRequest {
   uint64_t requestId = 0, epoch = 0, fromSeq = 0;
@@ -51,7 +73,7 @@ struct ProtocolError {
 };
 
 using Message = std::variant<SubmitRequest, SubmitResult, FetchRequest, Items, Heartbeat, Entry,
-                             ProtocolError>;
+                             ProtocolError, InfoRequest, Info, SnapshotRequest, SnapshotChunk>;
 
 std::string encode(const Message& message);
 Result<Message> decode(std::string_view frame);

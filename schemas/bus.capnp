@@ -17,17 +17,52 @@ struct LogEntry {
   envelope @3 :Data;            # the Envelope exactly as the origin signed it
 }
 
+# All or nothing: either every envelope is accepted (consecutive seqs, one transaction) or none.
 struct Submit {
   requestId @0 :UInt64;
-  envelope @1 :Data;
+  envelopes @1 :List(Data);
 }
 
 struct SubmitResult {
   requestId @0 :UInt64;
   accepted @1 :Bool;
-  seq @2 :UInt64;               # when accepted
-  refusal @3 :Text;             # when refused: the reason's name ("bad signature", ...)
-  detail @4 :Text;
+  firstSeq @2 :UInt64;          # when accepted: the seqs firstSeq..lastSeq
+  lastSeq @3 :UInt64;
+  refusal @4 :Text;             # when refused: the reason's name ("bad signature", ...)
+  detail @5 :Text;
+  index @6 :UInt32;             # which envelope was refused
+  ignored @7 :UInt32;           # envelopes dropped as stale (already stored at that revision)
+}
+
+struct InfoRequest {
+  requestId @0 :UInt64;
+}
+
+struct Info {
+  requestId @0 :UInt64;
+  epoch @1 :UInt64;
+  head @2 :UInt64;
+  fanoutPort @3 :UInt16;        # the PUB port, on the broker's host
+  network @4 :Text;
+  oldest @5 :UInt64;            # the oldest seq the log still holds
+}
+
+# A snapshot is read in chunks, each in its own short read transaction: the current state of
+# every certificate, revocation and record, in key order. The site then fetches the delta from
+# the head it saw when the snapshot began (re-applying is harmless: revisions decide).
+struct SnapshotRequest {
+  requestId @0 :UInt64;
+  afterKey @1 :Text;            # "" for the first chunk
+  maxItems @2 :UInt32;
+}
+
+struct SnapshotChunk {
+  requestId @0 :UInt64;
+  epoch @1 :UInt64;
+  head @2 :UInt64;
+  entries @3 :List(LogEntry);   # the entry that last set each key
+  nextKey @4 :Text;
+  done @5 :Bool;
 }
 
 struct Fetch {
@@ -60,5 +95,9 @@ struct BusMessage {
     heartbeat @4 :Heartbeat;
     entry @5 :LogEntry;
     error @6 :Text;             # the broker could not read the request
+    infoRequest @7 :InfoRequest;
+    info @8 :Info;
+    snapshotRequest @9 :SnapshotRequest;
+    snapshot @10 :SnapshotChunk;
   }
 }

@@ -24,10 +24,10 @@ class BrokerTest : public ::testing::Test {
 
   void SetUp() override { reopen(); }
 
-  void reopen() {
+  void reopen(uint64_t keep = 0) {
     core.reset();
     store.reset();
-    auto s = broker::LmdbStore::open(tmp / "broker", size_t{64} << 20);
+    auto s = broker::LmdbStore::open(tmp / "broker", size_t{64} << 20, keep);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store = std::move(s).value();
     core = std::make_unique<broker::Core>(*store, clock, root.pub.sign, 77);
@@ -46,30 +46,37 @@ class BrokerTest : public ::testing::Test {
     return trust::sign(std::move(std::get<OwnedItem>(items->front())), signer, kg).encode();
   }
 
-  bus::SubmitResult submit(const Bytes& envelope, std::optional<bus::Entry>* fanout = nullptr) {
-    std::optional<bus::Entry> out;
-    auto r = core->submit(bus::SubmitRequest{1, envelope}, out);
+  bus::SubmitResult submitAll(const std::vector<Bytes>& envelopes,
+                              std::vector<bus::Entry>* fanout = nullptr) {
+    std::vector<bus::Entry> out;
+    auto r = core->submit(bus::SubmitRequest{1, envelopes}, out);
     EXPECT_TRUE(r.ok());
     if (fanout != nullptr) *fanout = out;
-    EXPECT_EQ(out.has_value(), r->accepted);
+    if (!r->accepted) {
+      EXPECT_TRUE(out.empty());
+    }
     return *r;
+  }
+  bus::SubmitResult submit(const Bytes& envelope, std::vector<bus::Entry>* fanout = nullptr) {
+    return submitAll({envelope}, fanout);
   }
 };
 
 TEST_F(BrokerTest, SequencesWithoutGapsAndServesFetches) {
   EXPECT_EQ(core->epoch(), 77u);
   ASSERT_TRUE(submit(cert("kg-bishkek", kg, {"KG"})).accepted);
-  std::optional<bus::Entry> fanout;
+  std::vector<bus::Entry> fanout;
   auto r = submit(record("kg-1"), &fanout);
   ASSERT_TRUE(r.accepted) << r.detail;
-  EXPECT_EQ(r.seq, 2u);
-  EXPECT_EQ(fanout->seq, 2u);
-  EXPECT_EQ(fanout->acceptedAt, kNow);
-  EXPECT_EQ(submit(record("kg-2")).seq, 3u);
+  EXPECT_EQ(r.firstSeq, 2u);
+  ASSERT_EQ(fanout.size(), 1u);
+  EXPECT_EQ(fanout[0].seq, 2u);
+  EXPECT_EQ(fanout[0].acceptedAt, kNow);
+  EXPECT_EQ(submit(record("kg-2")).firstSeq, 3u);
   auto items = core->fetch(bus::FetchRequest{9, 77, 2, 0}, 100);
   ASSERT_TRUE(items.ok());
   ASSERT_EQ(items->entries.size(), 2u);
-  EXPECT_EQ(items->entries[0], *fanout);
+  EXPECT_EQ(items->entries[0], fanout[0]);
   EXPECT_EQ(items->head, 3u);
   // A cursor of another epoch gets everything from the start.
   EXPECT_EQ(core->fetch(bus::FetchRequest{9, 5, 3, 0}, 100)->entries.size(), 3u);
@@ -92,17 +99,25 @@ TEST_F(BrokerTest, RefusesWithAReasonAndLogsNothing) {
       {garbage, "malformed"},
       {unknown, "unknown signer"},
       {record("th-1", R"("country": "TH")"), "out of scope"},
-      {record("kg-1", R"("revision": 2)"), "stale revision"},
-      {record("kg-1", R"("revision": 1)"), "stale revision"},
   };
   for (const auto& c : cases) {
+    // Alone, and after a good item in the same submission: nothing of it is accepted.
     auto r = submit(c.envelope);
     EXPECT_FALSE(r.accepted);
     EXPECT_EQ(r.refusal, c.reason) << r.detail;
+    r = submitAll({record("kg-ok", R"("revision": 9)"), c.envelope});
+    EXPECT_FALSE(r.accepted);
+    EXPECT_EQ(r.index, 1u);
   }
+  // Replays are harmless: dropped and counted, not logged.
+  auto replay = submitAll({record("kg-1", R"("revision": 2)"), record("kg-1", R"("revision": 1)")});
+  EXPECT_TRUE(replay.accepted);
+  EXPECT_EQ(replay.ignored, 2u);
   EXPECT_EQ(core->head(), 2u);
   EXPECT_EQ(core->refusals().at("stale revision"), 2u);
-  EXPECT_EQ(core->fetch(bus::FetchRequest{1, 77, 1, 0}, 100)->entries.size(), 2u);
+  // The refused batches left no trace in memory either: kg-ok revision 9 is still new.
+  EXPECT_TRUE(submit(record("kg-ok", R"("revision": 9)")).accepted);
+  EXPECT_EQ(core->fetch(bus::FetchRequest{1, 77, 1, 0}, 100)->entries.size(), 3u);
 }
 
 TEST_F(BrokerTest, StateSurvivesARestart) {
@@ -111,8 +126,51 @@ TEST_F(BrokerTest, StateSurvivesARestart) {
   reopen();
   EXPECT_EQ(core->epoch(), 77u);
   EXPECT_EQ(core->head(), 2u);
-  EXPECT_EQ(submit(record("kg-1", R"("revision": 5)")).refusal, "stale revision");
-  EXPECT_EQ(submit(record("kg-1", R"("revision": 6)")).seq, 3u);
+  EXPECT_EQ(submit(record("kg-1", R"("revision": 5)")).ignored, 1u);
+  EXPECT_EQ(submit(record("kg-1", R"("revision": 6)")).firstSeq, 3u);
+}
+
+TEST_F(BrokerTest, ABatchCarriesACertificateAndItsRecords) {
+  auto th = trust::generateKeyPair();
+  auto c = testing::certFor("th-bangkok", th, {"TH"}, "authority", kNow - 10, kNow + 1000);
+  auto items = json::parseInput("t", testing::contactJson("th-1", R"("country": "TH")"));
+  Bytes rec = trust::sign(std::move(std::get<OwnedItem>(items->front())), "th-bangkok", th).encode();
+  auto r = submitAll({trust::sign(trust::memberItem(c), "root", root).encode(), rec});
+  ASSERT_TRUE(r.accepted) << r.detail;
+  EXPECT_EQ(r.firstSeq, 1u);
+  EXPECT_EQ(r.lastSeq, 2u);
+}
+
+TEST_F(BrokerTest, CompactedLogServesASnapshot) {
+  reopen(/*keep=*/3);
+  ASSERT_TRUE(submit(cert("kg-bishkek", kg, {"KG"})).accepted);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(submit(record("kg-" + std::to_string(i % 4), "\"revision\": " + std::to_string(i + 1))).accepted);
+  }
+  EXPECT_EQ(core->head(), 11u);
+  auto old = core->fetch(bus::FetchRequest{1, 77, 2, 0}, 100);
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->horizon);
+  EXPECT_EQ(core->fetch(bus::FetchRequest{1, 77, 9, 0}, 100)->entries.size(), 3u);
+  // The snapshot, two items a chunk: the certificate, then each record at its last revision.
+  std::vector<bus::Entry> all;
+  std::string after;
+  for (int chunks = 0; chunks < 10; ++chunks) {
+    auto s = core->snapshot(bus::SnapshotRequest{1, after, 2}, 100);
+    ASSERT_TRUE(s.ok());
+    all.insert(all.end(), s->entries.begin(), s->entries.end());
+    if (s->done) break;
+    after = s->nextKey;
+  }
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[0].seq, 1u);  // the certificate first
+  std::map<std::string, uint64_t> revisions;
+  for (size_t i = 1; i < all.size(); ++i) {
+    auto item = SignedItem::decode(all[i].envelope);
+    ASSERT_TRUE(item.ok());
+    revisions[itemId(item->item.reader())] = item->item.reader().getRecord().getRevision();
+  }
+  EXPECT_EQ(revisions, (std::map<std::string, uint64_t>{{"kg-0", 9}, {"kg-1", 10}, {"kg-2", 7}, {"kg-3", 8}}));
 }
 
 TEST_F(BrokerTest, MembershipDecidesWhoIsAdmitted) {
@@ -130,8 +188,12 @@ TEST_F(BrokerTest, MembershipDecidesWhoIsAdmitted) {
 
 TEST(Protocol, RoundTripsEveryMessage) {
   std::vector<bus::Message> messages = {
-      bus::SubmitRequest{1, Bytes{1, 2, 3}},
-      bus::SubmitResult{2, false, 0, "out of scope", "kg may not publish for TH"},
+      bus::SubmitRequest{1, {Bytes{1, 2, 3}, Bytes{4}}},
+      bus::SubmitResult{2, false, 0, 0, "out of scope", "kg may not publish for TH", 1, 0},
+      bus::InfoRequest{5},
+      bus::Info{6, 77, 12, 7401, "CASC", 1},
+      bus::SnapshotRequest{7, "2kg-1", 100},
+      bus::SnapshotChunk{8, 77, 12, {bus::Entry{77, 3, 5, Bytes(8, 1)}}, "2kg-2", false},
       bus::FetchRequest{3, 77, 10, 500},
       bus::Items{4, 77, 12, {bus::Entry{77, 11, 5, Bytes(16, 7)}, bus::Entry{77, 12, 6, {}}}, false},
       bus::Heartbeat{77, 12, 99},
