@@ -139,7 +139,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
       case schema::Item::MEMBER: {
         auto cert = trust::memberFromReader(reader.getMember());
         auto current = member(cert.site);
-        if (current && current->notBefore > cert.notBefore) {
+        if (current && current->notBefore >= cert.notBefore) {
           ++ignored;
           continue;  // an older certificate than the one held
         }

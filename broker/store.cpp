@@ -173,13 +173,6 @@ Status LmdbStore::append(const std::vector<bus::Entry>& entries,
   return {};
 }
 
-Status LmdbStore::importMember(const std::string& site, const Bytes& envelope) {
-  auto txn = lmdb::Txn::beginWrite(env_);
-  if (!txn) return txn.error();
-  LIAISON_TRY(txn->put(members_, site, stateValue(bus::Entry{0, 0, 0, envelope}, "")));
-  return std::move(*txn).commit();
-}
-
 Result<std::vector<bus::Entry>> LmdbStore::range(uint64_t from, uint32_t max) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();

@@ -32,8 +32,6 @@ class LmdbStore final : public Store {
   uint64_t oldest() const override { return oldest_; }
   Status snapshot(const std::string& afterKey, uint32_t max, std::vector<bus::Entry>& out,
                   std::string& nextKey) const override;
-  // Stores a certificate outside the log (`liaison-broker --member FILE` at start).
-  Status importMember(const std::string& site, const Bytes& envelope);
 
  private:
   explicit LmdbStore(lmdb::Env env) : env_(std::move(env)) {}

@@ -73,6 +73,12 @@ struct Counts {
   uint64_t contacts = 0, instruments = 0, notices = 0, retired = 0, members = 0, revoked = 0;
 };
 
+// How far a replica has applied its broker's log.
+struct Cursor {
+  uint64_t epoch = 0, seq = 0;  // epoch 0: nothing applied yet
+  bool operator==(const Cursor&) const = default;
+};
+
 enum class Outcome { kApplied, kIgnored, kRefused };
 struct ApplyResult {
   Outcome outcome = Outcome::kApplied;
@@ -101,6 +107,8 @@ class Directory {
     Result<ApplyResult> apply(const SignedItem& item, int64_t now, bool signedHere = false);
     // Sets the network root (only `liaison init` does this).
     Status setRoot(const SigningKey& root);
+    // Records how far the broker's log is applied, in the same transaction as the items.
+    Status setCursor(const Cursor& cursor);
     Status commit() &&;
 
    private:
@@ -112,6 +120,7 @@ class Directory {
   Result<Batch> begin();
 
   Result<std::optional<SigningKey>> root() const;
+  Result<Cursor> cursor() const;
   Result<std::optional<StoredRecord>> get(std::string_view id) const;
   Result<std::vector<Hit>> find(const Query& query, int64_t now) const;
   Result<Counts> counts() const;

@@ -386,6 +386,13 @@ Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
   return makeError(Errc::kInvalidInput, "unknown item");
 }
 
+Status Directory::Batch::setCursor(const Cursor& cursor) {
+  char buf[16];
+  std::memcpy(buf, &cursor.epoch, 8);
+  std::memcpy(buf + 8, &cursor.seq, 8);
+  return s_->txn.put(s_->impl.dbi.meta, "cursor", std::string_view(buf, 16));
+}
+
 Status Directory::Batch::commit() && {
   LIAISON_TRY(s_->bits.flush());
   if (s_->nextDocDirty) {
@@ -407,6 +414,19 @@ Result<std::optional<SigningKey>> Directory::root() const {
   SigningKey k{};
   std::memcpy(k.data(), (*v)->data(), 32);
   return std::optional<SigningKey>{k};
+}
+
+Result<Cursor> Directory::cursor() const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  auto v = txn->get(impl_->dbi.meta, "cursor");
+  if (!v) return v.error();
+  Cursor c;
+  if (*v && (*v)->size() == 16) {
+    std::memcpy(&c.epoch, (*v)->data(), 8);
+    std::memcpy(&c.seq, (*v)->data() + 8, 8);
+  }
+  return c;
 }
 
 Result<std::optional<StoredRecord>> Directory::get(std::string_view id) const {

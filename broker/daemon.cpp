@@ -1,0 +1,289 @@
+#include "broker/daemon.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "broker/store.h"
+#include "bus/protocol.h"
+#include "bus/zap.h"
+#include "bus/zmq.h"
+#include "common/files.h"
+#include "schemas/json.h"
+#include "trust/keys.h"
+
+namespace liaison::broker {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+constexpr size_t kMaxRequestFrames = 4;
+constexpr uint32_t kMaxFetchItems = 2000;
+constexpr uint32_t kMaxSnapshotItems = 2000;
+
+uint16_t portOf(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos) return 0;
+  try {
+    return static_cast<uint16_t>(std::stoi(endpoint.substr(colon + 1)));
+  } catch (...) {
+    return 0;
+  }
+}
+
+class Broker {
+ public:
+  Broker(const Options& o, const std::atomic<bool>& stop) : o_(o), stop_(stop) {}
+
+  Status start() {
+    auto root = trust::loadPublicKeys(o_.rootPub);
+    if (!root) return root.error();
+    auto keys = trust::loadKeyPair(o_.key);
+    if (!keys) return keys.error();
+    keys_ = *keys;
+    LIAISON_TRY(makeDirectories(o_.data, 0700));
+    auto store = LmdbStore::open(o_.data, o_.mapSize, o_.logKeep);
+    if (!store) return store.error();
+    store_ = std::move(store).value();
+    uint64_t epoch = 0;
+    randombytes_buf(&epoch, sizeof epoch);
+    epoch |= 1;  // never 0
+    core_ = std::make_unique<Core>(*store_, clock_, root->sign, epoch);
+    LIAISON_TRY(core_->load());
+    for (const auto& file : o_.members) LIAISON_TRY(admitMember(file));
+
+    auto ctx = bus::Context::create();
+    if (!ctx) return ctx.error();
+    ctx_ = std::make_unique<bus::Context>(std::move(ctx).value());
+    auto zap = bus::ZapHandler::start(*ctx_, "liaison", core_->admitted());
+    if (!zap) return zap.error();
+    zap_ = std::move(zap).value();
+    auto router = bus::Socket::open(*ctx_, ZMQ_ROUTER);
+    if (!router) return router.error();
+    router_ = std::make_unique<bus::Socket>(std::move(router).value());
+    LIAISON_TRY(bus::makeCurveServer(*router_, keys_, "liaison"));
+    LIAISON_TRY(router_->setMaxMessageSize(static_cast<int64_t>(bus::kMaxFrameBytes)));
+    LIAISON_TRY(router_->setInt(ZMQ_ROUTER_MANDATORY, 0));
+    LIAISON_TRY(router_->bind(o_.listen));
+    LIAISON_TRY(openPub());
+    auto listen = router_->lastEndpoint();
+    if (!listen) return listen.error();
+    listenEndpoint_ = *listen;
+    LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints",
+                                "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ + "\n"));
+    spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}",
+                 o_.network, core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_,
+                 core_->admitted().size());
+    return {};
+  }
+
+  Status loop() {
+    auto nextBeat = Steady::now();
+    auto nextReport = Steady::now() + std::chrono::seconds(60);
+    while (!stop_.load()) {
+      auto now = Steady::now();
+      if (now >= nextBeat) {
+        publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
+        nextBeat = now + std::chrono::milliseconds(o_.heartbeatMs);
+      }
+      if (now >= nextReport) {
+        report();
+        nextReport = now + std::chrono::seconds(60);
+      }
+      std::vector<zmq_pollitem_t> items{router_->pollItem()};
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextBeat - Steady::now());
+      auto ready = bus::poll(items, std::max(wait, std::chrono::milliseconds(0)));
+      if (!ready) continue;  // interrupted: check stop_
+      if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
+      // Drain what is queued, bounded so heartbeats keep their rhythm.
+      for (int i = 0; i < 256 && !stop_.load(); ++i) {
+        auto msg = router_->recvWithUser(kMaxRequestFrames, /*dontWait=*/true);
+        if (!msg) {
+          if (msg.error().code == Errc::kUnavailable) break;
+          ++badFrames_;
+          spdlog::warn("request dropped: {}", msg.error().message);
+          continue;
+        }
+        handle(*msg);
+      }
+    }
+    report();
+    spdlog::info("broker stopping at head={}", core_->head());
+    return {};
+  }
+
+ private:
+  // A certificate given with --member enters the log like any submission (so every replica
+  // learns it); one already held is ignored.
+  Status admitMember(const std::string& file) {
+    auto text = readFile(file, 1 << 20);
+    if (!text) return text.error();
+    auto items = json::dearmor(file, *text);
+    if (!items) return items.error();
+    bus::SubmitRequest request;
+    for (const auto& item : *items) {
+      if (item.item.reader().which() != schema::Item::MEMBER) {
+        return makeError(Errc::kInvalidInput, file + ": not a member certificate");
+      }
+      request.envelopes.push_back(item.encode());
+    }
+    std::vector<bus::Entry> fanout;
+    auto result = core_->submit(request, fanout);
+    if (!result) return result.error();
+    if (!result->accepted) {
+      return makeError(Errc::kRefused, file + ": " + result->refusal + ": " + result->detail);
+    }
+    return {};
+  }
+
+  Status openPub() {
+    pub_.reset();
+    auto pub = bus::Socket::open(*ctx_, ZMQ_PUB);
+    if (!pub) return pub.error();
+    pub_ = std::make_unique<bus::Socket>(std::move(pub).value());
+    LIAISON_TRY(bus::makeCurveServer(*pub_, keys_, "liaison"));
+    LIAISON_TRY(pub_->setInt(ZMQ_SNDHWM, 100000));
+    LIAISON_TRY(pub_->bind(fanoutEndpoint_.empty() ? o_.fanout : fanoutEndpoint_));
+    auto ep = pub_->lastEndpoint();
+    if (!ep) return ep.error();
+    fanoutEndpoint_ = *ep;
+    return {};
+  }
+
+  void publish(std::string_view topic, const std::string& body) {
+    auto st = pub_->send({std::string(topic), body}, /*dontWait=*/true);
+    if (!st) spdlog::warn("fan-out: {}", st.error().message);
+  }
+
+  void reply(const std::string& routingId, const bus::Message& message) {
+    auto st = router_->send({routingId, bus::encode(message)}, /*dontWait=*/true);
+    if (!st) spdlog::warn("reply dropped: {}", st.error().message);
+  }
+
+  void handle(const bus::Received& msg) {
+    if (msg.frames.size() != 2) {
+      ++badFrames_;
+      if (!msg.frames.empty()) reply(msg.frames[0], bus::ProtocolError{"expected one frame"});
+      return;
+    }
+    const std::string& peer = msg.frames[0];
+    if (!core_->isAdmitted(msg.userId)) {  // revoked or expired since it connected
+      ++notAdmitted_;
+      spdlog::warn("request from {} refused: not an admitted member", msg.userId);
+      return;
+    }
+    auto decoded = bus::decode(msg.frames[1]);
+    if (!decoded) {
+      ++badFrames_;
+      spdlog::warn("site={} bad request: {}", msg.userId, decoded.error().message);
+      reply(peer, bus::ProtocolError{decoded.error().message});
+      return;
+    }
+    if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
+      std::vector<bus::Entry> fanout;
+      auto result = core_->submit(*submit, fanout);
+      if (!result) {
+        spdlog::error("site={} submission failed in the store: {}", msg.userId, result.error().message);
+        reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
+                                      result.error().message, 0, 0});
+        return;
+      }
+      if (!result->accepted) {
+        spdlog::warn("site={} submission refused ({}): {}", msg.userId, result->refusal, result->detail);
+      } else if (!fanout.empty()) {
+        spdlog::info("site={} accepted seq={}..{}", msg.userId, result->firstSeq, result->lastSeq);
+      }
+      reply(peer, *result);
+      bool membership = false, revocation = false;
+      for (const auto& e : fanout) {
+        publish(bus::kTopicEntry, bus::encode(e));
+        auto item = SignedItem::decode(e.envelope);
+        if (item && item->item.reader().which() == schema::Item::MEMBER) membership = true;
+        if (item && item->item.reader().which() == schema::Item::REVOCATION) revocation = true;
+      }
+      if (membership || revocation) zap_->setMembers(core_->admitted());
+      if (revocation) {
+        // ZAP admits once per connection: make every subscriber authenticate again.
+        auto st = openPub();
+        if (!st) spdlog::error("fan-out socket: {}", st.error().message);
+      }
+    } else if (auto* fetch = std::get_if<bus::FetchRequest>(&*decoded)) {
+      auto items = core_->fetch(*fetch, kMaxFetchItems);
+      if (!items) {
+        reply(peer, bus::ProtocolError{items.error().message});
+        return;
+      }
+      reply(peer, *items);
+    } else if (auto* info = std::get_if<bus::InfoRequest>(&*decoded)) {
+      reply(peer, bus::Info{info->requestId, core_->epoch(), core_->head(), portOf(fanoutEndpoint_),
+                            o_.network, store_->oldest()});
+    } else if (auto* snap = std::get_if<bus::SnapshotRequest>(&*decoded)) {
+      auto now = Steady::now();
+      for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+        it = now - it->second > std::chrono::seconds(30) ? snapshots_.erase(it) : std::next(it);
+      }
+      if (snapshots_.count(msg.userId) == 0 &&
+          static_cast<int>(snapshots_.size()) >= o_.maxSnapshots) {
+        reply(peer, bus::ProtocolError{"busy: too many snapshots at once, retry"});
+        return;
+      }
+      snapshots_[msg.userId] = now;
+      auto chunk = core_->snapshot(*snap, kMaxSnapshotItems);
+      if (!chunk) {
+        reply(peer, bus::ProtocolError{chunk.error().message});
+        return;
+      }
+      if (chunk->done) snapshots_.erase(msg.userId);
+      reply(peer, *chunk);
+    } else {
+      ++badFrames_;
+      reply(peer, bus::ProtocolError{"not a request"});
+    }
+  }
+
+  void report() {
+    std::string refusals;
+    for (const auto& [reason, n] : core_->refusals()) {
+      refusals += (refusals.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
+    }
+    auto zap = zap_->counters();
+    spdlog::info("stats head={} accepted={} refused=[{}] bad_frames={} not_admitted={} "
+                 "zap_admitted={} zap_refused_key={} zap_refused_mechanism={}",
+                 core_->head(), core_->accepted(), refusals, badFrames_, notAdmitted_,
+                 zap.admitted, zap.refusedUnknownKey, zap.refusedMechanism);
+  }
+
+  const Options& o_;
+  const std::atomic<bool>& stop_;
+  SystemClock clock_;
+  trust::KeyPair keys_;
+  std::unique_ptr<LmdbStore> store_;
+  std::unique_ptr<Core> core_;
+  std::unique_ptr<bus::Context> ctx_;
+  std::unique_ptr<bus::ZapHandler> zap_;
+  std::unique_ptr<bus::Socket> router_, pub_;
+  std::string listenEndpoint_, fanoutEndpoint_;
+  std::map<std::string, Steady::time_point> snapshots_;
+  uint64_t badFrames_ = 0, notAdmitted_ = 0;
+
+ public:
+  ~Broker() {
+    // Sockets and the ZAP handler close before the context terminates.
+    router_.reset();
+    pub_.reset();
+    zap_.reset();
+  }
+};
+
+}  // namespace
+
+Status run(const Options& options, const std::atomic<bool>& stop) {
+  Broker broker(options, stop);
+  LIAISON_TRY(broker.start());
+  return broker.loop();
+}
+
+}  // namespace liaison::broker

@@ -1,0 +1,41 @@
+#include "common/daemon.h"
+
+#include <signal.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace liaison {
+
+namespace {
+std::atomic<bool>* gStop = nullptr;
+void onSignal(int) {
+  if (gStop != nullptr) gStop->store(true);
+}
+}  // namespace
+
+void installStopSignals(std::atomic<bool>& stop) {
+  gStop = &stop;
+  struct sigaction sa{};
+  sa.sa_handler = onSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void setupDaemonLogging(const std::string& name) {
+  auto logger = spdlog::stderr_color_mt(name);
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ " + name + " %v");
+  spdlog::set_level(spdlog::level::info);
+  if (const char* level = std::getenv("LIAISON_LOG")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+  spdlog::cfg::load_env_levels();
+}
+
+}  // namespace liaison

@@ -1,0 +1,352 @@
+#include "site/daemon.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <random>
+
+#include "bus/protocol.h"
+#include "bus/zmq.h"
+#include "common/files.h"
+#include "directory/site.h"
+#include "site/api.h"
+#include "site/replica.h"
+#include "site/service.h"
+#include "trust/keys.h"
+
+namespace liaison::site {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch())
+      .count();
+}
+
+// The replica's store: the directory, verifying every item against the time the broker
+// accepted it.
+class DirectoryStore final : public ReplicaStore {
+ public:
+  DirectoryStore(directory::Directory& dir, std::string site) : dir_(dir), site_(std::move(site)) {}
+
+  directory::Cursor cursor() const override {
+    auto c = dir_.cursor();
+    return c ? *c : directory::Cursor{};
+  }
+
+  Status apply(const std::vector<bus::Entry>& entries, const directory::Cursor& after,
+               std::map<std::string, uint64_t>& refused) override {
+    auto batch = dir_.begin();
+    if (!batch) return batch.error();
+    for (const auto& e : entries) {
+      auto item = SignedItem::decode(e.envelope);
+      if (!item) {
+        ++refused["malformed"];
+        spdlog::warn("site={} seq={} refused: {}", site_, e.seq, item.error().message);
+        continue;
+      }
+      auto r = batch->apply(*item, e.acceptedAt);
+      if (!r) return r.error();
+      if (r->outcome == directory::Outcome::kRefused) {
+        ++refused[trust::refusalName(r->decision.refusal)];
+        spdlog::warn("site={} seq={} {} {} refused: {}", site_, e.seq, r->kind, r->id,
+                     r->decision.detail);
+      }
+    }
+    LIAISON_TRY(batch->setCursor(after));
+    return std::move(*batch).commit();
+  }
+
+ private:
+  directory::Directory& dir_;
+  std::string site_;
+};
+
+struct Job {
+  std::vector<Bytes> envelopes;
+  std::promise<Result<PublishOutcome>> done;
+};
+
+class Daemon final : public SiteService, public Transport {
+ public:
+  Daemon(const DaemonOptions& o, const std::atomic<bool>& stop) : o_(o), stop_(stop) {}
+  ~Daemon() override {
+    api_.reset();
+    dealer_.reset();
+    sub_.reset();
+    if (wake_ >= 0) ::close(wake_);
+  }
+
+  Status start() {
+    auto config = directory::loadSiteConfig(o_.siteDir);
+    if (!config) return config.error();
+    config_ = std::move(config).value();
+    if (config_.broker.empty()) {
+      return makeError(Errc::kInvalidInput,
+                       o_.siteDir + ": a standalone site (made without --broker) has no daemon");
+    }
+    auto keys = trust::loadKeyPair(config_.keyPath);
+    if (!keys) return keys.error();
+    keys_ = *keys;
+    auto brokerKey = trust::loadPublicKeys(config_.brokerKeyPath);
+    if (!brokerKey) return brokerKey.error();
+    brokerKey_ = *brokerKey;
+    auto dir = directory::openSiteDirectory(config_, false);
+    if (!dir) return dir.error();
+    dir_ = std::move(dir).value();
+    store_ = std::make_unique<DirectoryStore>(*dir_, config_.id);
+    replica_ = std::make_unique<ReplicaCore>(*store_, *this, ReplicaCore::Limits{});
+
+    auto ctx = bus::Context::create();
+    if (!ctx) return ctx.error();
+    ctx_ = std::make_unique<bus::Context>(std::move(ctx).value());
+    auto dealer = bus::Socket::open(*ctx_, ZMQ_DEALER);
+    if (!dealer) return dealer.error();
+    dealer_ = std::make_unique<bus::Socket>(std::move(dealer).value());
+    LIAISON_TRY(configureClient(*dealer_));
+    LIAISON_TRY(dealer_->connect(config_.broker));
+    wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_ < 0) return makeError(Errc::kIo, "eventfd failed");
+
+    auto tokenText = readFile(config_.dir + "/api.token", 4096);
+    if (!tokenText) return tokenText.error();
+    std::string token = *tokenText;
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    auto api = ApiServer::start(config_, *this, keys_, *dir_, token);
+    if (!api) return api.error();
+    api_ = std::move(api).value();
+    auto cursor = replica_->cursor();
+    spdlog::info("site={} broker={} cursor={:016x}/{} api={}", config_.id, config_.broker,
+                 cursor.epoch, cursor.seq, api_->endpoint());
+    return {};
+  }
+
+  Status loop() {
+    replica_->start(nowMs());
+    int64_t nextTick = nowMs();
+    while (!stop_.load()) {
+      std::vector<zmq_pollitem_t> items{dealer_->pollItem()};
+      items.push_back(zmq_pollitem_t{nullptr, wake_, ZMQ_POLLIN, 0});
+      if (sub_) items.push_back(sub_->pollItem());
+      int64_t wait = std::max<int64_t>(0, nextTick - nowMs());
+      auto ready = bus::poll(items, std::chrono::milliseconds(wait));
+      if (!ready) continue;
+      if (items[1].revents & ZMQ_POLLIN) takeJobs();
+      if (items[0].revents & ZMQ_POLLIN) drainDealer();
+      if (sub_ && items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) drainSub();
+      if (nowMs() >= nextTick) {
+        replica_->onTick(nowMs());
+        expireJobs();
+        nextTick = nowMs() + 100;
+      }
+      (void)replica_->flush();
+      publishStatus();
+    }
+    (void)replica_->flush();
+    spdlog::info("site={} stopping at cursor {}", config_.id, replica_->cursor().seq);
+    return {};
+  }
+
+  // SiteService (any thread)
+  Result<PublishOutcome> submit(std::vector<Bytes> envelopes,
+                                std::chrono::milliseconds timeout) override {
+    auto job = std::make_shared<Job>();
+    job->envelopes = std::move(envelopes);
+    auto future = job->done.get_future();
+    {
+      std::lock_guard lock(jobsMutex_);
+      newJobs_.push_back(job);
+    }
+    uint64_t one = 1;
+    (void)::write(wake_, &one, sizeof one);
+    if (future.wait_for(timeout) != std::future_status::ready) {
+      return makeError(Errc::kUnavailable, "the broker did not answer within " +
+                                               std::to_string(timeout.count() / 1000) + " s");
+    }
+    return future.get();
+  }
+
+  SiteStatus status() const override {
+    std::lock_guard lock(statusMutex_);
+    return status_;
+  }
+
+  // Transport (loop thread)
+  void send(const bus::Message& request) override {
+    auto st = dealer_->send({bus::encode(request)}, /*dontWait=*/true);
+    if (!st) spdlog::debug("request not sent: {}", st.error().message);
+  }
+
+ private:
+  Status configureClient(bus::Socket& s) {
+    LIAISON_TRY(s.setCurveClient(keys_, brokerKey_.curve));
+    LIAISON_TRY(s.setMaxMessageSize(static_cast<int64_t>(bus::kMaxFrameBytes)));
+    // Reconnect with backoff; the first interval is jittered so sites do not return in step.
+    std::mt19937 rng(std::random_device{}());
+    LIAISON_TRY(s.setInt(ZMQ_RECONNECT_IVL, 100 + static_cast<int>(rng() % 200)));
+    LIAISON_TRY(s.setInt(ZMQ_RECONNECT_IVL_MAX, 5000));
+    return {};
+  }
+
+  void connectFanout(uint16_t port) {
+    if (port == 0 || port == fanoutPort_) return;
+    std::string host = config_.broker.substr(0, config_.broker.rfind(':'));
+    sub_.reset();
+    auto sub = bus::Socket::open(*ctx_, ZMQ_SUB);
+    if (!sub) return;
+    sub_ = std::make_unique<bus::Socket>(std::move(sub).value());
+    auto st = configureClient(*sub_);
+    if (st) st = sub_->setInt(ZMQ_RCVHWM, o_.rcvHwm);
+    if (st) st = sub_->subscribe(bus::kTopicEntry);
+    if (st) st = sub_->subscribe(bus::kTopicHeartbeat);
+    if (st) st = sub_->connect(host + ":" + std::to_string(port));
+    if (!st) {
+      spdlog::error("fan-out: {}", st.error().message);
+      sub_.reset();
+      return;
+    }
+    fanoutPort_ = port;
+    spdlog::info("site={} fan-out {}:{}", config_.id, host, port);
+  }
+
+  void drainDealer() {
+    for (int i = 0; i < 1000; ++i) {
+      auto msg = dealer_->recv(2, /*dontWait=*/true);
+      if (!msg) return;
+      if (msg->size() != 1) continue;
+      auto decoded = bus::decode((*msg)[0]);
+      if (!decoded) {
+        ++badFrames_;
+        spdlog::warn("site={} bad answer from the broker: {}", config_.id, decoded.error().message);
+        continue;
+      }
+      int64_t now = nowMs();
+      if (auto* info = std::get_if<bus::Info>(&*decoded)) {
+        connectFanout(info->fanoutPort);
+        replica_->onInfo(*info, now);
+      } else if (auto* items = std::get_if<bus::Items>(&*decoded)) {
+        replica_->onItems(*items, now);
+        (void)replica_->flush();  // large catch-ups: one transaction per answer
+      } else if (auto* chunk = std::get_if<bus::SnapshotChunk>(&*decoded)) {
+        replica_->onSnapshot(*chunk, now);
+        (void)replica_->flush();
+      } else if (auto* result = std::get_if<bus::SubmitResult>(&*decoded)) {
+        finishJob(*result);
+      } else if (auto* error = std::get_if<bus::ProtocolError>(&*decoded)) {
+        spdlog::warn("site={} broker says: {}", config_.id, error->text);
+      }
+    }
+  }
+
+  void drainSub() {
+    for (int i = 0; i < 5000; ++i) {
+      auto msg = sub_->recv(3, /*dontWait=*/true);
+      if (!msg) return;
+      if (msg->size() != 2) continue;
+      auto decoded = bus::decode((*msg)[1]);
+      if (!decoded) {
+        ++badFrames_;
+        continue;
+      }
+      int64_t now = nowMs();
+      if (auto* entry = std::get_if<bus::Entry>(&*decoded)) {
+        replica_->onEntry(*entry, now);
+      } else if (auto* hb = std::get_if<bus::Heartbeat>(&*decoded)) {
+        replica_->onHeartbeat(*hb, now);
+      }
+    }
+  }
+
+  void takeJobs() {
+    uint64_t count = 0;
+    (void)::read(wake_, &count, sizeof count);
+    std::deque<std::shared_ptr<Job>> jobs;
+    {
+      std::lock_guard lock(jobsMutex_);
+      jobs.swap(newJobs_);
+    }
+    for (auto& job : jobs) {
+      uint64_t id = ++submitId_;
+      send(bus::SubmitRequest{id, job->envelopes});
+      pendingJobs_[id] = {job, nowMs()};
+    }
+  }
+
+  void finishJob(const bus::SubmitResult& r) {
+    auto it = pendingJobs_.find(r.requestId);
+    if (it == pendingJobs_.end()) return;
+    PublishOutcome out{r.accepted, r.firstSeq, r.lastSeq, r.ignored, r.refusal, r.detail, r.index};
+    it->second.first->done.set_value(out);
+    pendingJobs_.erase(it);
+  }
+
+  void expireJobs() {
+    int64_t now = nowMs();
+    for (auto it = pendingJobs_.begin(); it != pendingJobs_.end();) {
+      if (now - it->second.second > 120000) {
+        it->second.first->done.set_value(makeError(Errc::kUnavailable, "no answer from the broker"));
+        it = pendingJobs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void publishStatus() {
+    SiteStatus s;
+    s.site = config_.id;
+    s.network = config_.network;
+    s.broker = config_.broker;
+    int64_t heard = replica_->lastHeardMs();
+    s.lastHeardMsAgo = heard < 0 ? -1 : nowMs() - heard;
+    s.connected = heard >= 0 && s.lastHeardMsAgo < 3500;
+    s.brokerEpoch = replica_->brokerEpoch();
+    s.brokerHead = replica_->brokerHead();
+    s.cursorEpoch = replica_->cursor().epoch;
+    s.cursorSeq = replica_->cursor().seq;
+    s.applied = replica_->applied();
+    s.refused = replica_->refused();
+    if (badFrames_ > 0) s.refused["malformed frame"] = badFrames_;
+    s.state = replica_->state();
+    std::lock_guard lock(statusMutex_);
+    status_ = std::move(s);
+  }
+
+  const DaemonOptions& o_;
+  const std::atomic<bool>& stop_;
+  directory::SiteConfig config_;
+  trust::KeyPair keys_;
+  trust::PublicKeys brokerKey_;
+  std::unique_ptr<directory::Directory> dir_;
+  std::unique_ptr<DirectoryStore> store_;
+  std::unique_ptr<ReplicaCore> replica_;
+  std::unique_ptr<bus::Context> ctx_;
+  std::unique_ptr<bus::Socket> dealer_, sub_;
+  std::unique_ptr<ApiServer> api_;
+  uint16_t fanoutPort_ = 0;
+  int wake_ = -1;
+  uint64_t submitId_ = 0, badFrames_ = 0;
+  std::mutex jobsMutex_;
+  std::deque<std::shared_ptr<Job>> newJobs_;
+  std::map<uint64_t, std::pair<std::shared_ptr<Job>, int64_t>> pendingJobs_;
+  mutable std::mutex statusMutex_;
+  SiteStatus status_;
+};
+
+}  // namespace
+
+Status runDaemon(const DaemonOptions& options, const std::atomic<bool>& stop) {
+  Daemon daemon(options, stop);
+  LIAISON_TRY(daemon.start());
+  return daemon.loop();
+}
+
+}  // namespace liaison::site

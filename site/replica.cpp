@@ -1,0 +1,215 @@
+#include "site/replica.h"
+
+#include <spdlog/spdlog.h>
+
+namespace liaison::site {
+
+ReplicaCore::ReplicaCore(ReplicaStore& store, Transport& transport, Limits limits)
+    : store_(store), transport_(transport), limits_(limits) {
+  cursor_ = store_.cursor();
+  pendingCursor_ = cursor_;
+}
+
+const char* ReplicaCore::state() const {
+  switch (mode_) {
+    case Mode::kConnecting: return "connecting";
+    case Mode::kFollowing: return "following";
+    case Mode::kFetching: return "fetching";
+    case Mode::kSnapshot: return "snapshot";
+  }
+  return "?";
+}
+
+void ReplicaCore::sendOutstanding(int64_t nowMs) {
+  // Each send gets a new id, so a late answer to an earlier one is recognised and ignored.
+  ++requestId_;
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, bus::FetchRequest> || std::is_same_v<T, bus::InfoRequest> ||
+                      std::is_same_v<T, bus::SnapshotRequest>) {
+          m.requestId = requestId_;
+        }
+      },
+      outstanding_);
+  hasOutstanding_ = true;
+  sentMs_ = nowMs;
+  transport_.send(outstanding_);
+}
+
+void ReplicaCore::start(int64_t nowMs) {
+  mode_ = Mode::kConnecting;
+  outstanding_ = bus::InfoRequest{};
+  sendOutstanding(nowMs);
+}
+
+void ReplicaCore::fetch(int64_t nowMs) {
+  if (mode_ == Mode::kSnapshot) return;
+  mode_ = Mode::kFetching;
+  ++fetches_;
+  outstanding_ = bus::FetchRequest{0, pendingCursor_.epoch, pendingCursor_.seq + 1, limits_.fetchItems};
+  sendOutstanding(nowMs);
+}
+
+void ReplicaCore::startSnapshot(int64_t nowMs) {
+  mode_ = Mode::kSnapshot;
+  ++snapshots_;
+  snapshotStarted_ = false;
+  outstanding_ = bus::SnapshotRequest{0, "", limits_.snapshotItems};
+  spdlog::info("replica behind the broker's log: taking a snapshot");
+  sendOutstanding(nowMs);
+}
+
+void ReplicaCore::take(const bus::Entry& entry) {
+  if (entry.epoch == pendingCursor_.epoch && entry.seq <= pendingCursor_.seq) return;  // have it
+  if (entry.epoch == pendingCursor_.epoch && entry.seq == nextSeq()) {
+    pending_.push_back(entry);
+    pendingCursor_.seq = entry.seq;
+    return;
+  }
+  if (buffer_.size() < limits_.bufferEntries) buffer_.emplace(entry.seq, entry);
+}
+
+void ReplicaCore::drainBuffer() {
+  for (auto it = buffer_.begin(); it != buffer_.end();) {
+    if (it->second.epoch != pendingCursor_.epoch || it->first <= pendingCursor_.seq) {
+      it = buffer_.erase(it);  // covered already, or of another epoch
+    } else if (it->first == nextSeq()) {
+      pending_.push_back(std::move(it->second));
+      pendingCursor_.seq = it->first;
+      it = buffer_.erase(it);
+    } else {
+      break;
+    }
+  }
+}
+
+void ReplicaCore::onInfo(const bus::Info& info, int64_t nowMs) {
+  lastHeardMs_ = nowMs;
+  brokerEpoch_ = info.epoch;
+  brokerHead_ = info.head;
+  if (hasOutstanding_ && std::holds_alternative<bus::InfoRequest>(outstanding_) &&
+      info.requestId == requestId_) {
+    hasOutstanding_ = false;
+    mode_ = Mode::kFollowing;
+  }
+  if (mode_ == Mode::kSnapshot) return;
+  if (pendingCursor_.epoch == 0 && pendingCursor_.seq == 0) {
+    pendingCursor_.epoch = info.epoch;  // nothing applied yet: take the broker's history as ours
+  }
+  if (pendingCursor_.epoch != info.epoch || pendingCursor_.seq < info.head) fetch(nowMs);
+}
+
+void ReplicaCore::onEntry(const bus::Entry& entry, int64_t nowMs) {
+  lastHeardMs_ = nowMs;
+  brokerEpoch_ = entry.epoch;
+  brokerHead_ = std::max(brokerHead_, entry.seq);
+  if (pendingCursor_.epoch == 0 && pendingCursor_.seq == 0 && entry.seq == 1 &&
+      mode_ != Mode::kSnapshot) {
+    pendingCursor_.epoch = entry.epoch;  // the very first item of a new network
+  }
+  if (mode_ == Mode::kSnapshot || mode_ == Mode::kFetching) {
+    if (buffer_.size() < limits_.bufferEntries) buffer_.emplace(entry.seq, entry);
+    return;
+  }
+  take(entry);
+  drainBuffer();
+  if (!buffer_.empty() || entry.epoch != pendingCursor_.epoch) fetch(nowMs);  // a gap
+}
+
+void ReplicaCore::onHeartbeat(const bus::Heartbeat& hb, int64_t nowMs) {
+  lastHeardMs_ = nowMs;
+  brokerEpoch_ = hb.epoch;
+  brokerHead_ = std::max(brokerHead_, hb.head);
+  if (mode_ == Mode::kFollowing || mode_ == Mode::kConnecting) {
+    bool otherEpoch = pendingCursor_.epoch != hb.epoch && hb.head > 0;
+    if (otherEpoch || hb.head > pendingCursor_.seq) fetch(nowMs);
+  }
+}
+
+void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
+  if (!hasOutstanding_ || !std::holds_alternative<bus::FetchRequest>(outstanding_) ||
+      items.requestId != requestId_) {
+    return;  // an answer to a request we gave up on
+  }
+  hasOutstanding_ = false;
+  lastHeardMs_ = nowMs;
+  brokerEpoch_ = items.epoch;
+  brokerHead_ = std::max(brokerHead_, items.head);
+  if (items.horizon) {
+    startSnapshot(nowMs);
+    return;
+  }
+  if (pendingCursor_.epoch != items.epoch) {
+    // The broker's history is another: it served its log from the start.
+    spdlog::info("broker epoch {:016x} (replica had {:016x}): catching up from its start",
+                 items.epoch, pendingCursor_.epoch);
+    pendingCursor_ = directory::Cursor{items.epoch, 0};
+  }
+  for (const auto& e : items.entries) take(e);
+  drainBuffer();
+  mode_ = Mode::kFollowing;
+  if (pendingCursor_.seq < items.head) fetch(nowMs);  // more to come
+}
+
+void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
+  if (!hasOutstanding_ || !std::holds_alternative<bus::SnapshotRequest>(outstanding_) ||
+      chunk.requestId != requestId_) {
+    return;
+  }
+  hasOutstanding_ = false;
+  lastHeardMs_ = nowMs;
+  if (!snapshotStarted_) {
+    snapshotStarted_ = true;
+    snapshotEpoch_ = chunk.epoch;
+    snapshotHead_ = chunk.head;  // the delta is fetched from here
+  }
+  // Snapshot items are applied with the cursor left as it is until the last chunk.
+  pending_.insert(pending_.end(), chunk.entries.begin(), chunk.entries.end());
+  if (!chunk.done) {
+    outstanding_ = bus::SnapshotRequest{0, chunk.nextKey, limits_.snapshotItems};
+    sendOutstanding(nowMs);
+    return;
+  }
+  pendingCursor_ = directory::Cursor{snapshotEpoch_, snapshotHead_};
+  mode_ = Mode::kFollowing;
+  spdlog::info("snapshot done at seq {}; fetching the rest", snapshotHead_);
+  drainBuffer();
+  fetch(nowMs);
+}
+
+void ReplicaCore::onTick(int64_t nowMs) {
+  if (hasOutstanding_ && nowMs - sentMs_ > limits_.retryMs) {
+    spdlog::debug("no answer from the broker; asking again");
+    sendOutstanding(nowMs);
+    return;
+  }
+  if (!hasOutstanding_ && (lastHeardMs_ < 0 || nowMs - lastHeardMs_ > limits_.silenceMs)) {
+    // Silence: ask for the broker's state (answers also when the fan-out is down).
+    outstanding_ = bus::InfoRequest{};
+    if (mode_ != Mode::kSnapshot) mode_ = Mode::kConnecting;
+    sendOutstanding(nowMs);
+  }
+}
+
+Status ReplicaCore::flush() {
+  if (pending_.empty() && pendingCursor_ == cursor_) return {};
+  directory::Cursor after = mode_ == Mode::kSnapshot ? cursor_ : pendingCursor_;
+  if (pending_.empty() && after == cursor_) return {};
+  auto st = store_.apply(pending_, after, refused_);
+  if (!st) {
+    // Nothing was applied: go back to the durable cursor and fetch again.
+    spdlog::error("apply failed: {}", st.error().message);
+    pending_.clear();
+    buffer_.clear();
+    pendingCursor_ = cursor_;
+    mode_ = Mode::kFollowing;
+    return st;
+  }
+  applied_ += pending_.size();
+  pending_.clear();
+  cursor_ = after;
+  return {};
+}
+
+}  // namespace liaison::site
