@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "cli/api_client.h"
 #include "cli/output.h"
 #include "common/files.h"
 #include "directory/site.h"
@@ -198,8 +199,30 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
   auto config = siteConfig(ctx);
   if (!config) return failWith(config.error());
   if (!config->broker.empty()) {
-    return usage("this site is networked (broker " + config->broker +
-                 "): publishing goes through the site daemon, which this build does not have yet");
+    // A networked site publishes through its daemon: every file is checked here first, then all
+    // go in one request, which the daemon signs and submits to the broker all or nothing.
+    auto inputs = readPublishFiles(files);
+    if (!inputs) return failWith(inputs.error());
+    auto api = ApiClient::find(*config);
+    if (!api) return failWith(api.error());
+    auto reply = api->publish(*inputs);
+    if (!reply) return failWith(reply.error());
+    if (!reply->accepted) {
+      std::cerr << "liaison: " << reply->file << ": item " << reply->index + 1 << " (" << reply->id
+                << "): refused (" << reply->refusal << "): " << reply->detail
+                << "; nothing was published\n";
+      return kExitUsage;
+    }
+    const uint64_t published = reply->count - std::min(reply->ignored, reply->count);
+    std::cout << "published " << published;
+    if (published > 0) {
+      std::cout << " (accepted as seq " << reply->firstSeq << ".." << reply->lastSeq << ")";
+    }
+    if (reply->ignored > 0) {
+      std::cout << ", ignored " << reply->ignored << " already stored at that revision or later";
+    }
+    std::cout << "\n";
+    return kExitOk;
   }
   // Parse everything first: all or nothing across every file given.
   std::vector<std::pair<std::string, json::InputItem>> items;  // (where, item)
@@ -279,11 +302,33 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
 }
 
 int cmdRetire(const Context& ctx, const std::string& id) {
+  auto config = siteConfig(ctx);
+  if (!config) return failWith(config.error());
+  if (!config->broker.empty()) {
+    // A networked site retires through its daemon, which reads the record from its replica and
+    // submits the tombstone (revision + 1, status "retired") to the broker.
+    auto api = ApiClient::find(*config);
+    if (!api) return failWith(api.error());
+    auto reply = api->retire(id);
+    if (!reply) return failWith(reply.error());
+    if (reply->alreadyRetired) {
+      std::cerr << "liaison: " << id << " is already retired\n";
+      return kExitOk;
+    }
+    if (!reply->accepted) {
+      return usage(id + ": refused (" + reply->refusal + "): " + reply->detail);
+    }
+    if (reply->count > 0 && reply->ignored == reply->count) {
+      return usage(id + ": not retired: the network already holds revision " +
+                   std::to_string(reply->revision) +
+                   " or later, which this replica has not received yet; try again shortly");
+    }
+    std::cout << "retired " << id << " (revision " << reply->revision << ", accepted as seq "
+              << reply->firstSeq << ")\n";
+    return kExitOk;
+  }
   auto site = openSite(ctx, false);
   if (!site) return failWith(site.error());
-  if (!site->config.broker.empty()) {
-    return usage("this site is networked: retiring goes through the site daemon, which this build does not have yet");
-  }
   auto current = site->dir->get(id);
   if (!current) return failWith(current.error());
   if (!*current) {
@@ -499,6 +544,34 @@ int cmdStatus(const Context& ctx) {
   if (!member) return failWith(member.error());
   std::string validity;
   if (*member) validity = formatTimestamp((*member)->notAfter);
+  std::string daemon;  // networked, daemon not answering: why
+  if (!site->config.broker.empty()) {
+    auto api = ApiClient::find(site->config);
+    auto answer = api ? api->status() : Result<json::Json>(api.error());
+    if (answer && ctx.format == "json") {
+      json::Json out = std::move(*answer);
+      out["mode"] = "networked";
+      out["daemon"] = "running";
+      out["endpoint"] = api->endpoint();
+      out["certificateValidUntil"] = validity;
+      out["replicaBytes"] = *bytes;
+      std::cout << out.dump(2) << "\n";
+      return kExitOk;
+    }
+    if (answer) {
+      std::cout << "site:         " << site->config.id << " (network " << site->config.network
+                << ")\n"
+                << "mode:         networked, broker " << site->config.broker << "\n"
+                << daemonStatusLines(*answer, api->endpoint())
+                << "certificate:  " << (validity.empty() ? "missing" : "valid until " + validity)
+                << "\n"
+                << "replica:      " << *bytes / 1024 << " KiB on disk\n";
+      return kExitOk;
+    }
+    daemon = answer.error().message;
+    const std::string prefix = "the site daemon is ";
+    if (daemon.starts_with(prefix)) daemon = daemon.substr(prefix.size());
+  }
   if (ctx.format == "json") {
     json::Json out;
     out["site"] = site->config.id;
@@ -510,6 +583,7 @@ int cmdStatus(const Context& ctx) {
                      {"notices", counts->notices},   {"retired", counts->retired},
                      {"members", counts->members},   {"revoked", counts->revoked}};
     out["replicaBytes"] = *bytes;
+    if (!daemon.empty()) out["daemon"] = daemon;
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -523,6 +597,7 @@ int cmdStatus(const Context& ctx) {
             << "members:      " << counts->members << " certificates, " << counts->revoked
             << " revoked\n"
             << "replica:      " << *bytes / 1024 << " KiB on disk\n";
+  if (!daemon.empty()) std::cout << "daemon:       " << daemon << "\n";
   return kExitOk;
 }
 

@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "bus/protocol.h"
 #include "bus/zmq.h"
@@ -158,6 +159,14 @@ class Daemon final : public SiteService, public Transport {
   // SiteService (any thread)
   Result<PublishOutcome> submit(std::vector<Bytes> envelopes,
                                 std::chrono::milliseconds timeout) override {
+    // Not connected: wait a little (a daemon just started), then say so rather than hang.
+    auto connectedBy = Steady::now() + std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(5));
+    while (!status().connected && Steady::now() < connectedBy) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!status().connected) {
+      return makeError(Errc::kUnavailable, "not connected to the broker " + config_.broker);
+    }
     auto job = std::make_shared<Job>();
     job->envelopes = std::move(envelopes);
     auto future = job->done.get_future();

@@ -115,6 +115,64 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input,
   return result;
 }
 
+Process::Process(std::vector<std::string> argv, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) pid_ = -1;
+}
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    exitCode_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int Process::stop() {
+  if (!running()) return exitCode_;
+  ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 100 && running(); ++i) ::usleep(100000);
+  if (running()) kill9();
+  return exitCode_;
+}
+
+void Process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  exitCode_ = 137;
+  pid_ = -1;
+}
+
+void Process::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+void Process::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    ::usleep(100000);
+  }
+  return done();
+}
+
 std::string binDir() {
   if (const char* env = std::getenv("LIAISON_BIN")) return env;
   return std::filesystem::canonical("/proc/self/exe").parent_path().string();

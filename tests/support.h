@@ -1,6 +1,10 @@
 // Test helpers: temporary folders removed by their owner, running real binaries, sample JSON.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,29 @@ struct RunResult {
 // SIGKILL by PID) and captures both streams.
 RunResult run(const std::vector<std::string>& argv, const std::string& input = "",
               int timeoutSeconds = 120);
+
+// A child process with stdout and stderr appended to `log`; stopped (SIGTERM, then SIGKILL after
+// 10 s) by stop() or the destructor, by its PID.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::string& log);
+  ~Process() { stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  pid_t pid() const { return pid_; }
+  bool running();
+  int stop();   // returns the exit code
+  void kill9();
+  void pause();   // SIGSTOP
+  void resume();  // SIGCONT
+
+ private:
+  pid_t pid_ = -1;
+  int exitCode_ = -1;
+};
+
+// Polls `done` every 100 ms until it is true or `timeout` passed.
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
 // The directory holding the built binaries (build/bin), from the LIAISON_BIN environment
 // variable that CTest sets, or next to the test binary.

@@ -1,6 +1,7 @@
 // liaison-gendir: writes a large synthetic contact directory as JSON lines.
 //
-//   liaison-gendir --count N [--seed S] [--countries KG,KZ,TH,...] [--out FILE]
+//   liaison-gendir --count N [--first N] [--seed S] [--countries KG,KZ,TH,...] [--out FILE]
+//   (--first: the number of the first record, so that several files hold distinct ids)
 //
 // Every record is a focal point in the JSON form of DESIGN.md ("JSON forms"), with
 // the keys in the order of the example there. The people are invented: names are
@@ -1148,6 +1149,7 @@ struct Options {
   std::uint64_t count = 0;
   bool haveCount = false;
   std::uint64_t seed = 1;
+  std::uint64_t first = 1;  // number of the first record (ids gen-<cc>-<n>)
   std::vector<std::string> countries;
   std::string out;
 };
@@ -1377,7 +1379,7 @@ class Generator {
 }
 
 constexpr const char* kUsage =
-    "usage: liaison-gendir --count N [--seed S] [--countries KG,KZ,TH,...] [--out FILE]\n"
+    "usage: liaison-gendir --count N [--first N] [--seed S] [--countries KG,KZ,TH,...] [--out FILE]\n"
     "Writes N synthetic contact records as JSON lines (to stdout unless --out).\n"
     "The same N, seed and countries give the same bytes. Default seed: 1.\n";
 
@@ -1404,13 +1406,17 @@ Options parseArgs(int argc, char** argv) {
       a = a.substr(0, eq);
       inlineValue = true;
     }
-    const bool known = a == "--count" || a == "--seed" || a == "--countries" || a == "--out";
+    const bool known = a == "--count" || a == "--seed" || a == "--countries" || a == "--out" ||
+                       a == "--first";
     if (!known) usageError("unknown argument '" + std::string(a) + "' (try --help)");
     if (!inlineValue) {
       if (i + 1 >= argc) usageError(std::string(a) + " needs a value");
       value = argv[++i];
     }
-    if (a == "--count") {
+    if (a == "--first") {
+      if (!parseU64(value, o.first) || o.first == 0)
+        usageError("--first must be a positive integer, got '" + std::string(value) + "'");
+    } else if (a == "--count") {
       if (!parseU64(value, o.count))
         usageError("--count must be a non-negative integer, got '" + std::string(value) + "'");
       if (o.count > 1'000'000'000ULL) usageError("--count is limited to 1000000000");
@@ -1480,7 +1486,7 @@ int main(int argc, char** argv) {
   std::string buf;
   buf.reserve(1 << 21);
   bool ok = true;
-  for (std::uint64_t n = 1; n <= opt.count && ok; ++n) {
+  for (std::uint64_t n = opt.first; n < opt.first + opt.count && ok; ++n) {
     gen.next(n, buf);
     if (buf.size() >= (1 << 20)) {
       ok = std::fwrite(buf.data(), 1, buf.size(), out) == buf.size();

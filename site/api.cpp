@@ -1,0 +1,574 @@
+#include "site/api.h"
+
+// Debian's libcpp-httplib is built with these, and httplib's classes change layout without them:
+// compile with `pkg-config --cflags cpp-httplib` (PkgConfig::HTTPLIB in CMake).
+#if !defined(CPPHTTPLIB_OPENSSL_SUPPORT) || !defined(CPPHTTPLIB_ZLIB_SUPPORT) || \
+    !defined(CPPHTTPLIB_BROTLI_SUPPORT)
+#error "compile with the flags of `pkg-config --cflags cpp-httplib` (see the comment above)"
+#endif
+#include <fcntl.h>
+#include <httplib.h>
+#include <kj/exception.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/files.h"
+#include "schemas/json.h"
+#include "schemas/vocab.h"
+
+namespace liaison::site {
+
+namespace {
+
+using json::Json;
+
+constexpr size_t kMinTokenChars = 32;
+
+struct ListenAddress {
+  std::string bindHost;   // what to bind: "127.0.0.1" or "::1"
+  std::string shownHost;  // in the endpoint: "127.0.0.1" or "[::1]"
+  int port = 0;
+};
+
+// "127.0.0.1:PORT", "localhost:PORT", "[::1]:PORT" (or "::1:PORT"); nothing else.
+Result<ListenAddress> parseListen(const std::string& address) {
+  auto bad = [&](const std::string& why) {
+    return makeError(Errc::kInvalidInput, "api listen address \"" + address + "\": " + why);
+  };
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return bad("no :PORT");
+  std::string host = address.substr(0, colon);
+  std::string portText = address.substr(colon + 1);
+  if (portText.size() > 5 ||
+      !std::all_of(portText.begin(), portText.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("the port is not a number");
+  }
+  int port = std::stoi(portText);
+  if (port > 65535) return bad("the port is above 65535");
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (host == "127.0.0.1" || host == "localhost")
+    return ListenAddress{"127.0.0.1", "127.0.0.1", port};
+  if (host == "[::1]" || host == "::1") return ListenAddress{"::1", "[::1]", port};
+  return bad("the API listens on loopback only (127.0.0.1, localhost or [::1])");
+}
+
+// Whether a Host header names this machine's loopback ("127.0.0.1:7480", "localhost", "[::1]:80").
+bool loopbackHost(std::string_view host) {
+  auto name = [](std::string_view h) {
+    std::string lower(h);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower == "127.0.0.1" || lower == "localhost" || lower == "[::1]" || lower == "::1";
+  };
+  if (name(host)) return true;
+  auto colon = host.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == host.size()) return false;
+  auto port = host.substr(colon + 1);
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         name(host.substr(0, colon));
+}
+
+// Compares a presented secret with the expected one in time that depends only on their lengths
+// (the length of a token is no secret).
+bool sameSecret(std::string_view presented, std::string_view expected) {
+  volatile unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+    diff = diff | static_cast<unsigned char>(p ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+bool validToken(std::string_view token) {
+  return token.size() >= kMinTokenChars &&
+         std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; });
+}
+
+std::string trimmed(std::string_view text) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  return std::string(text.substr(b, e - b));
+}
+
+// A file name from a request, made safe to echo in messages and logs: at most 200 bytes, no
+// control characters.
+std::string cleanName(std::string_view name, size_t n) {
+  if (name.empty()) return n == 0 ? "request" : "part " + std::to_string(n + 1);
+  std::string out;
+  for (char c : name.substr(0, 200)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
+  return out;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+void answer(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+                  "application/json");
+}
+
+// Where an envelope of a submission came from, to name it when the broker refuses it.
+struct Origin {
+  std::string file;  // empty for a retire
+  size_t index = 0;  // 0-based position in `file`
+  std::string id;
+};
+
+struct Submission {
+  std::vector<Bytes> envelopes;
+  std::vector<Origin> origins;  // parallel to envelopes
+  size_t bytes = 0;
+};
+
+}  // namespace
+
+struct ApiServer::Impl {
+  Impl(const directory::SiteConfig& c, SiteService& s, const trust::KeyPair& k,
+       const directory::Directory& d, std::string t)
+      : config(c), service(s), keys(k), dir(d), token(std::move(t)) {}
+
+  const directory::SiteConfig config;
+  SiteService& service;
+  const trust::KeyPair& keys;
+  const directory::Directory& dir;
+  const std::string token;
+
+  httplib::Server server;
+  std::thread thread;
+  std::atomic<bool> finished{false};  // listen_after_bind returned
+  std::atomic<uint64_t> refused{0};
+  std::string endpoint, endpointPath, endpointText;
+  bool stopped = false;
+
+  void refuse(httplib::Response& res, int status, const std::string& message) {
+    refused.fetch_add(1, std::memory_order_relaxed);
+    answer(res, status, Json{{"error", message}});
+  }
+
+  // Never logs the header or the token.
+  bool authorize(const httplib::Request& req, httplib::Response& res) {
+    bool ok = false;
+    if (req.get_header_value_count("Authorization") == 1) {
+      std::string value = req.get_header_value("Authorization");
+      constexpr std::string_view kScheme = "bearer ";
+      if (value.size() > kScheme.size()) {
+        std::string scheme = value.substr(0, kScheme.size());
+        std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        ok = scheme == kScheme && sameSecret(trimmed(value.substr(kScheme.size())), token);
+      }
+    }
+    if (!ok) {
+      spdlog::warn("api {} {} from {}: refused, missing or wrong API token", req.method, req.path,
+                   req.remote_addr);
+      res.set_header("WWW-Authenticate", "Bearer");
+      refuse(res, 401,
+             "this needs the site's API token (Authorization: Bearer, from DIR/api.token)");
+    }
+    return ok;
+  }
+
+  // Parses, checks and signs what a publish request holds, in the order the standalone path
+  // applies it: certificates and revocations first, so records in the same call can rely on them.
+  Result<Submission> prepare(const std::vector<std::pair<std::string, std::string_view>>& files) {
+    struct Parsed {
+      Origin origin;
+      json::InputItem item;
+    };
+    std::vector<Parsed> items;
+    std::map<std::string, std::string> seen;  // kind/id → file
+    for (const auto& [name, text] : files) {
+      auto parsed = json::parseInput(name, text);
+      if (!parsed) return parsed.error();
+      size_t index = 0;
+      for (auto& item : *parsed) {
+        const OwnedItem& owned = std::holds_alternative<OwnedItem>(item)
+                                     ? std::get<OwnedItem>(item)
+                                     : std::get<SignedItem>(item).item;
+        auto reader = owned.reader();
+        std::string id = itemId(reader);
+        std::string where = name + ": item " + std::to_string(index + 1) + " (" + id + ")";
+        auto [it, fresh] = seen.emplace(itemKind(reader) + "/" + id, name);
+        if (!fresh) return makeError(Errc::kInvalidInput, where + ": also in " + it->second);
+        if (reader.which() == schema::Item::RECORD && reader.getRecord().getBody().isContact()) {
+          auto zone = reader.getRecord().getBody().getContact().getAvailability().getTimezone();
+          if (zone.size() > 0 &&
+              !directory::knownTimeZone(std::string_view(zone.begin(), zone.size()))) {
+            return makeError(Errc::kInvalidInput, where + ": availability.timezone: \"" +
+                                                      str(zone) +
+                                                      "\" is not a known IANA time zone");
+          }
+        }
+        items.push_back(Parsed{Origin{name, index, std::move(id)}, std::move(item)});
+        ++index;
+      }
+    }
+    std::stable_partition(items.begin(), items.end(), [](const Parsed& p) {
+      return std::holds_alternative<SignedItem>(p.item);
+    });
+    Submission s;
+    s.envelopes.reserve(items.size());
+    s.origins.reserve(items.size());
+    for (auto& p : items) {
+      Bytes envelope =
+          std::holds_alternative<OwnedItem>(p.item)
+              ? trust::sign(std::move(std::get<OwnedItem>(p.item)), config.id, keys).encode()
+              : std::get<SignedItem>(p.item).encode();
+      s.bytes += envelope.size();
+      s.envelopes.push_back(std::move(envelope));
+      s.origins.push_back(std::move(p.origin));
+    }
+    return s;
+  }
+
+  // Hands a submission to the service; the status and body of the answer.
+  std::pair<int, Json> submit(Submission s, const std::string& what) {
+    const size_t count = s.envelopes.size();
+    auto outcome = service.submit(std::move(s.envelopes), kSubmitTimeout);
+    if (!outcome) {
+      const Error& e = outcome.error();
+      spdlog::warn("api {}: {} items not submitted: {}", what, count, e.message);
+      if (e.code == Errc::kUnavailable) {
+        return {503, Json{{"error", "broker unreachable: " + e.message +
+                                        " (if the broker got the items they will arrive; "
+                                        "publishing them again is harmless)"}}};
+      }
+      if (e.code == Errc::kInvalidInput) return {400, Json{{"error", e.message}}};
+      return {500, Json{{"error", e.message}}};
+    }
+    if (outcome->accepted) {
+      spdlog::info("api {}: accepted items={} seq={}..{} ignored={}", what, count,
+                   outcome->firstSeq, outcome->lastSeq, outcome->ignored);
+      return {200, Json{{"accepted", true},
+                        {"firstSeq", outcome->firstSeq},
+                        {"lastSeq", outcome->lastSeq},
+                        {"ignored", outcome->ignored},
+                        {"count", count}}};
+    }
+    Origin origin = outcome->index < s.origins.size() ? s.origins[outcome->index] : Origin{};
+    spdlog::warn("api {}: refused by the broker ({}) at {} item {} ({}): {}", what,
+                 outcome->refusal, origin.file, origin.index + 1, origin.id, outcome->detail);
+    Json body{{"accepted", false}, {"refusal", outcome->refusal}, {"detail", outcome->detail}};
+    if (!origin.file.empty()) body["file"] = origin.file;
+    body["index"] = origin.index;
+    body["id"] = origin.id;
+    return {422, std::move(body)};
+  }
+
+  void publish(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    std::vector<std::pair<std::string, std::string_view>> files;
+    std::string what;
+    if (req.is_multipart_form_data()) {
+      auto [begin, end] = req.files.equal_range("file");
+      for (auto it = begin; it != end; ++it) {
+        files.emplace_back(cleanName(it->second.filename, files.size()), it->second.content);
+      }
+      if (files.empty() || files.size() != req.files.size()) {
+        return refuse(res, 400,
+                      "a multipart publish holds only parts named \"file\", at least one");
+      }
+      what = "publish files=" + std::to_string(files.size());
+    } else {
+      files.emplace_back(cleanName(req.get_param_value("name"), 0), req.body);
+      what = "publish file=" + files.front().first;
+    }
+    auto prepared = prepare(files);
+    if (!prepared) {
+      spdlog::info("api {}: refused: {}", what, prepared.error().message);
+      return refuse(res, 400, prepared.error().message);
+    }
+    if (prepared->envelopes.size() > kMaxSubmitItems || prepared->bytes > kMaxSubmitBytes) {
+      return refuse(res, 413,
+                    std::to_string(prepared->envelopes.size()) + " items (" +
+                        std::to_string(prepared->bytes >> 10) +
+                        " KiB signed) is more than one submission carries (" +
+                        std::to_string(kMaxSubmitItems) + " items, " +
+                        std::to_string(kMaxSubmitBytes >> 20) +
+                        " MiB); publish them in smaller parts");
+    }
+    auto [status, body] = submit(std::move(prepared).value(), what);
+    answer(res, status, body);
+  }
+
+  void retire(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    std::string id = req.matches[1];
+    if (!vocab::isRecordId(id)) return refuse(res, 400, "\"" + id + "\" is not a record id");
+    auto current = dir.get(id);
+    if (!current) {
+      spdlog::error("api retire id={}: {}", id, current.error().message);
+      return answer(res, 500, Json{{"error", current.error().message}});
+    }
+    if (!*current) return answer(res, 404, Json{{"error", "no record " + id}});
+    auto record = (*current)->record();
+    const uint64_t revision = record.getRevision();
+    if (record.getStatus() == "retired") {
+      return answer(res, 200,
+                    Json{{"accepted", true},
+                         {"alreadyRetired", true},
+                         {"id", id},
+                         {"revision", revision},
+                         {"firstSeq", 0},
+                         {"lastSeq", 0},
+                         {"ignored", 0},
+                         {"count", 0}});
+    }
+    capnp::MallocMessageBuilder message;
+    message.setRoot((*current)->signedItem.item.reader());
+    auto builder = message.getRoot<schema::Item>().getRecord();
+    builder.setRevision(revision + 1);
+    builder.setStatus("retired");
+    Submission s;
+    s.envelopes.push_back(trust::sign(OwnedItem::fromBuilder(message), config.id, keys).encode());
+    s.origins.push_back(Origin{"", 0, id});
+    auto [status, body] = submit(std::move(s), "retire id=" + id);
+    if (status == 200) {
+      body["id"] = id;
+      body["revision"] = revision + 1;
+    }
+    answer(res, status, body);
+  }
+
+  void status(const httplib::Request&, httplib::Response& res) {
+    SiteStatus s = service.status();
+    auto counts = dir.counts();
+    if (!counts) {
+      spdlog::error("api status: {}", counts.error().message);
+      return answer(res, 500, Json{{"error", counts.error().message}});
+    }
+    Json out;
+    out["site"] = s.site;
+    out["network"] = s.network;
+    out["broker"] = s.broker;
+    out["connected"] = s.connected;
+    out["state"] = s.state;
+    out["brokerEpoch"] = hex64(s.brokerEpoch);
+    out["brokerHead"] = s.brokerHead;
+    out["cursorEpoch"] = hex64(s.cursorEpoch);
+    out["cursorSeq"] = s.cursorSeq;
+    if (s.brokerEpoch != 0 && s.brokerEpoch == s.cursorEpoch && s.brokerHead >= s.cursorSeq) {
+      out["lag"] = s.brokerHead - s.cursorSeq;
+    } else {
+      out["lag"] = nullptr;  // unknown: no broker heard yet, or a new epoch to catch up with
+    }
+    if (s.lastHeardMsAgo >= 0) {
+      out["lastHeardMsAgo"] = s.lastHeardMsAgo;
+    } else {
+      out["lastHeardMsAgo"] = nullptr;  // never
+    }
+    out["applied"] = s.applied;
+    out["refused"] = Json::object();
+    for (const auto& [reason, n] : s.refused) out["refused"][reason] = n;
+    out["counts"] = {{"contacts", counts->contacts}, {"instruments", counts->instruments},
+                     {"notices", counts->notices},   {"retired", counts->retired},
+                     {"members", counts->members},   {"revoked", counts->revoked}};
+    out["api"] = {{"refusedRequests", refused.load(std::memory_order_relaxed)}};
+    answer(res, 200, out);
+  }
+
+  // Runs a handler; an exception (a bug, or a KJ exception from a malformed stored item)
+  // becomes a 500 and a log line, never a crash of the daemon.
+  template <typename Fn>
+  httplib::Server::Handler guarded(const char* name, Fn fn) {
+    return [this, name, fn](const httplib::Request& req, httplib::Response& res) {
+      try {
+        (this->*fn)(req, res);
+      } catch (const std::exception& e) {
+        spdlog::error("api {}: {}", name, e.what());
+        answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
+      } catch (const kj::Exception& e) {
+        spdlog::error("api {}: {}", name, e.getDescription().cStr());
+        answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
+      }
+    };
+  }
+
+  void configure() {
+    server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+    // httplib's default also sets SO_REUSEPORT, which lets a second daemon bind the same port
+    // silently; SO_REUSEADDR alone still allows a quick restart.
+    server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    server.set_payload_max_length(kMaxBodyBytes);
+    server.set_read_timeout(kIoTimeout);
+    server.set_write_timeout(kIoTimeout);
+    server.set_keep_alive_timeout(2);  // stop() waits for idle keep-alive connections
+
+    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (req.has_header("Host") && !loopbackHost(req.get_header_value("Host"))) {
+        spdlog::warn("api {} {}: refused, Host is not a loopback name", req.method, req.path);
+        refuse(res, 403,
+               "this API answers requests addressed to 127.0.0.1, localhost or [::1] only");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      std::string allow;
+      if (req.path == "/v1/publish" || req.path.starts_with("/v1/retire/")) allow = "POST";
+      if (req.path == "/v1/status") allow = "GET";
+      if (!allow.empty() && req.method != allow && !(allow == "GET" && req.method == "HEAD")) {
+        res.set_header("Allow", allow == "GET" ? "GET, HEAD" : allow);
+        refuse(res, 405, req.path + " takes " + allow + ", not " + req.method);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    server.Post("/v1/publish", guarded("publish", &Impl::publish));
+    server.Post(R"(/v1/retire/(.+))", guarded("retire", &Impl::retire));
+    server.Get("/v1/status", guarded("status", &Impl::status));
+
+    // Errors httplib answers itself (no route, a body over the limit, a malformed request) get a
+    // JSON body too; answers our handlers made already have one.
+    httplib::Server::HandlerWithResponse onError = [this](const httplib::Request&,
+                                                          httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      std::string message;
+      switch (res.status) {
+        case 404:
+          message = "no such endpoint (try /v1/status)";
+          break;
+        case 413:
+          message = "request body larger than " + std::to_string(kMaxBodyBytes >> 20) + " MiB";
+          break;
+        default:
+          message = "malformed request (HTTP " + std::to_string(res.status) + ")";
+          break;
+      }
+      refuse(res, res.status, message);
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    server.set_error_handler(onError);
+    server.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+          spdlog::error("api {} {}: unexpected exception", req.method, req.path);
+          answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
+        });
+  }
+};
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const directory::SiteConfig& config,
+                                                    SiteService& service,
+                                                    const trust::KeyPair& keys,
+                                                    const directory::Directory& dir,
+                                                    std::string token) {
+  auto listen = parseListen(config.api);
+  if (!listen) return listen.error();
+  if (!validToken(token)) {
+    return makeError(Errc::kInvalidInput, "the API token must be at least " +
+                                              std::to_string(kMinTokenChars) +
+                                              " printable characters without spaces");
+  }
+  auto impl = std::make_unique<Impl>(config, service, keys, dir, std::move(token));
+  impl->configure();
+  int port = listen->port;
+  errno = 0;
+  if (port == 0) {
+    port = impl->server.bind_to_any_port(listen->bindHost);
+  } else if (!impl->server.bind_to_port(listen->bindHost, port)) {
+    port = -1;
+  }
+  if (port <= 0) {
+    int err = errno;
+    return makeError(Errc::kUnavailable,
+                     "api: cannot listen on " + config.api +
+                         (err != 0 ? std::string(": ") + std::strerror(err) : std::string()));
+  }
+  impl->endpoint = listen->shownHost + ":" + std::to_string(port);
+  impl->endpointPath = config.dir + "/api.endpoint";
+  impl->endpointText = impl->endpoint + "\n";
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] {
+    raw->server.listen_after_bind();
+    raw->finished = true;
+  });
+  // Server::stop() does nothing until the accept loop runs, so wait for it before anyone can
+  // call stop().
+  while (!raw->server.is_running() && !raw->finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  auto server = std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+  auto written = writeFileAtomic(raw->endpointPath, raw->endpointText, 0644);
+  if (!written) return written.error();  // ~ApiServer stops serving
+  spdlog::info("api listening on {} ({} workers)", raw->endpoint, kWorkers);
+  return server;
+}
+
+void ApiServer::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  // Remove the endpoint only if it is still ours (not rewritten by a daemon started since).
+  auto text = readFile(impl_->endpointPath, 4096);
+  if (text && *text == impl_->endpointText) ::unlink(impl_->endpointPath.c_str());
+  spdlog::info("api stopped on {}", impl_->endpoint);
+}
+
+const std::string& ApiServer::endpoint() const { return impl_->endpoint; }
+
+uint64_t ApiServer::refusedRequests() const {
+  return impl_->refused.load(std::memory_order_relaxed);
+}
+
+Result<std::string> loadOrCreateApiToken(const std::string& siteDir) {
+  const std::string path = siteDir + "/api.token";
+  if (!fileExists(path)) {
+    // 32 bytes from the kernel's CSPRNG, as `liaison init` makes it (directory/site.cpp).
+    std::array<uint8_t, 32> bytes{};
+    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return makeError(Errc::kIo, std::string("/dev/urandom: ") + std::strerror(errno));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fd);
+        return makeError(Errc::kIo, "/dev/urandom: short read");
+      }
+      got += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    std::string token = toHex(bytes);
+    LIAISON_TRY(writeFileAtomic(path, token + "\n", 0600));
+    spdlog::info("api: made a new API token in {}", path);  // where, never what
+    return token;
+  }
+  auto text = readFile(path, 4096);
+  if (!text) return text.error();
+  std::string token = trimmed(*text);
+  if (!validToken(token)) {
+    return makeError(Errc::kInvalidInput, path + ": not an API token (at least " +
+                                              std::to_string(kMinTokenChars) +
+                                              " printable characters without spaces)");
+  }
+  return token;
+}
+
+}  // namespace liaison::site

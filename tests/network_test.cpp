@@ -1,0 +1,284 @@
+// A real network on 127.0.0.1: liaison-broker and liaison-site processes, driven through the
+// `liaison` command. Every process a test starts is stopped by it, by PID. Convergence is checked
+// by comparing full exports (every record and revision), not counts.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support.h"
+
+extern char** environ;
+
+namespace liaison {
+namespace {
+
+using testing::run;
+using testing::writeText;
+using namespace std::chrono_literals;
+
+using testing::Process;
+using testing::waitFor;
+
+class NetworkTest : public ::testing::Test {
+ protected:
+  testing::TempDir tmp;
+  std::string bin = testing::binDir();
+  std::unique_ptr<Process> broker;
+  std::map<std::string, std::unique_ptr<Process>> daemons;
+  std::vector<std::string> memberFiles;
+  std::string listen;
+  std::vector<std::string> brokerExtra;
+  int nextId_ = 1;
+
+  testing::RunResult liaison(std::vector<std::string> args, int timeout = 120) {
+    args.insert(args.begin(), bin + "/liaison");
+    return run(args, "", timeout);
+  }
+  std::string site(const std::string& id) { return tmp / id; }
+
+  void SetUp() override {
+    ASSERT_EQ(liaison({"keygen", "--out", tmp / "root"}).exitCode, 0);
+    ASSERT_EQ(liaison({"keygen", "--out", tmp / "broker"}).exitCode, 0);
+  }
+  void TearDown() override {
+    daemons.clear();
+    broker.reset();
+    if (HasFailure()) {
+      for (const auto& entry : std::filesystem::directory_iterator(tmp.path())) {
+        if (entry.path().extension() == ".log") {
+          std::cerr << "---- " << entry.path().filename() << "\n" << testing::readText(entry.path()) << "\n";
+        }
+      }
+    }
+  }
+
+  // Keys and a certificate for a site; the broker admits it at its next start.
+  void enroll(const std::string& id, const std::string& countries) {
+    ASSERT_EQ(liaison({"keygen", "--out", tmp / id}).exitCode, 0);
+    auto cert = liaison({"enroll", "--root", tmp / "root.key", "--site", id, "--public",
+                         tmp / (id + ".pub"), "--country", countries, "--network", "CASC"});
+    ASSERT_EQ(cert.exitCode, 0) << cert.err;
+    writeText(tmp / (id + ".member"), cert.out);
+    memberFiles.push_back(tmp / (id + ".member"));
+  }
+
+  void startBroker() {
+    std::vector<std::string> argv = {bin + "/liaison-broker", "--data", tmp / "broker-data",
+                                     "--root", tmp / "root.pub", "--key", tmp / "broker.key",
+                                     "--listen", listen.empty() ? "tcp://127.0.0.1:*" : listen,
+                                     "--fanout", "tcp://127.0.0.1:*", "--heartbeat-ms", "200"};
+    for (const auto& m : memberFiles) {
+      argv.push_back("--member");
+      argv.push_back(m);
+    }
+    for (const auto& e : brokerExtra) argv.push_back(e);
+    std::filesystem::remove(tmp / "broker-data/endpoints");
+    broker = std::make_unique<Process>(argv, tmp / "broker.log");
+    ASSERT_TRUE(waitFor([&] { return std::filesystem::exists(tmp / "broker-data/endpoints"); }, 10s))
+        << "broker did not start";
+    std::ifstream in(tmp / "broker-data/endpoints");
+    std::string word;
+    in >> word >> listen;  // "listen tcp://127.0.0.1:PORT"; kept for restarts on the same port
+  }
+
+  void initSite(const std::string& id) {
+    auto r = liaison({"init", "--site", site(id), "--id", id, "--root", tmp / "root.pub", "--key",
+                      tmp / (id + ".key"), "--member", tmp / (id + ".member"), "--broker", listen,
+                      "--broker-key", tmp / "broker.pub", "--api", "127.0.0.1:0"});
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+  }
+
+  void startSite(const std::string& id, std::vector<std::string> extra = {}) {
+    std::filesystem::remove(site(id) + "/api.endpoint");
+    std::vector<std::string> argv = {bin + "/liaison-site", "--site", site(id)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    daemons[id] = std::make_unique<Process>(argv, tmp / (id + ".log"));
+    ASSERT_TRUE(waitFor([&] { return std::filesystem::exists(site(id) + "/api.endpoint"); }, 10s))
+        << id << " did not start";
+  }
+
+  nlohmann::json status(const std::string& id) {
+    auto r = liaison({"status", "--site", site(id), "--format", "json"}, 10);
+    if (r.exitCode != 0) return {};
+    return nlohmann::json::parse(r.out, nullptr, false);
+  }
+
+  std::string dump(const std::string& id) { return liaison({"export", "--site", site(id)}).out; }
+
+  // Every listed site's export equals the first's, and the first's holds `records` records.
+  bool converged(const std::vector<std::string>& ids, size_t records) {
+    std::string first = dump(ids[0]);
+    if (static_cast<size_t>(std::count(first.begin(), first.end(), '\n')) != records) return false;
+    for (size_t i = 1; i < ids.size(); ++i) {
+      if (dump(ids[i]) != first) return false;
+    }
+    return true;
+  }
+
+  // `count` records with ids distinct from every earlier call's.
+  std::string generate(const std::string& name, int count, int seed, const std::string& country) {
+    std::string file = tmp / name;
+    auto r = run({bin + "/liaison-gendir", "--count", std::to_string(count), "--first",
+                  std::to_string(nextId_), "--seed", std::to_string(seed), "--countries", country,
+                  "--out", file});
+    nextId_ += count;
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    return file;
+  }
+
+  testing::RunResult publish(const std::string& id, const std::string& file) {
+    return liaison({"publish", "--site", site(id), file});
+  }
+};
+
+TEST_F(NetworkTest, APublishedRecordReachesEverySiteVerified) {
+  enroll("kg-bishkek", "KG");
+  enroll("kz-almaty", "KZ");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  for (auto id : {"kg-bishkek", "kz-almaty", "th-bangkok"}) {
+    initSite(id);
+    startSite(id);
+  }
+  auto r = publish("kg-bishkek", generate("kg.jsonl", 50, 1, "KG"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("published 50"), std::string::npos) << r.out;
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty", "th-bangkok"}, 50); }, 20s));
+  // Each replica verified the items itself: the signer is the Bishkek site.
+  auto show = liaison({"show", "--site", site("th-bangkok"), "gen-kg-1"});
+  EXPECT_NE(show.out.find("signed by: kg-bishkek"), std::string::npos) << show.out;
+  // Out-of-scope is refused by the broker with its reason, and nothing changes anywhere.
+  auto bad = publish("kz-almaty", generate("kg2.jsonl", 3, 2, "KG"));
+  EXPECT_EQ(bad.exitCode, 2);
+  EXPECT_NE(bad.err.find("may not publish for KG"), std::string::npos) << bad.err;
+  auto st = status("th-bangkok");
+  ASSERT_FALSE(st.is_null());
+  EXPECT_EQ(st["connected"], true);
+  EXPECT_EQ(st["lag"], 0);
+  EXPECT_EQ(st["cursorSeq"], st["brokerHead"]);
+}
+
+TEST_F(NetworkTest, ASiteThatWasDownAndALateJoinerCatchUp) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  enroll("kz-almaty", "KZ");
+  startBroker();
+  for (auto id : {"kg-bishkek", "th-bangkok", "kz-almaty"}) initSite(id);
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 200, 1, "KG")).exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 200); }, 20s));
+  daemons["th-bangkok"]->stop();
+  // 5,000 more updates while Bangkok is down and Almaty has never run.
+  ASSERT_EQ(publish("kg-bishkek", generate("b.jsonl", 5000, 2, "KG")).exitCode, 0);
+  startSite("kz-almaty");
+  startSite("th-bangkok");
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok", "kz-almaty"}, 5200); }, 60s));
+}
+
+TEST_F(NetworkTest, ASiteBehindTheLogHorizonGetsASnapshot) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  brokerExtra = {"--log-keep", "100"};
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(publish("kg-bishkek", generate("p" + std::to_string(i) + ".jsonl", 300, i, "KG")).exitCode, 0);
+  }
+  startSite("th-bangkok");
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 1500); }, 60s));
+  EXPECT_NE(testing::readText(tmp / "th-bangkok.log").find("taking a snapshot"), std::string::npos);
+}
+
+TEST_F(NetworkTest, Kill9OfTheBrokerLosesNoAcceptedItem) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  // A stream of publishes; the broker is killed in the middle and restarted.
+  std::vector<std::string> files;
+  for (int i = 0; i < 12; ++i) files.push_back(generate("s" + std::to_string(i) + ".jsonl", 100, 100 + i, "KG"));
+  std::vector<bool> acknowledged(files.size(), false);
+  std::thread publisher([&] {
+    for (size_t i = 0; i < files.size(); ++i) acknowledged[i] = publish("kg-bishkek", files[i]).exitCode == 0;
+  });
+  ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("cursorSeq", 0) > 250; }, 30s));
+  broker->kill9();
+  std::this_thread::sleep_for(500ms);
+  startBroker();
+  publisher.join();
+  // Every acknowledged publish is at both sites; both converge on the broker's state.
+  size_t expected = 0;
+  for (size_t i = 0; i < files.size(); ++i) expected += acknowledged[i] ? 100 : 0;
+  ASSERT_GT(expected, 0u);
+  std::string missing;
+  EXPECT_TRUE(waitFor([&] {
+    std::string kg = dump("kg-bishkek");
+    return kg == dump("th-bangkok") &&
+           static_cast<size_t>(std::count(kg.begin(), kg.end(), '\n')) >= expected;
+  }, 60s));
+  std::string th = dump("th-bangkok");
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!acknowledged[i]) continue;
+    std::ifstream in(files[i]);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto id = nlohmann::json::parse(line)["id"].get<std::string>();
+      if (th.find("\"id\":\"" + id + "\"") == std::string::npos) missing += id + " ";
+    }
+  }
+  EXPECT_TRUE(missing.empty()) << "acknowledged but missing: " << missing;
+}
+
+TEST_F(NetworkTest, Kill9OfASiteLeavesAConsistentReplica) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("big.jsonl", 6000, 9, "KG")).exitCode, 0);
+  // Kill Bangkok while it applies, then restart it: it converges.
+  waitFor([&] { return status("th-bangkok").value("cursorSeq", 0) > 1; }, 20s);
+  daemons["th-bangkok"]->kill9();
+  startSite("th-bangkok");
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 6000); }, 60s));
+}
+
+TEST_F(NetworkTest, ASiteTheBrokerDoesNotKnowGetsNothing) {
+  enroll("kg-bishkek", "KG");
+  startBroker();  // knows only Bishkek
+  enroll("xx-stranger", "KG");
+  initSite("kg-bishkek");
+  initSite("xx-stranger");
+  startSite("kg-bishkek");
+  startSite("xx-stranger");
+  ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 20, 1, "KG")).exitCode, 0);
+  std::this_thread::sleep_for(2s);
+  auto st = status("xx-stranger");
+  ASSERT_FALSE(st.is_null());
+  EXPECT_EQ(st["connected"], false);
+  EXPECT_EQ(st["brokerHead"], 0) << "not even a heartbeat";
+  EXPECT_EQ(st["cursorSeq"], 0);
+  EXPECT_EQ(dump("xx-stranger"), "");
+  auto r = publish("xx-stranger", generate("b.jsonl", 1, 2, "KG"));
+  EXPECT_NE(r.exitCode, 0);
+}
+
+}  // namespace
+}  // namespace liaison
