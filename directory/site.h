@@ -6,6 +6,8 @@
 //   DIR/site.member  its member certificate, signed by the network root (armoured)
 //   DIR/root.pub     the network root's public keys
 //   DIR/db/          the LMDB replica (data.mdb, lock.mdb)
+//   DIR/api.token    the local HTTP API's token (0600): needed for anything that writes or sends
+//   DIR/api.endpoint where the site daemon's API listens, written by the daemon while it runs
 #pragma once
 
 #include <memory>

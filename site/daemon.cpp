@@ -117,11 +117,9 @@ class Daemon final : public SiteService, public Transport {
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0) return makeError(Errc::kIo, "eventfd failed");
 
-    auto tokenText = readFile(config_.dir + "/api.token", 4096);
-    if (!tokenText) return tokenText.error();
-    std::string token = *tokenText;
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-    auto api = ApiServer::start(config_, *this, keys_, *dir_, token);
+    auto token = loadOrCreateApiToken(config_.dir);
+    if (!token) return token.error();
+    auto api = ApiServer::start(config_, *this, keys_, *dir_, *token);
     if (!api) return api.error();
     api_ = std::move(api).value();
     auto cursor = replica_->cursor();
@@ -152,6 +150,12 @@ class Daemon final : public SiteService, public Transport {
       publishStatus();
     }
     (void)replica_->flush();
+    // Whoever still waits for the broker's answer is told now, not after its timeout.
+    takeJobs();
+    for (auto& [id, job] : pendingJobs_) {
+      job.first->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
+    }
+    pendingJobs_.clear();
     spdlog::info("site={} stopping at cursor {}", config_.id, replica_->cursor().seq);
     return {};
   }
@@ -283,6 +287,10 @@ class Daemon final : public SiteService, public Transport {
       jobs.swap(newJobs_);
     }
     for (auto& job : jobs) {
+      if (stop_.load()) {
+        job->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
+        continue;
+      }
       uint64_t id = ++submitId_;
       send(bus::SubmitRequest{id, job->envelopes});
       pendingJobs_[id] = {job, nowMs()};

@@ -14,7 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bus/protocol.h"
+#include "bus/zmq.h"
+#include "schemas/json.h"
 #include "tests/support.h"
+#include "trust/keys.h"
 
 extern char** environ;
 
@@ -278,6 +282,99 @@ TEST_F(NetworkTest, ASiteTheBrokerDoesNotKnowGetsNothing) {
   EXPECT_EQ(dump("xx-stranger"), "");
   auto r = publish("xx-stranger", generate("b.jsonl", 1, 2, "KG"));
   EXPECT_NE(r.exitCode, 0);
+}
+
+TEST_F(NetworkTest, BadInputFromAnEnrolledSiteIsRefusedAndServiceContinues) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  enroll("kz-almaty", "KZ");  // its keys drive a raw client that misbehaves
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 30, 1, "KG")).exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 30); }, 20s));
+  const std::string before = dump("th-bangkok");
+
+  auto keys = trust::loadKeyPair(tmp / "kz-almaty.key");
+  auto brokerKeys = trust::loadPublicKeys(tmp / "broker.pub");
+  ASSERT_TRUE(keys.ok() && brokerKeys.ok());
+  auto ctx = bus::Context::create();
+  ASSERT_TRUE(ctx.ok());
+  auto dealer = bus::Socket::open(*ctx, ZMQ_DEALER);
+  ASSERT_TRUE(dealer.ok());
+  ASSERT_TRUE(dealer->setCurveClient(*keys, brokerKeys->curve).ok());
+  ASSERT_TRUE(dealer->connect(listen).ok());
+  auto ask = [&](const std::vector<std::string>& frames) -> std::optional<bus::Message> {
+    if (!dealer->send(frames).ok()) return std::nullopt;
+    std::vector<zmq_pollitem_t> items{dealer->pollItem()};
+    auto ready = bus::poll(items, 5s);
+    if (!ready || *ready == 0) return std::nullopt;
+    auto reply = dealer->recv(4);
+    if (!reply || reply->size() != 1) return std::nullopt;
+    auto decoded = bus::decode((*reply)[0]);
+    if (!decoded) return std::nullopt;
+    return *decoded;
+  };
+  auto refusalOf = [&](const std::vector<Bytes>& envelopes) -> std::string {
+    auto m = ask({bus::encode(bus::SubmitRequest{1, envelopes})});
+    if (!m) return "no answer";
+    auto* r = std::get_if<bus::SubmitResult>(&*m);
+    if (r == nullptr) return "not a result";
+    return r->accepted ? "accepted" : r->refusal;
+  };
+  // Garbage, a wrong message type, too many frames: a protocol error each, no crash.
+  for (const std::string& junk : {std::string("hello"), std::string(64, '\xff'),
+                                  bus::encode(bus::Heartbeat{1, 2, 3})}) {
+    auto m = ask({junk});
+    ASSERT_TRUE(m.has_value());
+    EXPECT_NE(std::get_if<bus::ProtocolError>(&*m), nullptr);
+  }
+  auto many = ask({"a", "b", "c", "d", "e"});
+  EXPECT_TRUE(!many.has_value() || std::get_if<bus::ProtocolError>(&*many) != nullptr);
+  // Forged, out of scope, a replay: refused with the reason (a replay is dropped as stale).
+  auto items = json::parseInput("t", testing::contactJson("kz-1", R"("country": "KZ")"));
+  Bytes good = trust::sign(std::move(std::get<OwnedItem>(items->front())), "kz-almaty", *keys).encode();
+  Bytes forged = good;
+  forged[forged.size() - 80] ^= 1;
+  EXPECT_EQ(refusalOf({forged}), "bad signature");
+  auto th = json::parseInput("t", testing::contactJson("th-x", R"("country": "TH")"));
+  EXPECT_EQ(refusalOf({trust::sign(std::move(std::get<OwnedItem>(th->front())), "kz-almaty", *keys).encode()}),
+            "out of scope");
+  EXPECT_EQ(refusalOf({Bytes(100, 7)}), "malformed");
+  // An oversized message is cut by ZeroMQ's limit: the connection drops, the broker goes on.
+  (void)dealer->send({std::string(bus::kMaxFrameBytes + 1024, 'x')}, true);
+  // Nothing of that entered the log; the good sites are served as before.
+  EXPECT_EQ(dump("th-bangkok"), before);
+  ASSERT_EQ(publish("kg-bishkek", generate("b.jsonl", 10, 2, "KG")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 40); }, 20s));
+  EXPECT_TRUE(broker->running());
+}
+
+TEST_F(NetworkTest, ARevocationTakesEffectEverywhere) {
+  enroll("kg-bishkek", "KG");
+  enroll("kz-almaty", "KZ");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  for (auto id : {"kg-bishkek", "kz-almaty", "th-bangkok"}) {
+    initSite(id);
+    startSite(id);
+  }
+  ASSERT_EQ(publish("kz-almaty", generate("kz.jsonl", 5, 1, "KZ")).exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty", "th-bangkok"}, 5); }, 20s));
+  auto revocation = liaison({"revoke", "--root", tmp / "root.key", "--site", "kz-almaty"});
+  ASSERT_EQ(revocation.exitCode, 0);
+  writeText(tmp / "kz.revocation", revocation.out);
+  ASSERT_EQ(publish("kg-bishkek", tmp / "kz.revocation").exitCode, 0);
+  // Almaty is cut off: no more heartbeats, its submissions go nowhere.
+  EXPECT_TRUE(waitFor([&] { return status("kz-almaty").value("connected", true) == false; }, 20s));
+  auto r = publish("kz-almaty", generate("kz2.jsonl", 1, 2, "KZ"));
+  EXPECT_NE(r.exitCode, 0);
+  // The others go on, and their replicas know the revocation.
+  ASSERT_EQ(publish("kg-bishkek", generate("kg.jsonl", 3, 3, "KG")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 8); }, 20s));
+  EXPECT_EQ(status("th-bangkok")["counts"]["revoked"], 1);
 }
 
 }  // namespace
