@@ -8,6 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
+
+#include "common/encoding.h"
 
 namespace liaison {
 
@@ -76,6 +79,24 @@ Status makeDirectories(const std::string& path, unsigned mode) {
   if (ec) return makeError(Errc::kIo, path + ": " + ec.message());
   ::chmod(path.c_str(), mode);
   return {};
+}
+
+Result<std::string> randomHexToken(size_t bytes) {
+  std::vector<uint8_t> buf(bytes);
+  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return makeError(Errc::kIo, std::string("/dev/urandom: ") + std::strerror(errno));
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return makeError(Errc::kIo, "/dev/urandom: short read");
+    }
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return toHex(buf);
 }
 
 bool fileExists(const std::string& path) {

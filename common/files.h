@@ -20,4 +20,7 @@ Status makeDirectories(const std::string& path, unsigned mode = 0755);
 
 bool fileExists(const std::string& path);
 
+// `bytes` random bytes from the kernel's CSPRNG (/dev/urandom), in hex: for API tokens.
+Result<std::string> randomHexToken(size_t bytes = 32);
+
 }  // namespace liaison

@@ -65,27 +65,6 @@ std::string bitsKey(std::string_view term, uint32_t chunk) {
   return key;
 }
 
-Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_t docCount,
-                Bitmap& out) {
-  out.words.assign((docCount + 63) / 64, 0);
-  auto cursor = lmdb::Cursor::open(txn, bits);
-  if (!cursor) return cursor.error();
-  std::string prefix(term);
-  prefix.push_back('\0');
-  std::string_view key, value;
-  bool found = cursor->seek(prefix, MDB_SET_RANGE, &key, &value);
-  while (found && key.size() == prefix.size() + 4 && key.starts_with(prefix)) {
-    uint32_t chunk = readU32be(key.substr(prefix.size()));
-    size_t first = size_t{chunk} * kChunkWords;
-    if (first < out.words.size() && value.size() == kChunkBytes) {
-      size_t n = std::min(kChunkWords, out.words.size() - first);
-      std::memcpy(out.words.data() + first, value.data(), n * 8);
-    }
-    found = cursor->seek({}, MDB_NEXT, &key, &value);
-  }
-  return {};
-}
-
 namespace {
 // Calls fn(chunk, words) for every stored chunk of `term`, in chunk order.
 template <typename Fn>
@@ -103,6 +82,16 @@ Status forEachChunk(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, F
   return {};
 }
 }  // namespace
+
+Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_t docCount,
+                Bitmap& out) {
+  out.words.assign((docCount + 63) / 64, 0);
+  return forEachChunk(txn, bits, term, [&](uint32_t chunk, const char* data) {
+    size_t first = size_t{chunk} * kChunkWords;
+    if (first >= out.words.size()) return;
+    std::memcpy(out.words.data() + first, data, std::min(kChunkWords, out.words.size() - first) * 8);
+  });
+}
 
 Status andTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, Bitmap& acc) {
   size_t done = 0;  // words of acc already handled

@@ -31,27 +31,6 @@ std::string tomlQuote(const std::string& s) {
   return out + "\"";
 }
 
-// The site's API token (DESIGN.md, "Trust"): 32 bytes from the kernel's CSPRNG, in hex.
-// /dev/urandom rather than libsodium's randombytes_buf, which this library does not link; on
-// Linux both draw from the same generator, and /dev/urandom never blocks once it is seeded.
-Result<std::string> newApiToken() {
-  std::array<uint8_t, 32> bytes{};
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return makeError(Errc::kIo, std::string("/dev/urandom: ") + std::strerror(errno));
-  size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return makeError(Errc::kIo, "/dev/urandom: short read");
-    }
-    got += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return toHex(bytes);
-}
-
 }  // namespace
 
 Result<SiteConfig> loadSiteConfig(const std::string& dir) {
@@ -139,7 +118,7 @@ Status initSite(const InitOptions& o, int64_t now) {
   LIAISON_TRY(writeFileAtomic(o.dir + "/root.pub", trust::publicKeysText(*root)));
   if (!brokerKeyText.empty()) LIAISON_TRY(writeFileAtomic(o.dir + "/broker.pub", brokerKeyText));
   // DIR/api.token: whoever can read it may publish through the site daemon's HTTP API.
-  auto token = newApiToken();
+  auto token = randomHexToken(32);
   if (!token) return token.error();
   LIAISON_TRY(writeFileAtomic(o.dir + "/api.token", *token + "\n", 0600));
 

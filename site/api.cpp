@@ -540,22 +540,9 @@ uint64_t ApiServer::refusedRequests() const {
 Result<std::string> loadOrCreateApiToken(const std::string& siteDir) {
   const std::string path = siteDir + "/api.token";
   if (!fileExists(path)) {
-    // 32 bytes from the kernel's CSPRNG, as `liaison init` makes it (directory/site.cpp).
-    std::array<uint8_t, 32> bytes{};
-    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return makeError(Errc::kIo, std::string("/dev/urandom: ") + std::strerror(errno));
-    size_t got = 0;
-    while (got < bytes.size()) {
-      ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(fd);
-        return makeError(Errc::kIo, "/dev/urandom: short read");
-      }
-      got += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    std::string token = toHex(bytes);
+    auto made = randomHexToken(32);  // as `liaison init` makes it
+    if (!made) return made.error();
+    std::string token = *made;
     LIAISON_TRY(writeFileAtomic(path, token + "\n", 0600));
     spdlog::info("api: made a new API token in {}", path);  // where, never what
     return token;
