@@ -95,12 +95,25 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
   std::vector<bus::Entry> entries;
   std::vector<Store::Change> changes;
   uint32_t ignored = 0;
+  // Decode everything, then check the signatures on every core before the ordered checks.
+  std::vector<SignedItem> decoded;
+  decoded.reserve(request.envelopes.size());
+  for (uint32_t i = 0; i < request.envelopes.size(); ++i) {
+    auto item = SignedItem::decode(request.envelopes[i]);
+    if (!item) return refuse(request.requestId, i, "malformed", item.error().message);
+    decoded.push_back(std::move(item).value());
+  }
+  std::vector<const SignedItem*> pointers;
+  for (const auto& d : decoded) pointers.push_back(&d);
+  const auto valid = trust::signaturesValid(pointers);
   for (uint32_t i = 0; i < request.envelopes.size(); ++i) {
     const Bytes& envelope = request.envelopes[i];
-    auto item = SignedItem::decode(envelope);
-    if (!item) {
+    const SignedItem* item = &decoded[i];
+    if (!valid[i]) {
       rollback();
-      return refuse(request.requestId, i, "malformed", item.error().message);
+      return refuse(request.requestId, i, trust::refusalName(trust::Refusal::kBadSignature),
+                    "signature by " + item->signer + " does not match " +
+                        itemKind(item->item.reader()) + " " + itemId(item->item.reader()));
     }
     auto reader = item->item.reader();
     if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) {
@@ -114,7 +127,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
       auto it = state_.heads.find(change.id);
       if (it != state_.heads.end()) existing = it->second;
     }
-    auto decision = trust::verify(*item, *this, now, existing);
+    auto decision = trust::verify(*item, *this, now, existing, /*signatureChecked=*/true);
     if (decision.refusal == trust::Refusal::kStaleRevision) {
       ++ignored;
       ++refusals_[trust::refusalName(decision.refusal)];

@@ -102,9 +102,9 @@ class Directory {
     ~Batch();  // aborts unless committed
     // Verifies and applies one item at time `now`. A refused or stale item changes nothing.
     // An error means the store failed; the batch must then be dropped.
-    // `signedHere`: the item was signed by this process with this site's key, so its Ed25519
-    // signature is not checked again (certificate, scope and revision still are).
-    Result<ApplyResult> apply(const SignedItem& item, int64_t now, bool signedHere = false);
+    // `signatureChecked`: the item's Ed25519 signature was already checked (or made) by this
+    // process, so it is not checked again; certificate, scope and revision still are.
+    Result<ApplyResult> apply(const SignedItem& item, int64_t now, bool signatureChecked = false);
     // Sets the network root (only `liaison init` does this).
     Status setRoot(const SigningKey& root);
     // Records how far the broker's log is applied, in the same transaction as the items.

@@ -266,7 +266,7 @@ struct Directory::Batch::State {
     return {};
   }
 
-  Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now, bool signedHere) {
+  Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now, bool signatureChecked) {
     auto record = item.item.reader().getRecord();
     ApplyResult result{Outcome::kApplied, itemKind(item.item.reader()), str(record.getId()), {}};
     auto existingDoc = docnoOf(txn, impl.dbi, result.id);
@@ -281,7 +281,7 @@ struct Directory::Batch::State {
       existing = trust::Existing{header->revision, header->kindName(),
                                  header->kind == 'c' ? std::string(header->country, 2) : ""};
     }
-    result.decision = trust::verify(item, trust, now, existing, signedHere);
+    result.decision = trust::verify(item, trust, now, existing, signatureChecked);
     if (!result.decision.accepted()) {
       result.outcome = result.decision.refusal == trust::Refusal::kStaleRevision ? Outcome::kIgnored
                                                                                  : Outcome::kRefused;
@@ -342,13 +342,13 @@ Status Directory::Batch::setRoot(const SigningKey& root) {
   return {};
 }
 
-Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now, bool signedHere) {
+Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now, bool signatureChecked) {
   auto reader = item.item.reader();
   if (!s_->trust.hasRoot()) {
     return makeError(Errc::kInvalidInput, "replica has no network root (run `liaison init`)");
   }
   switch (reader.which()) {
-    case schema::Item::RECORD: return s_->applyRecord(item, now, signedHere);
+    case schema::Item::RECORD: return s_->applyRecord(item, now, signatureChecked);
     case schema::Item::MEMBER:
     case schema::Item::REVOCATION: {
       ApplyResult result{Outcome::kApplied, itemKind(reader), itemId(reader), {}};

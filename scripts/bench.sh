@@ -29,3 +29,10 @@ if [ "$quick" = 1 ]; then
 else
   "$dir/bin/liaison-bench-directory" --records 100000 --queries 5000 --runs 3
 fi
+echo
+echo "== bus (1 broker and 4 site daemons on 127.0.0.1)"
+if [ "$quick" = 1 ]; then
+  "$dir/bin/liaison-bench-bus" --updates 1000 --catchup 3000 --probes 20
+else
+  "$dir/bin/liaison-bench-bus" --updates 20000 --catchup 100000 --probes 300
+fi

@@ -40,11 +40,13 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
 }
 
-long peakKiB(pid_t pid) {
+// A field of /proc/PID/status in KiB: VmHWM (peak resident, LMDB's mapped pages included) or
+// RssAnon (the process's own memory, without the mapped files).
+long procKiB(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return 0;
 }
@@ -341,12 +343,19 @@ int main(int argc, char** argv) {
                     "includes the daemon's start"});
   }
 
-  rows.push_back({"broker peak memory", b.broker ? peakKiB(b.broker->pid()) / 1024.0 : 0, "MiB", ""});
-  long maxSite = 0;
+  pid_t brokerPid = b.broker ? b.broker->pid() : 0;
+  rows.push_back({"broker memory: own (RssAnon)", procKiB(brokerPid, "RssAnon") / 1024.0, "MiB", ""});
+  rows.push_back({"broker memory: peak resident (VmHWM)", procKiB(brokerPid, "VmHWM") / 1024.0, "MiB",
+                  "includes LMDB pages mapped from its file"});
+  long maxAnon = 0, maxPeak = 0;
   for (auto& [id, s] : b.sites) {
-    if (s.daemon) maxSite = std::max(maxSite, peakKiB(s.daemon->pid()));
+    if (!s.daemon) continue;
+    maxAnon = std::max(maxAnon, procKiB(s.daemon->pid(), "RssAnon"));
+    maxPeak = std::max(maxPeak, procKiB(s.daemon->pid(), "VmHWM"));
   }
-  rows.push_back({"site daemon peak memory (largest)", maxSite / 1024.0, "MiB", ""});
+  rows.push_back({"site daemon memory: own (RssAnon, largest)", maxAnon / 1024.0, "MiB", ""});
+  rows.push_back({"site daemon memory: peak resident (largest)", maxPeak / 1024.0, "MiB",
+                  "includes LMDB pages mapped from its file"});
 
   if (asJson) {
     nlohmann::json out = nlohmann::json::array();
