@@ -108,7 +108,7 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   }
 
   // Name: every word of the query must match some name key of the record.
-  Bitmap exactNames(docs);
+  Bitmap exactNames;  // sized when a name is asked for
   bool haveName = false;
   if (query.name && match.any()) {
     thread_local names::Folder folder;  // its ICU transliterator is costly to build
@@ -120,6 +120,7 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
       std::set<std::string> keys;
       LIAISON_TRY(matchingKeys(txn, dbi, w, keys));
       Bitmap wordDocs(docs);
+      if (exactNames.words.empty()) exactNames = Bitmap(docs);
       for (const auto& k : keys) {
         LIAISON_TRY(nameBitmap(txn, dbi, k, wordDocs));
         if (k == w) LIAISON_TRY(nameBitmap(txn, dbi, k, exactNames));
@@ -132,7 +133,8 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   }
 
   // Ranking signals as bitmaps: first language, accepted language, 24/7, verified recently.
-  Bitmap firstLang(docs), acceptsLang(docs), always(docs), recent(docs);
+  // Each is filled only where `match` has bits (and sized only when used).
+  Bitmap firstLang, acceptsLang, always, recent;
   if (match.any()) {
     for (const auto& l : query.preferLanguages) {
       std::string p(primaryLanguage(l));

@@ -15,6 +15,7 @@
 #include "bus/protocol.h"
 #include "bus/zmq.h"
 #include "common/files.h"
+#include "common/parallel.h"
 #include "directory/site.h"
 #include "site/api.h"
 #include "site/replica.h"
@@ -45,32 +46,28 @@ class DirectoryStore final : public ReplicaStore {
 
   Status apply(const std::vector<bus::Entry>& entries, const directory::Cursor& after,
                std::map<std::string, uint64_t>& refused) override {
-    // Decode, then check the signatures on every core: that is most of the work of a catch-up.
-    std::vector<std::optional<SignedItem>> items;
-    std::vector<const SignedItem*> toCheck;
+    // Decode and check the signatures on every core: most of the work of a catch-up.
+    std::vector<Result<SignedItem>> items;
     items.reserve(entries.size());
-    for (const auto& e : entries) {
-      auto item = SignedItem::decode(e.envelope);
-      if (!item) {
-        ++refused["malformed"];
-        spdlog::warn("site={} seq={} refused: {}", site_, e.seq, item.error().message);
-        items.emplace_back();
-        continue;
+    for (size_t k = 0; k < entries.size(); ++k) items.emplace_back(Error{});
+    std::vector<char> valid(entries.size(), 0);
+    parallelFor(entries.size(), [&](size_t from, size_t to) {
+      for (size_t k = from; k < to; ++k) {
+        items[k] = SignedItem::decode(entries[k].envelope);
+        valid[k] = items[k].ok() && trust::signatureValid(*items[k]) ? 1 : 0;
       }
-      items.emplace_back(std::move(item).value());
-    }
-    for (const auto& i : items) {
-      if (i) toCheck.push_back(&*i);
-    }
-    auto valid = trust::signaturesValid(toCheck);
+    });
     auto batch = dir_.begin();
     if (!batch) return batch.error();
-    size_t checked = 0;
     for (size_t k = 0; k < entries.size(); ++k) {
       const auto& e = entries[k];
-      if (!items[k]) continue;
+      if (!items[k]) {
+        ++refused["malformed"];
+        spdlog::warn("site={} seq={} refused: {}", site_, e.seq, items[k].error().message);
+        continue;
+      }
       const SignedItem& item = *items[k];
-      if (!valid[checked++]) {
+      if (!valid[k]) {
         ++refused[trust::refusalName(trust::Refusal::kBadSignature)];
         spdlog::warn("site={} seq={} refused: bad signature by {}", site_, e.seq, item.signer);
         continue;

@@ -9,6 +9,7 @@
 
 #include "common/encoding.h"
 #include "common/files.h"
+#include "common/parallel.h"
 
 namespace liaison::trust {
 
@@ -125,22 +126,12 @@ SignedItem sign(OwnedItem item, const std::string& signer, const KeyPair& keys) 
   return out;
 }
 
-std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items, unsigned threads) {
+std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items) {
   ensureSodium();
   std::vector<char> ok(items.size(), 0);
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, items.size() / 64 + 1));
-  auto work = [&](size_t from, size_t to) {
+  parallelFor(items.size(), [&](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) ok[i] = signatureValid(*items[i]) ? 1 : 0;
-  };
-  std::vector<std::thread> pool;
-  size_t per = (items.size() + threads - 1) / std::max(1u, threads);
-  for (unsigned t = 1; t < threads; ++t) {
-    size_t from = t * per, to = std::min(items.size(), from + per);
-    if (from < to) pool.emplace_back(work, from, to);
-  }
-  work(0, std::min(items.size(), per));
-  for (auto& th : pool) th.join();
+  });
   return std::vector<bool>(ok.begin(), ok.end());
 }
 

@@ -43,8 +43,8 @@ std::string fingerprint(const SigningKey& key);
 // Signs the canonical bytes of `item` with the domain prefix "liaison/v1\0".
 SignedItem sign(OwnedItem item, const std::string& signer, const KeyPair& keys);
 bool signatureValid(const SignedItem& item);
-// signatureValid of each item, checked on up to `threads` threads (0: one per core) when there
-// are enough items to be worth it. Result[i] is true when items[i]'s signature is valid.
-std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items, unsigned threads = 0);
+// signatureValid of each item, checked on every core when there are enough items to be worth
+// it. Result[i] is true when items[i]'s signature is valid.
+std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items);
 
 }  // namespace liaison::trust
