@@ -142,17 +142,22 @@ class NetworkTest : public ::testing::Test {
   testing::RunResult publish(const std::string& id, const std::string& file) {
     return liaison({"publish", "--site", site(id), file});
   }
+
+  // Bishkek (KG), Almaty (KZ) and Bangkok (TH), enrolled, made and running.
+  void startThreeSites() {
+    enroll("kg-bishkek", "KG");
+    enroll("kz-almaty", "KZ");
+    enroll("th-bangkok", "TH");
+    startBroker();
+    for (auto id : {"kg-bishkek", "kz-almaty", "th-bangkok"}) {
+      initSite(id);
+      startSite(id);
+    }
+  }
 };
 
 TEST_F(NetworkTest, APublishedRecordReachesEverySiteVerified) {
-  enroll("kg-bishkek", "KG");
-  enroll("kz-almaty", "KZ");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  for (auto id : {"kg-bishkek", "kz-almaty", "th-bangkok"}) {
-    initSite(id);
-    startSite(id);
-  }
+  startThreeSites();
   auto r = publish("kg-bishkek", generate("kg.jsonl", 50, 1, "KG"));
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.out.find("published 50"), std::string::npos) << r.out;
@@ -376,14 +381,7 @@ TEST_F(NetworkTest, BadInputFromAnEnrolledSiteIsRefusedAndServiceContinues) {
 }
 
 TEST_F(NetworkTest, ARevocationTakesEffectEverywhere) {
-  enroll("kg-bishkek", "KG");
-  enroll("kz-almaty", "KZ");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  for (auto id : {"kg-bishkek", "kz-almaty", "th-bangkok"}) {
-    initSite(id);
-    startSite(id);
-  }
+  startThreeSites();
   ASSERT_EQ(publish("kz-almaty", generate("kz.jsonl", 5, 1, "KZ")).exitCode, 0);
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty", "th-bangkok"}, 5); }, 20s));
   auto revocation = liaison({"revoke", "--root", tmp / "root.key", "--site", "kz-almaty"});

@@ -178,20 +178,27 @@ int main(int argc, char** argv) {
   rows.push_back({"lmdb batched put (" + std::to_string(avgValue) + " B values)", median(putRates), "/s", "baseline", 0});
   rows.push_back({"lmdb random get", median(getRates), "/s", "baseline", 0});
 
+  // An empty replica that knows the root and the publishing site's certificate.
+  auto freshDirectory = [&](const std::string& path) -> Result<std::unique_ptr<directory::Directory>> {
+    auto d = directory::Directory::open(path, directory::Directory::Options{});
+    if (!d) return d.error();
+    auto b = (*d)->begin();
+    if (!b) return b.error();
+    LIAISON_TRY(b->setRoot(root.pub.sign));
+    auto applied = b->apply(signedCert, now);
+    if (!applied) return applied.error();
+    LIAISON_TRY(std::move(*b).commit());
+    return d;
+  };
+
   // Publish: verify + store every record, one transaction (what `liaison publish` does).
   std::vector<double> publishRates;
   std::unique_ptr<directory::Directory> dir;
   std::string dbPath;
   for (int r = 0; r < runs; ++r) {
     dbPath = tmp / ("db" + std::to_string(r));
-    auto d = directory::Directory::open(dbPath, directory::Directory::Options{});
+    auto d = freshDirectory(dbPath);
     if (!d) return 1;
-    {
-      auto b = (*d)->begin();
-      (void)b->setRoot(root.pub.sign);
-      (void)b->apply(signedCert, now);
-      (void)std::move(*b).commit();
-    }
     auto t0 = Steady::now();
     auto batch = (*d)->begin();
     for (const auto& item : items) {
@@ -212,14 +219,8 @@ int main(int argc, char** argv) {
   // The same with the signatures checked on every core first (what a site does on catch-up).
   {
     std::string path = tmp / "db-parallel";
-    auto d = directory::Directory::open(path, directory::Directory::Options{});
+    auto d = freshDirectory(path);
     if (!d) return 1;
-    {
-      auto b = (*d)->begin();
-      (void)b->setRoot(root.pub.sign);
-      (void)b->apply(signedCert, now);
-      (void)std::move(*b).commit();
-    }
     auto t0 = Steady::now();
     std::vector<const SignedItem*> pointers;
     for (const auto& item : items) pointers.push_back(&item);
