@@ -10,6 +10,17 @@ namespace {
 std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 }  // namespace
 
+std::optional<Origin> originOf(const SignedItem& item) {
+  auto reader = item.item.reader();
+  if (reader.which() != schema::Item::RECORD) return std::nullopt;
+  auto record = reader.getRecord();
+  if (!record.getBody().isContact() || str(record.getStatus()) == "retired") return std::nullopt;
+  auto contact = record.getBody().getContact();
+  Origin o{item.signer, str(contact.getRole()), {}};
+  for (auto n : contact.getNetworks()) o.networks.push_back(str(n));
+  return o;
+}
+
 Core::Core(Store& store, const Clock& clock, const SigningKey& root, uint64_t newEpoch)
     : store_(store), clock_(clock), root_(root), newEpoch_(newEpoch) {}
 
@@ -23,7 +34,59 @@ Status Core::load() {
   }
   epoch_ = state_.epoch;
   head_ = state_.head;
+  auto origins = std::move(state_.origins);
+  state_.origins.clear();
+  for (auto& [id, origin] : origins) setOrigin(id, origin);
   return {};
+}
+
+void Core::setOrigin(const std::string& id, const std::optional<Origin>& origin) {
+  auto count = [](auto& index, const std::string& key, const std::string& site, int delta) {
+    auto& sites = index[key];
+    if (delta > 0) {
+      ++sites[site];
+    } else if (--sites[site] == 0) {
+      sites.erase(site);
+      if (sites.empty()) index.erase(key);
+    }
+  };
+  auto apply = [&](const Origin& o, int delta) {
+    count(byRole_, o.role, o.site, delta);
+    for (const auto& n : o.networks) count(byNetwork_, n, o.site, delta);
+  };
+  auto it = state_.origins.find(id);
+  if (it != state_.origins.end()) {
+    apply(it->second, -1);
+    state_.origins.erase(it);
+  }
+  if (origin) {
+    apply(*origin, +1);
+    state_.origins.emplace(id, *origin);
+  }
+}
+
+std::set<std::string> Core::sitesWithRole(std::string_view role) const {
+  std::set<std::string> out;
+  auto it = byRole_.find(role);
+  if (it != byRole_.end()) {
+    for (const auto& [site, n] : it->second) out.insert(site);
+  }
+  return out;
+}
+
+std::set<std::string> Core::sitesInNetwork(std::string_view network) const {
+  std::set<std::string> out;
+  auto it = byNetwork_.find(network);
+  if (it != byNetwork_.end()) {
+    for (const auto& [site, n] : it->second) out.insert(site);
+  }
+  return out;
+}
+
+std::optional<std::string> Core::siteOfRecord(std::string_view id) const {
+  auto it = state_.origins.find(std::string(id));
+  if (it == state_.origins.end()) return std::nullopt;
+  return it->second.site;
 }
 
 std::optional<trust::MemberCert> Core::member(std::string_view site) const {
@@ -94,6 +157,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
   const int64_t now = clock_.nowSeconds();
   std::vector<bus::Entry> entries;
   std::vector<Store::Change> changes;
+  std::vector<std::pair<std::string, std::optional<Origin>>> origins;  // set once stored
   uint32_t ignored = 0;
   // Decode everything, then check the signatures on every core before the ordered checks.
   std::vector<SignedItem> decoded;
@@ -118,7 +182,8 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     auto reader = item->item.reader();
     if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) {
       rollback();
-      return refuse(request.requestId, i, "unsupported", "alerts are not carried by this broker yet");
+      return refuse(request.requestId, i, "malformed",
+                    "alerts and answers travel as alert requests, not in the directory's log");
     }
     Store::Change change;
     change.id = itemId(reader);
@@ -145,6 +210,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
           head.country = str(record.getBody().getContact().getCountry());
         }
         change.head = head;
+        origins.emplace_back(change.id, originOf(*item));
         undo.push_back({change.id, existing, std::nullopt, false, 0});
         state_.heads[change.id] = head;
         break;
@@ -182,6 +248,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     rollback();
     return st.error();
   }
+  for (const auto& [id, origin] : origins) setOrigin(id, origin);
   result.firstSeq = entries.front().seq;
   result.lastSeq = entries.back().seq;
   head_ = result.lastSeq;

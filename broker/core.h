@@ -20,6 +20,16 @@
 
 namespace liaison::broker {
 
+// Where an active contact came from: the site that signed its current revision (record
+// provenance), which is how alerts to roles, networks and focal points find their sites.
+struct Origin {
+  std::string site, role;
+  std::vector<std::string> networks;
+  bool operator==(const Origin&) const = default;
+};
+// Origin of a record item, or nullopt when it is not an active contact.
+std::optional<Origin> originOf(const SignedItem& item);
+
 // What the core keeps durable. LmdbStore is the real one.
 class Store {
  public:
@@ -29,6 +39,7 @@ class Store {
     std::map<std::string, trust::MemberCert> members;
     std::set<std::string> revoked;
     std::map<std::string, trust::Existing> heads;
+    std::map<std::string, Origin> origins;  // active contacts only
   };
   struct Change {
     std::string id;                             // record id, or site id for trust items
@@ -78,12 +89,20 @@ class Core final : public trust::TrustView {
   const std::map<std::string, uint64_t>& refusals() const { return refusals_; }
   uint64_t accepted() const { return accepted_; }
 
+  // Target resolution for alerts: the sites holding active contacts of a role or in a network,
+  // and the site that published a record (nullopt: no such active contact).
+  std::set<std::string> sitesWithRole(std::string_view role) const;
+  std::set<std::string> sitesInNetwork(std::string_view network) const;
+  std::optional<std::string> siteOfRecord(std::string_view id) const;
+  const std::map<std::string, trust::MemberCert>& members() const { return state_.members; }
+
   // TrustView
   const SigningKey& rootKey() const override { return root_; }
   std::optional<trust::MemberCert> member(std::string_view site) const override;
   bool revoked(std::string_view site) const override;
 
  private:
+  void setOrigin(const std::string& id, const std::optional<Origin>& origin);
   bus::SubmitResult refuse(uint64_t requestId, uint32_t index, const std::string& reason,
                            const std::string& detail);
 
@@ -94,6 +113,8 @@ class Core final : public trust::TrustView {
   uint64_t epoch_ = 0, head_ = 0, accepted_ = 0;
   Store::Snapshot state_;
   std::map<std::string, uint64_t> refusals_;
+  // role / network → site → number of its active contacts there
+  std::map<std::string, std::map<std::string, uint64_t>, std::less<>> byRole_, byNetwork_;
 };
 
 }  // namespace liaison::broker

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 
+#include "broker/alert_store.h"
 #include "broker/store.h"
 #include "bus/protocol.h"
 #include "bus/zap.h"
@@ -19,6 +20,11 @@ namespace liaison::broker {
 namespace {
 
 using Steady = std::chrono::steady_clock;
+
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch())
+      .count();
+}
 
 constexpr size_t kMaxRequestFrames = 4;
 constexpr uint32_t kMaxFetchItems = 2000;
@@ -54,6 +60,11 @@ class Broker {
     core_ = std::make_unique<Core>(*store_, clock_, root->sign, epoch);
     LIAISON_TRY(core_->load());
     for (const auto& file : o_.members) LIAISON_TRY(admitMember(file));
+    auto alertStore = LmdbAlertStore::open(o_.data + "/alerts", o_.mapSize);
+    if (!alertStore) return alertStore.error();
+    alertStore_ = std::move(alertStore).value();
+    alerts_ = std::make_unique<AlertRouter>(*alertStore_, *core_, clock_, o_.network);
+    LIAISON_TRY(alerts_->load());
 
     auto ctx = bus::Context::create();
     if (!ctx) return ctx.error();
@@ -83,8 +94,14 @@ class Broker {
   Status loop() {
     auto nextBeat = Steady::now();
     auto nextReport = Steady::now() + std::chrono::seconds(60);
+    auto nextTick = Steady::now();
     while (!stop_.load()) {
       auto now = Steady::now();
+      if (now >= nextTick) {
+        alerts_->tick(steadyMs());
+        nextTick = now + std::chrono::milliseconds(100);
+      }
+      flushAlerts();
       if (now >= nextBeat) {
         publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
         nextBeat = now + std::chrono::milliseconds(o_.heartbeatMs);
@@ -94,7 +111,8 @@ class Broker {
         nextReport = now + std::chrono::seconds(60);
       }
       std::vector<zmq_pollitem_t> items{router_->pollItem()};
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(nextBeat - Steady::now());
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextBeat, nextTick) -
+                                                                        Steady::now());
       auto ready = bus::poll(items, std::max(wait, std::chrono::milliseconds(0)));
       if (!ready) continue;  // interrupted: check stop_
       if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
@@ -109,6 +127,7 @@ class Broker {
         }
         handle(*msg);
       }
+      flushAlerts();  // one transaction for the alert work of the whole drain
     }
     report();
     spdlog::info("broker stopping at head={}", core_->head());
@@ -158,6 +177,20 @@ class Broker {
     if (!st) spdlog::warn("fan-out: {}", st.error().message);
   }
 
+  // Writes the router's changes, then sends what it queued; nothing is said before it is stored.
+  void flushAlerts() {
+    auto st = alerts_->commit();
+    if (!st) {
+      spdlog::error("alert custody not stored: {}", st.error().message);
+      return;
+    }
+    for (auto& out : alerts_->takeOutgoing()) {
+      auto route = routes_.find(out.site);
+      if (route == routes_.end()) continue;  // not connected: the router will try again
+      reply(route->second, out.message);
+    }
+  }
+
   void reply(const std::string& routingId, const bus::Message& message) {
     auto st = router_->send({routingId, bus::encode(message)}, /*dontWait=*/true);
     if (!st) spdlog::warn("reply dropped: {}", st.error().message);
@@ -182,7 +215,10 @@ class Broker {
       reply(peer, bus::ProtocolError{decoded.error().message});
       return;
     }
-    if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
+    routes_[msg.userId] = peer;
+    if (auto* alert = std::get_if<bus::AlertRequest>(&*decoded)) {
+      alerts_->handle(msg.userId, *alert, steadyMs());
+    } else if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
       std::vector<bus::Entry> fanout;
       auto result = core_->submit(*submit, fanout);
       if (!result) {
@@ -254,6 +290,15 @@ class Broker {
                  "zap_admitted={} zap_refused_key={} zap_refused_mechanism={}",
                  core_->head(), core_->accepted(), refusals, badFrames_, notAdmitted_,
                  zap.admitted, zap.refusedUnknownKey, zap.refusedMechanism);
+    const auto& a = alerts_->counters();
+    std::string alertRefusals;
+    for (const auto& [reason, n] : a.refused) {
+      alertRefusals += (alertRefusals.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
+    }
+    spdlog::info("alerts accepted={} deliveries={} resends={} answers={} escalations={} expired={} "
+                 "pending={} refused=[{}]",
+                 a.accepted, a.deliveries, a.resends, a.answers, a.escalations, a.expired,
+                 alerts_->pendingAlerts(), alertRefusals);
   }
 
   const Options& o_;
@@ -262,6 +307,9 @@ class Broker {
   trust::KeyPair keys_;
   std::unique_ptr<LmdbStore> store_;
   std::unique_ptr<Core> core_;
+  std::unique_ptr<LmdbAlertStore> alertStore_;
+  std::unique_ptr<AlertRouter> alerts_;
+  std::map<std::string, std::string> routes_;  // site → routing id of its request socket
   std::unique_ptr<bus::Context> ctx_;
   std::unique_ptr<bus::ZapHandler> zap_;
   std::unique_ptr<bus::Socket> router_, pub_;

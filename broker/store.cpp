@@ -105,7 +105,14 @@ Result<Store::Snapshot> LmdbStore::load() {
       trust::Existing h;
       size_t at = 0;
       if (!parseHead(v, h, at)) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
-      s.heads[std::string(k)] = h;
+      if (h.kind == "contact") {
+        auto env = v.substr(at);
+        auto item = SignedItem::decodeStored(
+            std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
+        if (!item) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
+        if (auto origin = originOf(*item)) s.origins.emplace(std::string(k), std::move(*origin));
+      }
+      s.heads[std::string(k)] = std::move(h);
     }
   }
   {

@@ -100,6 +100,39 @@ std::string encode(const Message& message) {
           }
           b.setNextKey(m.nextKey);
           b.setDone(m.done);
+        } else if constexpr (std::is_same_v<T, AlertRequest>) {
+          auto b = root.initAlertRequest();
+          b.setRequestId(m.requestId);
+          switch (m.kind) {
+            case AlertRequest::Kind::kSend:
+              b.setSend(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
+              break;
+            case AlertRequest::Kind::kAnswer:
+              b.setAnswer(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
+              break;
+            case AlertRequest::Kind::kStatus:
+              b.setStatus(m.alertId);
+              break;
+            case AlertRequest::Kind::kStored: {
+              auto list = b.initStored(static_cast<unsigned>(m.keys.size()));
+              for (size_t i = 0; i < m.keys.size(); ++i) list.set(static_cast<unsigned>(i), m.keys[i]);
+              break;
+            }
+            case AlertRequest::Kind::kPing:
+              b.setPing();
+              break;
+          }
+        } else if constexpr (std::is_same_v<T, AlertReply>) {
+          auto b = root.initAlertReply();
+          b.setRequestId(m.requestId);
+          b.setAccepted(m.accepted);
+          b.setRefusal(m.refusal);
+          b.setDetail(m.detail);
+          b.setCustody(m.custody);
+        } else if constexpr (std::is_same_v<T, Delivery>) {
+          auto b = root.initDelivery();
+          b.setKey(m.key);
+          b.setEnvelope(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
         } else {
           root.setError(m.text);
         }
@@ -185,6 +218,58 @@ Result<Message> decode(std::string_view frame) {
                         m.getDone()};
         for (auto e : m.getEntries()) c.entries.push_back(getEntry(e));
         out = std::move(c);
+        break;
+      }
+      case schema::BusMessage::ALERT_REQUEST: {
+        auto m = root.getAlertRequest();
+        AlertRequest r;
+        r.requestId = m.getRequestId();
+        switch (m.which()) {
+          case schema::AlertRequest::SEND: {
+            auto d = m.getSend();
+            r.kind = AlertRequest::Kind::kSend;
+            r.envelope.assign(d.begin(), d.end());
+            break;
+          }
+          case schema::AlertRequest::ANSWER: {
+            auto d = m.getAnswer();
+            r.kind = AlertRequest::Kind::kAnswer;
+            r.envelope.assign(d.begin(), d.end());
+            break;
+          }
+          case schema::AlertRequest::STATUS:
+            r.kind = AlertRequest::Kind::kStatus;
+            r.alertId = text(m.getStatus());
+            KJ_REQUIRE(r.alertId.size() <= kMaxKeyBytes, "alert id too long");
+            break;
+          case schema::AlertRequest::STORED:
+            r.kind = AlertRequest::Kind::kStored;
+            KJ_REQUIRE(m.getStored().size() <= kMaxStoredKeys, "too many keys");
+            for (auto k : m.getStored()) {
+              KJ_REQUIRE(k.size() <= kMaxKeyBytes, "key too long");
+              r.keys.push_back(text(k));
+            }
+            break;
+          case schema::AlertRequest::PING:
+            r.kind = AlertRequest::Kind::kPing;
+            break;
+          default:
+            KJ_FAIL_REQUIRE("unknown alert request");
+        }
+        out = std::move(r);
+        break;
+      }
+      case schema::BusMessage::ALERT_REPLY: {
+        auto m = root.getAlertReply();
+        out = AlertReply{m.getRequestId(), m.getAccepted(), text(m.getRefusal()),
+                         text(m.getDetail()), text(m.getCustody())};
+        break;
+      }
+      case schema::BusMessage::DELIVERY: {
+        auto m = root.getDelivery();
+        KJ_REQUIRE(m.getKey().size() <= kMaxKeyBytes, "key too long");
+        auto d = m.getEnvelope();
+        out = Delivery{text(m.getKey()), Bytes(d.begin(), d.end())};
         break;
       }
       default:

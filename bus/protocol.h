@@ -68,12 +68,37 @@ struct Heartbeat {
   uint64_t epoch = 0, head = 0;
   int64_t time = 0;
 };
+// Alerts (site → broker). One of: send (envelope), answer (envelope), status (alertId),
+// stored (keys), ping.
+struct AlertRequest {
+  enum class Kind { kSend, kAnswer, kStatus, kStored, kPing };
+  uint64_t requestId = 0;
+  Kind kind = Kind::kPing;
+  Bytes envelope;
+  std::string alertId;
+  std::vector<std::string> keys;
+};
+struct AlertReply {
+  uint64_t requestId = 0;
+  bool accepted = false;
+  std::string refusal, detail;
+  std::string custody;  // JSON
+};
+struct Delivery {
+  std::string key;
+  Bytes envelope;
+};
+// Limits on what a peer's alert messages may hold.
+inline constexpr size_t kMaxStoredKeys = 4096;
+inline constexpr size_t kMaxKeyBytes = 512;
+
 struct ProtocolError {
   std::string text;
 };
 
 using Message = std::variant<SubmitRequest, SubmitResult, FetchRequest, Items, Heartbeat, Entry,
-                             ProtocolError, InfoRequest, Info, SnapshotRequest, SnapshotChunk>;
+                             ProtocolError, InfoRequest, Info, SnapshotRequest, SnapshotChunk,
+                             AlertRequest, AlertReply, Delivery>;
 
 std::string encode(const Message& message);
 Result<Message> decode(std::string_view frame);

@@ -257,6 +257,21 @@ Result<SubmitReply> ApiClient::retire(const std::string& id) const {
   return replyFrom(*answer);
 }
 
+Result<std::pair<int, json::Json>> ApiClient::call(const std::string& method, const std::string& path,
+                                                   const std::string& body) const {
+  auto t = token();
+  if (!t) return t.error();
+  LIAISON_TRY(checkIdentity());
+  auto c = client(host_, port_);
+  c->set_bearer_token_auth(*t);
+  auto answer = exchange(config_, endpoint_, [&] {
+    return method == "GET" ? c->Get(path.c_str()) : c->Post(path.c_str(), body, "application/json");
+  });
+  if (!answer) return answer.error();
+  if (answer->status == 401) return errorFrom(*answer, config_);
+  return std::pair<int, json::Json>{answer->status, std::move(answer->body)};
+}
+
 Result<std::vector<PublishFile>> readPublishFiles(const std::vector<std::string>& paths) {
   std::vector<PublishFile> files;
   std::map<std::string, std::string> seen;  // kind/id → file

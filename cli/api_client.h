@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -62,6 +63,10 @@ class ApiClient {
   // Retires a record. Errc::kNotFound when the site's replica holds no such record.
   Result<SubmitReply> retire(const std::string& id) const;
 
+  // Any other request with the token (alerts): the HTTP status and the JSON answer. An error
+  // only when no answer came (or the token was refused).
+  Result<std::pair<int, json::Json>> call(const std::string& method, const std::string& path,
+                                          const std::string& body = {}) const;
   const std::string& endpoint() const { return endpoint_; }
 
  private:

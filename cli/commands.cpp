@@ -18,15 +18,6 @@
 
 namespace liaison::cli {
 
-namespace {
-
-std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-int usage(const std::string& message) {
-  std::cerr << "liaison: " << message << "\n";
-  return kExitUsage;
-}
-
 int failWith(const Error& e) {
   std::cerr << "liaison: " << e.message << "\n";
   return e.code == Errc::kNotFound ? kExitNoMatch : kExitUsage;
@@ -38,6 +29,16 @@ Result<directory::SiteConfig> siteConfig(const Context& ctx) {
   }
   return directory::loadSiteConfig(ctx.siteDir);
 }
+
+namespace {
+
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+int usage(const std::string& message) {
+  std::cerr << "liaison: " << message << "\n";
+  return kExitUsage;
+}
+
 
 struct OpenSite {
   directory::SiteConfig config;

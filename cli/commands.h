@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "directory/directory.h"
+#include "directory/site.h"
 
 namespace liaison::cli {
 
@@ -20,6 +21,11 @@ struct Context {
   std::string format;  // table | json | vcard
   const Clock* clock = nullptr;
 };
+
+// Prints the error's one-line reason; the exit status for it (1 not found, 2 otherwise).
+int failWith(const Error& e);
+// The site named by --site or LIAISON_SITE.
+Result<directory::SiteConfig> siteConfig(const Context& ctx);
 
 int cmdKeygen(const std::string& prefix);
 int cmdEnroll(const std::string& rootKey, const std::string& site, const std::string& publicKey,
@@ -39,5 +45,21 @@ int cmdShow(const Context& ctx, const std::string& id);
 int cmdExport(const Context& ctx);
 int cmdNotices(const Context& ctx, const directory::Query& query);
 int cmdStatus(const Context& ctx);
+
+// `liaison alert ...` (cli/alerts.cpp). The flags that make an alert's JSON form.
+struct AlertFlags {
+  std::string file;  // an alert in JSON form; flags given override its fields
+  std::string headline, description, instruction, event, category, incident, urgency, severity,
+      certainty, status, language, expires, senderPerson, ackDeadline;
+  std::vector<std::string> targets, escalateTo;  // "country:TH", "role:interpol-ncb", ...
+  bool ackRequired = false, forwardToInterpol = false;
+};
+int cmdAlertSend(const Context& ctx, const AlertFlags& flags);
+int cmdAlertReplace(const Context& ctx, const std::string& msgType, const std::string& id,
+                    const AlertFlags& flags);  // update | cancel
+int cmdAlertList(const Context& ctx, bool onlyOpen);
+int cmdAlertShow(const Context& ctx, const std::string& id);
+int cmdAlertAnswer(const Context& ctx, const std::string& id, const std::string& by,
+                   const std::string& comment, bool decline);
 
 }  // namespace liaison::cli

@@ -187,6 +187,60 @@ int main(int argc, char** argv) {
   siteOption(status);
   formatOption(status, {"table", "json"});
 
+  // liaison alert send|list|show|ack|decline|update|cancel
+  auto* alert = app.add_subcommand("alert", "urgent alerts: send, list, show, acknowledge, update, cancel");
+  alert->require_subcommand(1);
+  liaison::cli::AlertFlags alertFlags;
+  auto alertOptions = [&](CLI::App* sub) {
+    siteOption(sub);
+    formatOption(sub, {"table", "json"});
+    sub->add_option("--file", alertFlags.file, "an alert in JSON form (flags override its fields)");
+    sub->add_option("--headline", alertFlags.headline, "one line: what happened");
+    sub->add_option("--target", alertFlags.targets,
+                    "who: country:TH,role:interpol-ncb,network:INTERPOL,focal-point:ID,site:ID");
+    sub->add_option("--description", alertFlags.description, "the details");
+    sub->add_option("--instruction", alertFlags.instruction, "what the targets should do");
+    sub->add_option("--event", alertFlags.event, "the event, e.g. \"Victims located\"");
+    sub->add_option("--category", alertFlags.category, "a topic, e.g. trafficking-in-persons");
+    sub->add_option("--incident", alertFlags.incident, "the case reference");
+    sub->add_option("--urgency", alertFlags.urgency, "immediate | expected | future | past | unknown");
+    sub->add_option("--severity", alertFlags.severity, "extreme | severe | moderate | minor | unknown");
+    sub->add_option("--certainty", alertFlags.certainty, "observed | likely | possible | unlikely | unknown");
+    sub->add_option("--status", alertFlags.status, "actual | exercise | test");
+    sub->add_option("--language", alertFlags.language, "BCP 47 language of the text");
+    sub->add_option("--expires", alertFlags.expires, "an ISO 8601 time, or a duration from now (PT12H)");
+    sub->add_option("--by", alertFlags.senderPerson, "the person sending");
+    sub->add_flag("--ack-required", alertFlags.ackRequired, "a person at each target must acknowledge");
+    sub->add_option("--ack-deadline", alertFlags.ackDeadline, "escalate if nobody acknowledged within (PT30M)");
+    sub->add_option("--escalate-to", alertFlags.escalateTo, "targets added at the deadline (same form as --target)");
+    sub->add_flag("--forward-to-interpol", alertFlags.forwardToInterpol, "also to the Interpol adapter");
+  };
+  auto* alertSend = alert->add_subcommand("send", "send an alert to its targets");
+  alertOptions(alertSend);
+  bool openOnly = false;
+  auto* alertList = alert->add_subcommand("list", "alerts received and sent at this site");
+  siteOption(alertList);
+  formatOption(alertList, {"table", "json"});
+  alertList->add_flag("--open", openOnly, "only those still waiting for someone");
+  auto* alertShow = alert->add_subcommand("show", "one alert, with every target site's state");
+  siteOption(alertShow);
+  formatOption(alertShow, {"table", "json", "cap"});
+  alertShow->add_option("ID", id, "alert id")->required();
+  std::string answerBy, answerComment;
+  bool decline = false;
+  auto* alertAck = alert->add_subcommand("ack", "acknowledge a received alert (a named person)");
+  siteOption(alertAck);
+  alertAck->add_option("ID", id, "alert id")->required();
+  alertAck->add_option("--by", answerBy, "who acknowledges")->required();
+  alertAck->add_option("--comment", answerComment, "a note for the sender");
+  alertAck->add_flag("--decline", decline, "decline it instead (say why in --comment)");
+  auto* alertUpdate = alert->add_subcommand("update", "replace an alert this site sent");
+  alertOptions(alertUpdate);
+  alertUpdate->add_option("ID", id, "the alert it replaces")->required();
+  auto* alertCancel = alert->add_subcommand("cancel", "cancel an alert this site sent");
+  alertOptions(alertCancel);
+  alertCancel->add_option("ID", id, "the alert it cancels")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -246,5 +300,11 @@ int main(int argc, char** argv) {
     return cmdNotices(ctx, q);
   }
   if (status->parsed()) return cmdStatus(ctx);
+  if (alertSend->parsed()) return cmdAlertSend(ctx, alertFlags);
+  if (alertList->parsed()) return cmdAlertList(ctx, openOnly);
+  if (alertShow->parsed()) return cmdAlertShow(ctx, id);
+  if (alertAck->parsed()) return cmdAlertAnswer(ctx, id, answerBy, answerComment, decline);
+  if (alertUpdate->parsed()) return cmdAlertReplace(ctx, "update", id, alertFlags);
+  if (alertCancel->parsed()) return cmdAlertReplace(ctx, "cancel", id, alertFlags);
   return kExitUsage;
 }

@@ -125,6 +125,10 @@ class Directory {
   Result<std::vector<Hit>> find(const Query& query, int64_t now) const;
   Result<Counts> counts() const;
   Result<std::optional<trust::MemberCert>> member(std::string_view site) const;
+  // The trust decision for an item that is not stored in the directory (an alert, an answer):
+  // signature (unless checked), a valid unrevoked certificate of its signer at `now`.
+  Result<trust::Decision> verifyOther(const SignedItem& item, int64_t now,
+                                      bool signatureChecked = false) const;
   // Calls `fn` for every stored record (retired included) in id order.
   Status forEachRecord(const std::function<void(const StoredRecord&)>& fn) const;
   // Bytes the replica's file uses.

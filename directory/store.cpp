@@ -442,6 +442,16 @@ Result<std::optional<trust::MemberCert>> Directory::member(std::string_view site
   return view.member(site);
 }
 
+Result<trust::Decision> Directory::verifyOther(const SignedItem& item, int64_t now,
+                                               bool signatureChecked) const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  TxnTrust view(*txn, impl_->dbi);
+  LIAISON_TRY(view.load());
+  if (!view.hasRoot()) return makeError(Errc::kInvalidInput, "this replica has no network root");
+  return trust::verify(item, view, now, std::nullopt, signatureChecked);
+}
+
 Result<Counts> Directory::counts() const {
   auto txn = lmdb::Txn::beginRead(impl_->env);
   if (!txn) return txn.error();

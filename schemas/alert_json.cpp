@@ -310,4 +310,94 @@ std::string alertToCap(schema::Alert::Reader a) {
   return x;
 }
 
+Status checkAlert(schema::Alert::Reader a) {
+  Json j = alertToJson(a);
+  std::string id = str(a.getId());
+  std::string sent = j.value("sent", "");
+  std::string site = j.value("senderSite", "");
+  j.erase("sent");
+  j.erase("senderSite");
+  std::string where = "alert " + (id.size() <= 64 ? id : id.substr(0, 64) + "...");
+  if (!vocab::isSiteId(site)) return makeError(Errc::kInvalidInput, where + ": sender.site: is not a site id");
+  if (!parseTimestamp(sent)) return makeError(Errc::kInvalidInput, where + ": sent: is not an ISO 8601 time");
+  auto again = alertFromJson(j, AlertDefaults{id, site, sent}, where);
+  if (!again) return again.error();
+  return {};
+}
+
+bool isAnswerKind(std::string_view kind) {
+  return kind == kReceipt || kind == kAcknowledged || kind == kDeclined;
+}
+
+OwnedItem ackItem(const std::string& alertId, const std::string& site, std::string_view kind,
+                  const std::string& by, const std::string& comment, const std::string& at,
+                  const std::string& reference) {
+  capnp::MallocMessageBuilder message;
+  auto a = message.initRoot<schema::Item>().initAck();
+  a.setAlertId(alertId);
+  a.setSite(site);
+  a.setKind(std::string(kind));
+  a.setBy(by);
+  a.setComment(comment);
+  a.setAt(at);
+  a.setReference(reference);
+  return OwnedItem::fromBuilder(message);
+}
+
+Status checkAck(schema::Ack::Reader a) {
+  auto bad = [&](const std::string& field, const std::string& why) {
+    return makeError(Errc::kInvalidInput, "answer to " + str(a.getAlertId()).substr(0, 64) + ": " +
+                                              field + ": " + why);
+  };
+  if (!isUuidLike(str(a.getAlertId()))) return bad("alertId", "is not an alert id");
+  if (!vocab::isSiteId(str(a.getSite()))) return bad("site", "is not a site id");
+  std::string kind = str(a.getKind());
+  if (!isAnswerKind(kind)) return bad("kind", "is not receipt, acknowledged or declined");
+  if (kind != kReceipt && a.getBy().size() == 0) return bad("by", "names nobody");
+  if (a.getBy().size() > kMaxShortText) return bad("by", "is too long");
+  if (a.getComment().size() > kMaxAckComment) return bad("comment", "is too long");
+  if (a.getReference().size() > kMaxShortText) return bad("reference", "is too long");
+  for (auto t : {a.getBy(), a.getComment(), a.getReference()}) {
+    if (!isValidUtf8(std::string_view(t.begin(), t.size()))) return bad("text", "is not UTF-8");
+  }
+  if (!parseTimestamp(str(a.getAt()))) return bad("at", "is not an ISO 8601 time");
+  return {};
+}
+
+Json ackToJson(schema::Ack::Reader a) {
+  Json out;
+  out["alertId"] = str(a.getAlertId());
+  out["site"] = str(a.getSite());
+  out["kind"] = str(a.getKind());
+  if (a.getBy().size() > 0) out["by"] = str(a.getBy());
+  if (a.getComment().size() > 0) out["comment"] = str(a.getComment());
+  out["at"] = str(a.getAt());
+  if (a.getReference().size() > 0) out["reference"] = str(a.getReference());
+  return out;
+}
+
+std::string ackToCap(schema::Ack::Reader ack, schema::Alert::Reader alert) {
+  std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  x += "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n";
+  auto el = [&](const char* name, const std::string& value) {
+    if (!value.empty()) x += std::string("  <") + name + ">" + xmlEscape(value) + "</" + name + ">\n";
+  };
+  el("identifier", str(ack.getAlertId()) + "-" + str(ack.getSite()) + "-" + str(ack.getKind()));
+  el("sender", str(ack.getSite()));
+  el("sent", capTime(ack.getAt()));
+  el("status", capWord(alert.getStatus()));
+  el("msgType", "Ack");
+  el("scope", "Restricted");
+  el("restriction", "Liaison network members named in the targets");
+  std::string note = str(ack.getKind());
+  if (ack.getBy().size() > 0) note += " by " + str(ack.getBy());
+  if (ack.getComment().size() > 0) note += ": " + str(ack.getComment());
+  if (ack.getReference().size() > 0) note += " (reference " + str(ack.getReference()) + ")";
+  el("note", note);
+  el("references", str(alert.getSender().getSite()) + "," + str(alert.getId()) + "," +
+                       capTime(alert.getSent()));
+  x += "</alert>\n";
+  return x;
+}
+
 }  // namespace liaison::json

@@ -32,6 +32,26 @@ Json alertToJson(schema::Alert::Reader alert);
 // A CAP 1.2 <alert> (urn:oasis:names:tc:emergency:cap:1.2) for the alert.
 std::string alertToCap(schema::Alert::Reader alert);
 
+// Checks an alert a peer sent, field by field, as alertFromJson checks the JSON form (the broker
+// and a receiving site call this at the edge). Errors name the field.
+Status checkAlert(schema::Alert::Reader alert);
+
+// Answers to an alert (schema Ack): an automatic receipt, or a person's acknowledgement or
+// refusal. `at` is ISO 8601.
+inline constexpr std::string_view kReceipt = "receipt";
+inline constexpr std::string_view kAcknowledged = "acknowledged";
+inline constexpr std::string_view kDeclined = "declined";
+inline constexpr size_t kMaxAckComment = 2000;
+bool isAnswerKind(std::string_view kind);
+OwnedItem ackItem(const std::string& alertId, const std::string& site, std::string_view kind,
+                  const std::string& by, const std::string& comment, const std::string& at,
+                  const std::string& reference = {});
+// Checks an answer a peer sent: kind, a person for acknowledged/declined, lengths, the time.
+Status checkAck(schema::Ack::Reader ack);
+Json ackToJson(schema::Ack::Reader ack);
+// A CAP 1.2 message of msgType "Ack" referring to `alert`.
+std::string ackToCap(schema::Ack::Reader ack, schema::Alert::Reader alert);
+
 // A random RFC 4122 version 4 UUID.
 std::string newUuid();
 

@@ -86,6 +86,32 @@ struct Heartbeat {
   time @2 :Int64;
 }
 
+# Alerts travel between a site and its broker on the request socket, never on the fan-out:
+# only the sites an alert targets ever receive it (DESIGN.md, "Bus").
+struct AlertRequest {           # site → broker
+  requestId @0 :UInt64;
+  union {
+    send @1 :Data;              # a signed alert, update or cancel (Envelope)
+    answer @2 :Data;            # a signed Ack: receipt, acknowledged or declined
+    status @3 :Text;            # the id of an alert whose custody state is wanted
+    stored @4 :List(Text);      # delivery keys this site has stored (answers to its alerts)
+    ping @5 :Void;              # "I am here" each second: what waits for this site is delivered
+  }
+}
+
+struct AlertReply {             # broker → site, for send, answer and status
+  requestId @0 :UInt64;
+  accepted @1 :Bool;
+  refusal @2 :Text;
+  detail @3 :Text;
+  custody @4 :Text;             # JSON: the alert's state at every target (see broker/alerts.h)
+}
+
+struct Delivery {               # broker → site: store this, then answer (receipt or stored)
+  key @0 :Text;                 # "alert/ID" or "answer/ID/SITE/KIND"
+  envelope @1 :Data;
+}
+
 struct BusMessage {
   union {
     submit @0 :Submit;
@@ -99,5 +125,8 @@ struct BusMessage {
     info @8 :Info;
     snapshotRequest @9 :SnapshotRequest;
     snapshot @10 :SnapshotChunk;
+    alertRequest @11 :AlertRequest;
+    alertReply @12 :AlertReply;
+    delivery @13 :Delivery;
   }
 }

@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/parallel.h"
 #include "directory/site.h"
+#include "site/alerts.h"
 #include "site/api.h"
 #include "site/replica.h"
 #include "site/service.h"
@@ -94,11 +95,20 @@ struct Job {
   std::promise<Result<PublishOutcome>> done;
 };
 
+// A site's request to the broker about an alert, waiting for its answer.
+struct AlertWaiter {
+  std::shared_ptr<std::promise<Result<AlertOutcome>>> done;
+  Bytes sent;           // for a send: the alert, recorded once accepted
+  std::string statusOf; // for a status request: the alert id
+  int64_t sinceMs = 0;
+};
+
 class Daemon final : public SiteService, public Transport {
  public:
   Daemon(const DaemonOptions& o, const std::atomic<bool>& stop) : o_(o), stop_(stop) {}
   ~Daemon() override {
     api_.reset();
+    hook_.reset();
     dealer_.reset();
     sub_.reset();
     if (wake_ >= 0) ::close(wake_);
@@ -135,6 +145,13 @@ class Daemon final : public SiteService, public Transport {
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0) return makeError(Errc::kIo, "eventfd failed");
 
+    auto inbox = Inbox::open(config_.dir + "/alerts");
+    if (!inbox) return inbox.error();
+    inbox_ = std::move(inbox).value();
+    if (!config_.onNewAlert.empty()) hook_ = std::make_unique<HookRunner>(config_.onNewAlert);
+    desk_ = std::make_unique<AlertDesk>(*inbox_, *this, keys_, config_.id, *dir_, clock_, hook_.get());
+    LIAISON_TRY(desk_->load());
+
     auto token = loadOrCreateApiToken(config_.dir);
     if (!token) return token.error();
     auto api = ApiServer::start(config_, *this, keys_, *dir_, *token);
@@ -161,10 +178,12 @@ class Daemon final : public SiteService, public Transport {
       if (sub_ && items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) drainSub();
       if (nowMs() >= nextTick) {
         replica_->onTick(nowMs());
+        desk_->tick(nowMs(), status().connected);
         expireJobs();
         nextTick = nowMs() + 100;
       }
       (void)replica_->flush();
+      flushDesk();
       publishStatus();
     }
     (void)replica_->flush();
@@ -174,6 +193,11 @@ class Daemon final : public SiteService, public Transport {
       job.first->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
     }
     pendingJobs_.clear();
+    flushDesk();
+    for (auto& [id, w] : alertWaiters_) {
+      w.done->set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
+    }
+    alertWaiters_.clear();
     spdlog::info("site={} stopping at cursor {}", config_.id, replica_->cursor().seq);
     return {};
   }
@@ -204,6 +228,35 @@ class Daemon final : public SiteService, public Transport {
     }
     return future.get();
   }
+
+  Result<AlertOutcome> sendAlert(Bytes envelope, std::chrono::milliseconds timeout) override {
+    AlertWaiter w;
+    w.sent = envelope;
+    bus::AlertRequest r;
+    r.kind = bus::AlertRequest::Kind::kSend;
+    r.envelope = std::move(envelope);
+    return askBroker(std::move(r), std::move(w), timeout, std::chrono::seconds(5));
+  }
+
+  Result<AlertOutcome> alertStatus(const std::string& id, std::chrono::milliseconds timeout) override {
+    AlertWaiter w;
+    w.statusOf = id;
+    bus::AlertRequest r;
+    r.kind = bus::AlertRequest::Kind::kStatus;
+    r.alertId = id;
+    return askBroker(std::move(r), std::move(w), timeout, std::chrono::milliseconds(0));
+  }
+
+  Result<std::string> answerAlert(const std::string& id, const std::string& kind, const std::string& by,
+                                  const std::string& comment) override {
+    return onLoop<Result<std::string>>([&] { return desk_->answer(id, kind, by, comment); });
+  }
+
+  std::optional<std::string> answerOutcome(const std::string& key) const override {
+    return desk_->outcome(key);
+  }
+
+  const Inbox& inbox() const override { return *inbox_; }
 
   SiteStatus status() const override {
     std::lock_guard lock(statusMutex_);
@@ -271,6 +324,14 @@ class Daemon final : public SiteService, public Transport {
         (void)replica_->flush();
       } else if (auto* result = std::get_if<bus::SubmitResult>(&*decoded)) {
         finishJob(*result);
+      } else if (auto* delivery = std::get_if<bus::Delivery>(&*decoded)) {
+        desk_->onDelivery(std::move(*delivery));
+      } else if (auto* reply = std::get_if<bus::AlertReply>(&*decoded)) {
+        if (reply->requestId & AlertDesk::kRequestBit) {
+          desk_->onReply(*reply);
+        } else {
+          finishAlertWaiter(*reply);
+        }
       } else if (auto* error = std::get_if<bus::ProtocolError>(&*decoded)) {
         spdlog::warn("site={} broker says: {}", config_.id, error->text);
       }
@@ -296,14 +357,85 @@ class Daemon final : public SiteService, public Transport {
     }
   }
 
+  // Runs `fn` on the loop thread and returns its result (the loop owns the alert desk).
+  template <typename R, typename F>
+  R onLoop(F fn) {
+    auto task = std::make_shared<std::packaged_task<R()>>(std::move(fn));
+    auto future = task->get_future();
+    {
+      std::lock_guard lock(jobsMutex_);
+      if (stopping_) return makeError(Errc::kUnavailable, "the site daemon is stopping");
+      tasks_.push_back([task] { (*task)(); });
+    }
+    uint64_t one = 1;
+    (void)::write(wake_, &one, sizeof one);
+    return future.get();
+  }
+
+  Result<AlertOutcome> askBroker(bus::AlertRequest request, AlertWaiter waiter,
+                                 std::chrono::milliseconds timeout, std::chrono::milliseconds connectWait) {
+    auto connectedBy = Steady::now() + connectWait;
+    while (!status().connected && Steady::now() < connectedBy) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!status().connected) {
+      return makeError(Errc::kUnavailable, "not connected to the broker " + config_.broker);
+    }
+    auto done = std::make_shared<std::promise<Result<AlertOutcome>>>();
+    auto future = done->get_future();
+    waiter.done = done;
+    auto posted = onLoop<Status>([&, waiter = std::move(waiter)]() mutable -> Status {
+      request.requestId = ++submitId_;
+      waiter.sinceMs = nowMs();
+      alertWaiters_[request.requestId] = std::move(waiter);
+      send(request);
+      return {};
+    });
+    if (!posted) return posted.error();
+    if (future.wait_for(timeout) != std::future_status::ready) {
+      return makeError(Errc::kUnavailable, "the broker did not answer within " +
+                                               std::to_string(timeout.count() / 1000) + " s");
+    }
+    return future.get();
+  }
+
+  void finishAlertWaiter(const bus::AlertReply& reply) {
+    auto it = alertWaiters_.find(reply.requestId);
+    if (it == alertWaiters_.end()) return;
+    AlertWaiter w = std::move(it->second);
+    alertWaiters_.erase(it);
+    AlertOutcome out{reply.accepted, reply.refusal, reply.detail, reply.custody};
+    if (reply.accepted && !w.sent.empty()) {
+      if (auto st = desk_->recordSent(w.sent, reply.custody); !st) {
+        spdlog::error("site={} accepted alert not stored here: {}", config_.id, st.error().message);
+      }
+    }
+    if (reply.accepted && !w.statusOf.empty()) {
+      if (auto st = desk_->recordCustody(w.statusOf, reply.custody); !st) {
+        spdlog::warn("site={} custody report not kept: {}", config_.id, st.error().message);
+      }
+    }
+    w.done->set_value(std::move(out));
+  }
+
+  void flushDesk() {
+    if (auto st = desk_->flush(); !st) {
+      spdlog::error("site={} alert inbox: {}", config_.id, st.error().message);
+    }
+  }
+
   void takeJobs() {
     uint64_t count = 0;
     (void)::read(wake_, &count, sizeof count);
     std::deque<std::shared_ptr<Job>> jobs;
+    std::deque<std::function<void()>> tasks;
     {
       std::lock_guard lock(jobsMutex_);
       jobs.swap(newJobs_);
+      tasks.swap(tasks_);
+      if (stop_.load()) stopping_ = true;
     }
+    for (auto& task : tasks) task();
     for (auto& job : jobs) {
       if (stop_.load()) {
         job->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
@@ -325,6 +457,14 @@ class Daemon final : public SiteService, public Transport {
 
   void expireJobs() {
     int64_t now = nowMs();
+    for (auto it = alertWaiters_.begin(); it != alertWaiters_.end();) {
+      if (now - it->second.sinceMs > 120000) {
+        it->second.done->set_value(makeError(Errc::kUnavailable, "no answer from the broker"));
+        it = alertWaiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto it = pendingJobs_.begin(); it != pendingJobs_.end();) {
       if (now - it->second.second > 120000) {
         it->second.first->done.set_value(makeError(Errc::kUnavailable, "no answer from the broker"));
@@ -351,6 +491,10 @@ class Daemon final : public SiteService, public Transport {
     s.refused = replica_->refused();
     if (badFrames_ > 0) s.refused["malformed frame"] = badFrames_;
     s.state = replica_->state();
+    s.alertsReceived = desk_->counters().received;
+    s.alertDuplicates = desk_->counters().duplicates;
+    s.answersQueued = desk_->queued();
+    s.alertsRefused = desk_->counters().refused;
     std::lock_guard lock(statusMutex_);
     status_ = std::move(s);
   }
@@ -366,6 +510,13 @@ class Daemon final : public SiteService, public Transport {
   std::unique_ptr<bus::Context> ctx_;
   std::unique_ptr<bus::Socket> dealer_, sub_;
   std::unique_ptr<ApiServer> api_;
+  SystemClock clock_;
+  std::unique_ptr<Inbox> inbox_;
+  std::unique_ptr<HookRunner> hook_;
+  std::unique_ptr<AlertDesk> desk_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::map<uint64_t, AlertWaiter> alertWaiters_;
   uint16_t fanoutPort_ = 0;
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;

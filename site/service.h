@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,21 @@ struct SiteStatus {
   uint64_t applied = 0;            // items applied since start
   std::map<std::string, uint64_t> refused;  // items this replica refused, by reason
   std::string state;               // "following", "fetching", "snapshot", "connecting"
+  // Alerts at this site.
+  uint64_t alertsReceived = 0;     // new alerts stored since start
+  uint64_t alertDuplicates = 0;    // deliveries of an alert already stored (receipt resent)
+  uint64_t answersQueued = 0;      // this site's answers the broker has not accepted yet
+  std::map<std::string, uint64_t> alertsRefused;  // deliveries refused, by reason
 };
+
+// The broker's answer to an alert request (send or status).
+struct AlertOutcome {
+  bool accepted = false;
+  std::string refusal, detail;
+  std::string custody;  // JSON: the alert's state at every target
+};
+
+class Inbox;
 
 class SiteService {
  public:
@@ -41,6 +56,19 @@ class SiteService {
   virtual Result<PublishOutcome> submit(std::vector<Bytes> envelopes,
                                         std::chrono::milliseconds timeout) = 0;
   virtual SiteStatus status() const = 0;
+
+  // Sends a signed alert (or update, cancel) and waits for the broker's answer; when accepted the
+  // alert is in this site's store before this returns.
+  virtual Result<AlertOutcome> sendAlert(Bytes envelope, std::chrono::milliseconds timeout) = 0;
+  // Asks the broker for an alert's custody (and keeps the report for offline viewing).
+  virtual Result<AlertOutcome> alertStatus(const std::string& id, std::chrono::milliseconds timeout) = 0;
+  // A person's answer ("acknowledged" or "declined") to an alert in the inbox: stored and queued
+  // for the broker. Returns the answer's key for answerOutcome().
+  virtual Result<std::string> answerAlert(const std::string& id, const std::string& kind,
+                                          const std::string& by, const std::string& comment) = 0;
+  // nullopt while the broker has not answered; "" accepted; else the refusal.
+  virtual std::optional<std::string> answerOutcome(const std::string& key) const = 0;
+  virtual const Inbox& inbox() const = 0;
 };
 
 }  // namespace liaison::site

@@ -1,6 +1,7 @@
 // The site daemon's local HTTP API (site/api.h) on a real socket on 127.0.0.1, with a fake
 // SiteService in place of the event loop and a real Directory in a temporary folder; and the
 // `liaison` command's networked publish, retire and status (cli/api_client.h) against it.
+#include "site/alerts.h"
 #include "site/api.h"
 
 // Debian's libcpp-httplib changes class layouts with these; the test must match the library.
@@ -62,6 +63,27 @@ class FakeService final : public site::SiteService {
     std::lock_guard lock(mutex_);
     return status_;
   }
+  // Alerts are exercised against real daemons (network_test.cpp); here they are unavailable.
+  Result<site::AlertOutcome> sendAlert(Bytes, std::chrono::milliseconds) override {
+    return makeError(Errc::kUnavailable, "not connected to the broker");
+  }
+  Result<site::AlertOutcome> alertStatus(const std::string&, std::chrono::milliseconds) override {
+    return makeError(Errc::kUnavailable, "not connected to the broker");
+  }
+  Result<std::string> answerAlert(const std::string& id, const std::string&, const std::string&,
+                                  const std::string&) override {
+    return makeError(Errc::kNotFound, "no alert " + id + " in this site's inbox");
+  }
+  std::optional<std::string> answerOutcome(const std::string&) const override { return std::nullopt; }
+  const site::Inbox& inbox() const override {
+    std::lock_guard lock(mutex_);
+    if (!inbox_) {
+      auto opened = site::Inbox::open(inboxDir_.path() + "/alerts", size_t{16} << 20);
+      EXPECT_TRUE(opened.ok());
+      inbox_ = std::move(opened).value();
+    }
+    return *inbox_;
+  }
 
   void answer(PublishOutcome outcome) {
     std::lock_guard lock(mutex_);
@@ -87,6 +109,8 @@ class FakeService final : public site::SiteService {
   PublishOutcome outcome_ = acceptedOutcome(1, 1);
   bool unavailable_ = false;
   SiteStatus status_;
+  testing::TempDir inboxDir_;
+  mutable std::unique_ptr<site::Inbox> inbox_;
 };
 
 SiteStatus statusOf(const std::string& site) {

@@ -1,0 +1,27 @@
+// The broker's alert custody in LMDB (DIR/alerts/data.mdb, its own environment beside the log):
+//   alerts   alert id → the custody as JSON (custodyToJson with envelopes)
+// One write transaction per commit of the router, synced before it returns, so a custody the
+// sender was told about survives kill -9.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "broker/alerts.h"
+#include "common/lmdb.h"
+
+namespace liaison::broker {
+
+class LmdbAlertStore final : public AlertStore {
+ public:
+  static Result<std::unique_ptr<LmdbAlertStore>> open(const std::string& dir, size_t mapSize);
+  Result<std::vector<Custody>> load() override;
+  Status put(const std::vector<const Custody*>& changed) override;
+
+ private:
+  explicit LmdbAlertStore(lmdb::Env env) : env_(std::move(env)) {}
+  lmdb::Env env_;
+  MDB_dbi alerts_ = 0;
+};
+
+}  // namespace liaison::broker

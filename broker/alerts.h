@@ -1,0 +1,140 @@
+// The broker's custody of alerts (DESIGN.md, "Data → Alert" and "Bus").
+//
+// An alert is never broadcast. The router resolves its targets to sites (countries from member
+// certificates; roles, networks and focal points from the provenance of active contacts; site
+// ids directly; INTERPOL and forwardToInterpol to adapter members), stores the alert with one
+// delivery state per target site, and only then answers the sender. It delivers to connected
+// targets and resends with exponential backoff until each target's signed receipt arrives; a
+// target that was offline is served as soon as it is heard from again. Targets' signed answers
+// (receipt, acknowledged, declined) are carried back to the sender's site the same way, until
+// that site says it stored them. When `ackRequired` and nobody acknowledged by the deadline, the
+// `escalateTo` targets are added, once. An update or cancel (by the same sender only) goes to
+// every site the original reached or was reaching; the original's undelivered copies are dropped
+// and its escalation stops. After `expires` nothing more is delivered.
+//
+// Per target: queued → delivered (receipt) → acknowledged | declined; or expired, cancelled,
+// superseded while still queued. Per alert: open | cancelled | superseded | expired, escalated.
+//
+// Pure: the store, the clock, and the broker core (trust and provenance) come in by reference;
+// times for resends are steady milliseconds passed in. Changes are kept in memory and written by
+// commit() in one transaction; the messages they produce (replies, deliveries) must be sent only
+// after commit() succeeded (takeOutgoing()), so nothing is promised that is not durable.
+// Concurrency: one thread (the broker's loop) calls everything.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/core.h"
+#include "bus/protocol.h"
+#include "common/clock.h"
+#include "schemas/json.h"
+
+namespace liaison::broker {
+
+struct TargetState {
+  std::string state = "queued";
+  int64_t queuedAt = 0, deliveredAt = 0, answeredAt = 0;  // Unix seconds
+  std::string by, comment, reference;                      // of the acknowledgement or refusal
+  uint32_t attempts = 0;                                   // deliveries sent
+  bool escalation = false;                                 // added by escalation
+  int64_t nextAttemptMs = 0;                               // not durable: 0 = now
+};
+
+struct Custody {
+  std::string id, sender, msgType;
+  Bytes envelope;
+  std::vector<std::string> references;
+  int64_t acceptedAt = 0, expiresAt = 0, deadlineAt = 0;  // 0: none
+  std::string state = "open";
+  bool escalated = false;
+  std::map<std::string, TargetState> targets;
+  struct Answer {
+    std::string key;  // "answer/ALERT/SITE/KIND"
+    Bytes envelope;
+    bool stored = false;  // the sender's site stored it
+    uint32_t attempts = 0;
+    int64_t nextAttemptMs = 0;
+  };
+  std::vector<Answer> answers;
+};
+
+// The durable form (and, without envelopes, what `alert show` prints as custody).
+json::Json custodyToJson(const Custody& c, bool withEnvelopes);
+Result<Custody> custodyFromJson(const json::Json& j);
+
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+  virtual Result<std::vector<Custody>> load() = 0;
+  // Writes every given custody in one transaction; on error nothing was written.
+  virtual Status put(const std::vector<const Custody*>& changed) = 0;
+};
+
+class AlertRouter {
+ public:
+  struct Outgoing {
+    std::string site;  // to whom
+    bus::Message message;
+  };
+  struct Counters {
+    uint64_t accepted = 0, deliveries = 0, resends = 0, answers = 0, escalations = 0, expired = 0;
+    std::map<std::string, uint64_t> refused;  // by reason
+  };
+  struct Timing {
+    int64_t firstResendMs = 2000;  // a delivery not receipted after this is sent again
+    int64_t maxResendMs = 60000;
+    int64_t onlineMs = 5000;       // a site heard from within this is connected
+  };
+
+  AlertRouter(AlertStore& store, const Core& core, const Clock& clock, std::string network,
+              Timing timing);
+  AlertRouter(AlertStore& store, const Core& core, const Clock& clock, std::string network)
+      : AlertRouter(store, core, clock, std::move(network), Timing{}) {}
+  Status load();
+
+  // Requests from `site` (the CURVE-authenticated member). Each queues its reply.
+  void handle(const std::string& site, const bus::AlertRequest& request, int64_t nowMs);
+  // Deliveries due, resends, escalations, expiries.
+  void tick(int64_t nowMs);
+  // Writes what changed. On error the in-memory state is reloaded and the queued messages are
+  // dropped (the senders will ask again).
+  Status commit();
+  std::vector<Outgoing> takeOutgoing();
+
+  const Counters& counters() const { return counters_; }
+  size_t pendingAlerts() const { return pending_.size(); }
+  const Custody* find(const std::string& id) const;
+
+ private:
+  bus::AlertReply refuse(uint64_t requestId, const std::string& reason, const std::string& detail);
+  bus::AlertReply send(const std::string& site, const bus::AlertRequest& r, int64_t nowMs);
+  bus::AlertReply answer(const std::string& site, const bus::AlertRequest& r, int64_t nowMs);
+  bus::AlertReply status(const std::string& site, const bus::AlertRequest& r) const;
+  void stored(const std::string& site, const std::vector<std::string>& keys);
+  void seen(const std::string& site, int64_t nowMs);
+  // The sites a set of targets names; `unknown` receives each name that resolves to no site.
+  std::set<std::string> resolve(schema::Targets::Reader targets, bool forwardToInterpol,
+                                std::vector<std::string>* unknown) const;
+  bool online(const std::string& site, int64_t nowMs) const;
+  void deliverDue(Custody& c, int64_t nowMs);
+  void touch(Custody& c);
+  void reply(const std::string& site, bus::AlertReply r) { out_.push_back({site, std::move(r)}); }
+
+  AlertStore& store_;
+  const Core& core_;
+  const Clock& clock_;
+  std::string network_;
+  Timing timing_;
+  std::map<std::string, Custody> alerts_;
+  std::set<std::string> pending_;  // alerts with work left (deliveries, answers, timers)
+  std::set<std::string> dirty_;
+  std::map<std::string, int64_t> lastSeenMs_;
+  std::vector<Outgoing> out_;
+  Counters counters_;
+};
+
+}  // namespace liaison::broker
