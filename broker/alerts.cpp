@@ -507,6 +507,30 @@ void AlertRouter::tick(int64_t nowMs) {
   }
 }
 
+void AlertRouter::undeliverable(const std::string& site, const std::string& key, bool gone) {
+  if (gone) lastSeenMs_.erase(site);
+  if (key.rfind("alert/", 0) == 0) {
+    auto it = alerts_.find(key.substr(6));
+    if (it == alerts_.end()) return;
+    auto t = it->second.targets.find(site);
+    if (t == it->second.targets.end() || t->second.attempts == 0) return;
+    --counters_.deliveries;
+    if (--t->second.attempts == 0) dirty_.insert(it->first);
+    t->second.nextAttemptMs = 0;
+  } else if (key.rfind("answer/", 0) == 0) {
+    auto slash = key.find('/', 7);
+    if (slash == std::string::npos) return;
+    auto it = alerts_.find(key.substr(7, slash - 7));
+    if (it == alerts_.end()) return;
+    for (auto& a : it->second.answers) {
+      if (a.key == key && a.attempts > 0) {
+        --a.attempts;
+        a.nextAttemptMs = 0;
+      }
+    }
+  }
+}
+
 void AlertRouter::handle(const std::string& site, const bus::AlertRequest& request, int64_t nowMs) {
   seen(site, nowMs);
   switch (request.kind) {

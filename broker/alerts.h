@@ -100,6 +100,9 @@ class AlertRouter {
   void handle(const std::string& site, const bus::AlertRequest& request, int64_t nowMs);
   // Deliveries due, resends, escalations, expiries.
   void tick(int64_t nowMs);
+  // A delivery from takeOutgoing() could not be handed to the site's connection: it does not
+  // count as an attempt. `gone`: the site has no connection now (it is offline until heard from).
+  void undeliverable(const std::string& site, const std::string& key, bool gone);
   // Writes what changed. On error the in-memory state is reloaded and the queued messages are
   // dropped (the senders will ask again).
   Status commit();

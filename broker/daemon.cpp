@@ -77,7 +77,9 @@ class Broker {
     router_ = std::make_unique<bus::Socket>(std::move(router).value());
     LIAISON_TRY(bus::makeCurveServer(*router_, keys_, "liaison"));
     LIAISON_TRY(router_->setMaxMessageSize(static_cast<int64_t>(bus::kMaxFrameBytes)));
-    LIAISON_TRY(router_->setInt(ZMQ_ROUTER_MANDATORY, 0));
+    // Mandatory: a send to a site that is gone fails at once, so an alert is not counted as being
+    // delivered to a site that left.
+    LIAISON_TRY(router_->setInt(ZMQ_ROUTER_MANDATORY, 1));
     LIAISON_TRY(router_->bind(o_.listen));
     LIAISON_TRY(openPub());
     auto listen = router_->lastEndpoint();
@@ -185,15 +187,21 @@ class Broker {
       return;
     }
     for (auto& out : alerts_->takeOutgoing()) {
+      auto* delivery = std::get_if<bus::Delivery>(&out.message);
       auto route = routes_.find(out.site);
-      if (route == routes_.end()) continue;  // not connected: the router will try again
-      reply(route->second, out.message);
+      Status sent = route == routes_.end()
+                        ? makeError(Errc::kNotFound, "no connection")
+                        : router_->send({route->second, bus::encode(out.message)}, /*dontWait=*/true);
+      if (sent) continue;
+      if (sent.error().code == Errc::kNotFound) routes_.erase(out.site);
+      // Not sent: the router tries again when the site is back (or its queue has room).
+      if (delivery != nullptr) alerts_->undeliverable(out.site, delivery->key, sent.error().code == Errc::kNotFound);
     }
   }
 
   void reply(const std::string& routingId, const bus::Message& message) {
     auto st = router_->send({routingId, bus::encode(message)}, /*dontWait=*/true);
-    if (!st) spdlog::warn("reply dropped: {}", st.error().message);
+    if (!st) spdlog::debug("reply dropped: {}", st.error().message);  // the peer left or is stuck
   }
 
   void handle(const bus::Received& msg) {

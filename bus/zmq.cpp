@@ -91,10 +91,12 @@ Error zmqError(int err, std::string_view what) {
   Errc code = Errc::kIo;
   std::string text = zmq_strerror(err);
   switch (err) {
+    case EHOSTUNREACH:  // a ROUTER_MANDATORY socket has no such peer (any more)
+      code = Errc::kNotFound;
+      break;
     case EAGAIN:
     case EINTR:
     case ETERM:
-    case EHOSTUNREACH:
     case ENOTSOCK:  // only after the context was terminated under us
       code = Errc::kUnavailable;
       break;

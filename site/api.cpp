@@ -570,8 +570,10 @@ struct ApiServer::Impl {
       int code = e.code == Errc::kNotFound ? 404 : e.code == Errc::kInvalidInput ? 400 : 503;
       return refuse(res, code, e.message);
     }
-    // Wait a little for the broker's verdict; the answer is stored and will go anyway.
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    // Wait a little for the broker's verdict (not at all when it is unreachable); the answer is
+    // stored and will go anyway.
+    auto until = std::chrono::steady_clock::now() +
+                 (service.status().connected ? std::chrono::seconds(10) : std::chrono::seconds(0));
     while (std::chrono::steady_clock::now() < until) {
       if (auto outcome = service.answerOutcome(*key)) {
         if (outcome->empty()) return answer(res, 200, Json{{"accepted", true}, {"id", id}, {"kind", kind}});
