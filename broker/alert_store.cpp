@@ -14,9 +14,11 @@ Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& 
   std::unique_ptr<LmdbAlertStore> store(new LmdbAlertStore(std::move(env).value()));
   auto txn = lmdb::Txn::beginWrite(store->env_);
   if (!txn) return txn.error();
-  auto dbi = lmdb::openDbi(*txn, "alerts", MDB_CREATE);
-  if (!dbi) return dbi.error();
-  store->alerts_ = *dbi;
+  for (auto [dbi, name] : {std::pair{&store->alerts_, "alerts"}, std::pair{&store->envelopes_, "envelopes"}}) {
+    auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
+    if (!d) return d.error();
+    *dbi = *d;
+  }
   LIAISON_TRY(std::move(*txn).commit());
   return store;
 }
@@ -33,6 +35,20 @@ Result<std::vector<Custody>> LmdbAlertStore::load() {
     if (j.is_discarded()) return makeError(Errc::kIo, "alert store damaged at " + std::string(k));
     auto c = custodyFromJson(j);
     if (!c) return c.error();
+    auto envelope = [&](const std::string& key) -> Result<Bytes> {
+      auto e = txn->get(envelopes_, key);
+      if (!e) return e.error();
+      if (!*e) return makeError(Errc::kIo, "alert store: no envelope for " + key);
+      return Bytes((*e)->begin(), (*e)->end());
+    };
+    auto env = envelope("alert/" + c->id);
+    if (!env) return env.error();
+    c->envelope = std::move(env).value();
+    for (auto& a : c->answers) {
+      auto e = envelope(a.key);
+      if (!e) return e.error();
+      a.envelope = std::move(e).value();
+    }
     out.push_back(std::move(c).value());
   }
   return out;
@@ -41,8 +57,11 @@ Result<std::vector<Custody>> LmdbAlertStore::load() {
 Status LmdbAlertStore::put(const std::vector<const Custody*>& changed) {
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return txn.error();
+  auto view = [](const Bytes& b) { return std::string_view(reinterpret_cast<const char*>(b.data()), b.size()); };
   for (const Custody* c : changed) {
-    LIAISON_TRY(txn->put(alerts_, c->id, custodyToJson(*c, true).dump()));
+    LIAISON_TRY(txn->put(alerts_, c->id, custodyToJson(*c, false).dump()));
+    LIAISON_TRY(txn->put(envelopes_, "alert/" + c->id, view(c->envelope), MDB_NOOVERWRITE));
+    for (const auto& a : c->answers) LIAISON_TRY(txn->put(envelopes_, a.key, view(a.envelope), MDB_NOOVERWRITE));
   }
   return std::move(*txn).commit();
 }

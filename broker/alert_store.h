@@ -1,5 +1,6 @@
 // The broker's alert custody in LMDB (DIR/alerts/data.mdb, its own environment beside the log):
-//   alerts   alert id → the custody as JSON (custodyToJson with envelopes)
+//   alerts     alert id → the custody as JSON, without envelopes (rewritten as it changes)
+//   envelopes  "alert/ID" or "answer/ID/SITE/KIND" → the signed envelope (written once)
 // One write transaction per commit of the router, synced before it returns, so a custody the
 // sender was told about survives kill -9.
 #pragma once
@@ -21,7 +22,7 @@ class LmdbAlertStore final : public AlertStore {
  private:
   explicit LmdbAlertStore(lmdb::Env env) : env_(std::move(env)) {}
   lmdb::Env env_;
-  MDB_dbi alerts_ = 0;
+  MDB_dbi alerts_ = 0, envelopes_ = 0;
 };
 
 }  // namespace liaison::broker

@@ -52,14 +52,14 @@ json::Json custodyToJson(const Custody& c, bool withEnvelopes) {
     targets[site] = std::move(x);
   }
   j["targets"] = std::move(targets);
-  if (withEnvelopes) {
-    j["envelope"] = toBase64(c.envelope);
-    json::Json answers = json::Json::array();
-    for (const auto& a : c.answers) {
-      answers.push_back({{"key", a.key}, {"stored", a.stored}, {"envelope", toBase64(a.envelope)}});
-    }
-    j["answers"] = std::move(answers);
+  json::Json answers = json::Json::array();
+  for (const auto& a : c.answers) {
+    json::Json x = {{"key", a.key}, {"stored", a.stored}};
+    if (withEnvelopes) x["envelope"] = toBase64(a.envelope);
+    answers.push_back(std::move(x));
   }
+  j["answers"] = std::move(answers);
+  if (withEnvelopes) j["envelope"] = toBase64(c.envelope);
   return j;
 }
 
@@ -75,9 +75,11 @@ Result<Custody> custodyFromJson(const json::Json& j) {
     c.deadlineAt = timeOf(j, "deadlineAt");
     c.state = j.at("state").get<std::string>();
     c.escalated = j.at("escalated").get<bool>();
-    auto env = fromBase64(j.at("envelope").get<std::string>());
-    if (!env) return makeError(Errc::kIo, "alert " + c.id + ": damaged envelope");
-    c.envelope = std::move(*env);
+    if (j.contains("envelope")) {
+      auto env = fromBase64(j.at("envelope").get<std::string>());
+      if (!env) return makeError(Errc::kIo, "alert " + c.id + ": damaged envelope");
+      c.envelope = std::move(*env);
+    }
     for (const auto& [site, x] : j.at("targets").items()) {
       TargetState t;
       t.state = x.at("state").get<std::string>();
@@ -92,9 +94,13 @@ Result<Custody> custodyFromJson(const json::Json& j) {
       c.targets.emplace(site, std::move(t));
     }
     for (const auto& a : j.at("answers")) {
-      auto bytes = fromBase64(a.at("envelope").get<std::string>());
-      if (!bytes) return makeError(Errc::kIo, "alert " + c.id + ": damaged answer");
-      c.answers.push_back({a.at("key").get<std::string>(), std::move(*bytes), a.at("stored").get<bool>()});
+      Bytes bytes;
+      if (a.contains("envelope")) {
+        auto b = fromBase64(a.at("envelope").get<std::string>());
+        if (!b) return makeError(Errc::kIo, "alert " + c.id + ": damaged answer");
+        bytes = std::move(*b);
+      }
+      c.answers.push_back({a.at("key").get<std::string>(), std::move(bytes), a.at("stored").get<bool>()});
     }
     return c;
   } catch (const std::exception& e) {

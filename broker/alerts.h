@@ -62,7 +62,8 @@ struct Custody {
   std::vector<Answer> answers;
 };
 
-// The durable form (and, without envelopes, what `alert show` prints as custody).
+// The custody as JSON: what `alert show` prints, and (without envelopes, which the store keeps
+// apart, written once) its durable form. custodyFromJson leaves absent envelopes empty.
 json::Json custodyToJson(const Custody& c, bool withEnvelopes);
 Result<Custody> custodyFromJson(const json::Json& j);
 

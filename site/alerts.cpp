@@ -45,10 +45,11 @@ std::string_view viewOf(const Bytes& b) { return {reinterpret_cast<const char*>(
 // ---------------------------------------------------------------------------------------------
 // Inbox
 
+namespace {
+
 json::Json storedAlertToJson(const StoredAlert& a) {
   json::Json j;
   j["direction"] = a.outbound ? "out" : "in";
-  j["envelope"] = toBase64(a.envelope);
   j["receivedAt"] = a.receivedAt;
   j["state"] = a.state;
   if (!a.replacedBy.empty()) {
@@ -63,7 +64,6 @@ StoredAlert storedAlertFromJson(const std::string& id, const json::Json& j) {
   StoredAlert a;
   a.id = id;
   a.outbound = j.value("direction", "in") == "out";
-  a.envelope = fromBase64(j.value("envelope", "")).value_or(Bytes{});
   a.receivedAt = j.value("receivedAt", int64_t{0});
   a.state = j.value("state", "");
   a.replacedBy = j.value("replacedBy", "");
@@ -72,14 +72,28 @@ StoredAlert storedAlertFromJson(const std::string& id, const json::Json& j) {
   return a;
 }
 
+}  // namespace
+
 namespace {
-Result<std::optional<StoredAlert>> readAlert(const lmdb::Txn& txn, MDB_dbi dbi, const std::string& id) {
+Result<StoredAlert> parseAlert(const lmdb::Txn& txn, MDB_dbi envelopes, const std::string& id,
+                               std::string_view json) {
+  auto j = json::Json::parse(json, nullptr, false);
+  if (j.is_discarded()) return makeError(Errc::kIo, "inbox damaged at alert " + id);
+  StoredAlert a = storedAlertFromJson(id, j);
+  auto e = txn.get(envelopes, id);
+  if (!e) return e.error();
+  if (!*e) return makeError(Errc::kIo, "inbox damaged: no envelope for alert " + id);
+  a.envelope = bytesOf(**e);
+  return a;
+}
+Result<std::optional<StoredAlert>> readAlert(const lmdb::Txn& txn, MDB_dbi dbi, MDB_dbi envelopes,
+                                             const std::string& id) {
   auto v = txn.get(dbi, id);
   if (!v) return v.error();
   if (!*v) return std::optional<StoredAlert>{};
-  auto j = json::Json::parse(**v, nullptr, false);
-  if (j.is_discarded()) return makeError(Errc::kIo, "inbox damaged at alert " + id);
-  return std::optional<StoredAlert>(storedAlertFromJson(id, j));
+  auto a = parseAlert(txn, envelopes, id, **v);
+  if (!a) return a.error();
+  return std::optional<StoredAlert>(std::move(a).value());
 }
 }  // namespace
 
@@ -93,8 +107,8 @@ Result<std::unique_ptr<Inbox>> Inbox::open(const std::string& dir, size_t mapSiz
   std::unique_ptr<Inbox> inbox(new Inbox(std::move(env).value()));
   auto txn = lmdb::Txn::beginWrite(inbox->env_);
   if (!txn) return txn.error();
-  for (auto [dbi, name] : {std::pair{&inbox->alerts_, "alerts"}, std::pair{&inbox->answers_, "answers"},
-                           std::pair{&inbox->outq_, "outq"}}) {
+  for (auto [dbi, name] : {std::pair{&inbox->alerts_, "alerts"}, std::pair{&inbox->envelopes_, "envelopes"},
+                           std::pair{&inbox->answers_, "answers"}, std::pair{&inbox->outq_, "outq"}}) {
     auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
     if (!d) return d.error();
     *dbi = *d;
@@ -106,7 +120,7 @@ Result<std::unique_ptr<Inbox>> Inbox::open(const std::string& dir, size_t mapSiz
 Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
-  return readAlert(*txn, alerts_, id);
+  return readAlert(*txn, alerts_, envelopes_, id);
 }
 
 Result<std::vector<StoredAlert>> Inbox::list() const {
@@ -117,9 +131,9 @@ Result<std::vector<StoredAlert>> Inbox::list() const {
   std::vector<StoredAlert> out;
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto j = json::Json::parse(v, nullptr, false);
-    if (j.is_discarded()) return makeError(Errc::kIo, "inbox damaged at alert " + std::string(k));
-    out.push_back(storedAlertFromJson(std::string(k), j));
+    auto a = parseAlert(*txn, envelopes_, std::string(k), v);
+    if (!a) return a.error();
+    out.push_back(std::move(a).value());
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const StoredAlert& a, const StoredAlert& b) { return a.receivedAt > b.receivedAt; });
@@ -162,6 +176,7 @@ Result<Inbox::Writer> Inbox::write() {
 }
 
 Status Inbox::Writer::putAlert(const StoredAlert& a) {
+  LIAISON_TRY(txn_.put(inbox_.envelopes_, a.id, viewOf(a.envelope), MDB_NOOVERWRITE));
   return txn_.put(inbox_.alerts_, a.id, storedAlertToJson(a).dump());
 }
 Status Inbox::Writer::putAnswer(const std::string& alertId, const std::string& site,
@@ -173,7 +188,7 @@ Status Inbox::Writer::queue(const std::string& key, const Bytes& envelope) {
 }
 Status Inbox::Writer::unqueue(const std::string& key) { return txn_.del(inbox_.outq_, key); }
 Result<std::optional<StoredAlert>> Inbox::Writer::get(const std::string& id) const {
-  return readAlert(txn_, inbox_.alerts_, id);
+  return readAlert(txn_, inbox_.alerts_, inbox_.envelopes_, id);
 }
 Result<std::optional<Bytes>> Inbox::Writer::answer(const std::string& alertId, const std::string& site,
                                                    const std::string& kind) const {
@@ -405,10 +420,12 @@ Status AlertDesk::flush() {
       LIAISON_TRY(w->putAnswer(id, site_, std::string(json::kReceipt), receipt));
       LIAISON_TRY(w->queue(key, receipt));
       toSend.emplace_back(key, std::move(receipt));
-      auto j = json::alertToJson(alert);
-      j["receivedAt"] = formatTimestamp(now);
-      j["site"] = site_;
-      hooks.emplace_back(id, j.dump());
+      if (hook_ != nullptr) {
+        auto j = json::alertToJson(alert);
+        j["receivedAt"] = formatTimestamp(now);
+        j["site"] = site_;
+        hooks.emplace_back(id, j.dump());
+      }
       ++counters_.received;
       spdlog::info("site={} alert={} from site={} stored: {}", site_, id, item->signer,
                    str(alert.getHeadline()));

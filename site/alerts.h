@@ -11,8 +11,9 @@
 // stored and then confirmed to the broker ("stored").
 //
 // Store (DIR/alerts/data.mdb, its own environment):
-//   alerts   alert id → JSON {direction in|out, envelope (base64), receivedAt, state, replacedBy,
-//            replacedHow, custody (out: the broker's last custody report)}
+//   alerts   alert id → JSON {direction in|out, receivedAt, state, replacedBy, replacedHow,
+//            custody (out: the broker's last custody report)}
+//   envelopes  alert id → the alert's signed envelope (written once)
 //   answers  ALERT \0 SITE \0 KIND → signed Ack envelope (this site's and, for its own alerts,
 //            the targets')
 //   outq     "answer/ALERT/SITE/KIND" → signed Ack envelope not yet accepted by the broker
@@ -87,11 +88,9 @@ class Inbox {
  private:
   explicit Inbox(lmdb::Env env) : env_(std::move(env)) {}
   lmdb::Env env_;
-  MDB_dbi alerts_ = 0, answers_ = 0, outq_ = 0;
+  MDB_dbi alerts_ = 0, envelopes_ = 0, answers_ = 0, outq_ = 0;
 };
 
-StoredAlert storedAlertFromJson(const std::string& id, const json::Json& j);
-json::Json storedAlertToJson(const StoredAlert& a);
 
 // Runs the operator's `[alerts] on_new` command for each new alert, one at a time on its own
 // thread: `/bin/sh -c COMMAND` with the alert's JSON on stdin and LIAISON_ALERT_ID set; killed

@@ -391,6 +391,7 @@ struct ApiServer::Impl {
     out["alerts"] = {{"received", s.alertsReceived},
                      {"duplicates", s.alertDuplicates},
                      {"answersQueued", s.answersQueued},
+                     {"answersReceived", s.answersReceived},
                      {"refused", Json::object()}};
     for (const auto& [reason, n] : s.alertsRefused) out["alerts"]["refused"][reason] = n;
     answer(res, 200, out);

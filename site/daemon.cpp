@@ -494,6 +494,7 @@ class Daemon final : public SiteService, public Transport {
     s.alertsReceived = desk_->counters().received;
     s.alertDuplicates = desk_->counters().duplicates;
     s.answersQueued = desk_->queued();
+    s.answersReceived = desk_->counters().answersReceived;
     s.alertsRefused = desk_->counters().refused;
     std::lock_guard lock(statusMutex_);
     status_ = std::move(s);

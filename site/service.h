@@ -36,6 +36,7 @@ struct SiteStatus {
   uint64_t alertsReceived = 0;     // new alerts stored since start
   uint64_t alertDuplicates = 0;    // deliveries of an alert already stored (receipt resent)
   uint64_t answersQueued = 0;      // this site's answers the broker has not accepted yet
+  uint64_t answersReceived = 0;    // answers to this site's own alerts stored since start
   std::map<std::string, uint64_t> alertsRefused;  // deliveries refused, by reason
 };
 

@@ -1,0 +1,184 @@
+// What the benchmarks with real processes share: a network on 127.0.0.1 made with the real
+// `liaison` command (root, broker, enrolled sites), site daemons reached through their local
+// API, percentiles, and the memory of a process.
+#pragma once
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support.h"
+
+namespace liaison::bench {
+
+using namespace std::chrono_literals;
+using testing::Process;
+
+using Steady = std::chrono::steady_clock;
+using testing::Process;
+
+inline double secondsSince(Steady::time_point t) {
+  return std::chrono::duration<double>(Steady::now() - t).count();
+}
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+// A field of /proc/PID/status in KiB: VmHWM (peak resident, LMDB's mapped pages included) or
+// RssAnon (the process's own memory, without the mapped files).
+inline long procKiB(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return 0;
+}
+
+struct Site {
+  std::string id, dir;
+  std::unique_ptr<Process> daemon;
+  std::unique_ptr<httplib::Client> http;
+  std::string token;
+};
+
+class Bench {
+ public:
+  testing::TempDir tmp;
+  std::string bin = testing::binDir();
+  std::unique_ptr<Process> broker;
+  std::string listen;
+  std::map<std::string, Site> sites;
+  std::vector<std::string> members;
+  int nextId = 1;
+
+  int cli(std::vector<std::string> args, std::string* out = nullptr) {
+    args.insert(args.begin(), bin + "/liaison");
+    auto r = testing::run(args, "", 600);
+    if (out != nullptr) *out = r.out;
+    if (r.exitCode != 0) std::fprintf(stderr, "liaison %s: %s\n", args[1].c_str(), r.err.c_str());
+    return r.exitCode;
+  }
+
+  bool setup(const std::vector<std::string>& ids) {
+    if (cli({"keygen", "--out", tmp / "root"}) != 0 || cli({"keygen", "--out", tmp / "broker"}) != 0) return false;
+    for (const auto& id : ids) {
+      if (cli({"keygen", "--out", tmp / id}) != 0) return false;
+      std::string cert;
+      if (cli({"enroll", "--root", tmp / "root.key", "--site", id, "--public", tmp / (id + ".pub"),
+               "--country", "KG", "--network", "CASC"}, &cert) != 0) return false;
+      testing::writeText(tmp / (id + ".member"), cert);
+      members.push_back(tmp / (id + ".member"));
+    }
+    std::vector<std::string> argv = {bin + "/liaison-broker", "--data", tmp / "broker-data", "--root",
+                                     tmp / "root.pub", "--key", tmp / "broker.key", "--listen",
+                                     "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*"};
+    for (const auto& m : members) {
+      argv.push_back("--member");
+      argv.push_back(m);
+    }
+    broker = std::make_unique<Process>(argv, tmp / "broker.log");
+    if (!testing::waitFor([&] { return std::filesystem::exists(tmp / "broker-data/endpoints"); }, 10s)) return false;
+    std::ifstream in(tmp / "broker-data/endpoints");
+    std::string word;
+    in >> word >> listen;
+    for (const auto& id : ids) {
+      Site& s = sites[id];
+      s.id = id;
+      s.dir = tmp / id;
+      if (cli({"init", "--site", s.dir, "--id", id, "--root", tmp / "root.pub", "--key", tmp / (id + ".key"),
+               "--member", tmp / (id + ".member"), "--broker", listen, "--broker-key", tmp / "broker.pub",
+               "--api", "127.0.0.1:0"}) != 0) return false;
+    }
+    return true;
+  }
+
+  bool start(const std::string& id) {
+    Site& s = sites[id];
+    s.daemon = std::make_unique<Process>(std::vector<std::string>{bin + "/liaison-site", "--site", s.dir},
+                                         tmp / (id + ".log"));
+    if (!testing::waitFor([&] { return std::filesystem::exists(s.dir + "/api.endpoint"); }, 10s)) return false;
+    std::string endpoint = testing::readText(s.dir + "/api.endpoint");
+    while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+    s.http = std::make_unique<httplib::Client>("http://" + endpoint);
+    s.http->set_read_timeout(120, 0);
+    s.token = testing::readText(s.dir + "/api.token");
+    while (!s.token.empty() && s.token.back() == '\n') s.token.pop_back();
+    return testing::waitFor([&] { return cursor(id) >= 0 && connected(id); }, 10s);
+  }
+
+  nlohmann::json status(const std::string& id) {
+    auto r = sites[id].http->Get("/v1/status");
+    if (!r || r->status != 200) return {};
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+  long long cursor(const std::string& id) {
+    auto s = status(id);
+    return s.is_object() ? s.value("cursorSeq", -1LL) : -1;
+  }
+  bool connected(const std::string& id) {
+    auto s = status(id);
+    return s.is_object() && s.value("connected", false);
+  }
+
+  std::string generate(int count) {
+    std::string file = tmp / ("g" + std::to_string(nextId) + ".jsonl");
+    testing::run({bin + "/liaison-gendir", "--count", std::to_string(count), "--first",
+                  std::to_string(nextId), "--seed", std::to_string(nextId), "--countries", "KG", "--out", file});
+    nextId += count;
+    return file;
+  }
+
+  // Publishes a file through `id`'s API; returns the last seq, or 0.
+  long long publish(const std::string& id, const std::string& body) {
+    Site& s = sites[id];
+    httplib::Headers h = {{"Authorization", "Bearer " + s.token}};
+    auto r = s.http->Post("/v1/publish?name=bench.jsonl", h, body, "application/json");
+    if (!r || r->status != 200) {
+      std::fprintf(stderr, "publish: %s\n", r ? r->body.c_str() : "no answer");
+      return 0;
+    }
+    return nlohmann::json::parse(r->body).value("lastSeq", 0LL);
+  }
+
+  bool allAt(const std::vector<std::string>& ids, long long seq) {
+    for (const auto& id : ids) {
+      if (cursor(id) < seq) return false;
+    }
+    return true;
+  }
+};
+
+
+// One row of a benchmark's table: a figure and, where there is one, what it is measured against.
+struct Row {
+  std::string name;
+  double value;
+  std::string unit, against;
+};
+
+inline void printRows(const std::vector<Row>& rows, bool asJson) {
+  if (asJson) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) out.push_back({{"name", r.name}, {"value", r.value}, {"unit", r.unit}, {"against", r.against}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("%-46s %12s  %-6s %s\n", "figure", "value", "unit", "note");
+  for (const auto& r : rows) {
+    std::printf("%-46s %12.2f  %-6s %s\n", r.name.c_str(), r.value, r.unit.c_str(), r.against.c_str());
+  }
+}
+
+}  // namespace liaison::bench
