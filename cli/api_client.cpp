@@ -371,6 +371,21 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
          std::to_string(number(counts, "retired")) + " retired\n";
   out += "members:      " + std::to_string(number(counts, "members")) + " certificates, " +
          std::to_string(number(counts, "revoked")) + " revoked\n";
+  if (s.contains("alerts") && s["alerts"].is_object()) {
+    const Json& a = s["alerts"];
+    std::string refusedAlerts;
+    if (a.contains("refused") && a["refused"].is_object()) {
+      for (auto it = a["refused"].begin(); it != a["refused"].end(); ++it) {
+        if (!refusedAlerts.empty()) refusedAlerts += ", ";
+        refusedAlerts += it.key() + " " + std::to_string(it->is_number_unsigned() ? it->get<uint64_t>() : 0);
+      }
+    }
+    out += "alerts:       " + std::to_string(number(a, "received")) + " received since start (" +
+           std::to_string(number(a, "duplicates")) + " delivered again), " +
+           std::to_string(number(a, "answersReceived")) + " answers to ours, " +
+           std::to_string(number(a, "answersQueued")) + " of our answers waiting for the broker" +
+           (refusedAlerts.empty() ? std::string() : "; refused: " + refusedAlerts) + "\n";
+  }
   return out;
 }
 

@@ -293,7 +293,10 @@ std::string alertToCap(schema::Alert::Reader a) {
   x += "  <info>\n";
   el("language", str(a.getLanguage()), "    ");
   el("category", "Security", "    ");  // CAP's closed list: law enforcement and security
-  el("event", a.getEvent().size() > 0 ? str(a.getEvent()) : str(a.getCategory()), "    ");
+  el("event", a.getEvent().size() > 0   ? str(a.getEvent())
+             : a.getCategory().size() > 0 ? str(a.getCategory())
+                                          : std::string("Alert"),
+     "    ");  // CAP requires an event
   el("urgency", capWord(a.getUrgency()), "    ");
   el("severity", capWord(a.getSeverity()), "    ");
   el("certainty", capWord(a.getCertainty()), "    ");

@@ -36,3 +36,10 @@ if [ "$quick" = 1 ]; then
 else
   "$dir/bin/liaison-bench-bus" --updates 20000 --catchup 100000 --probes 300
 fi
+echo
+echo "== alerts (1 broker, a sending site and 8 target site daemons on 127.0.0.1)"
+if [ "$quick" = 1 ]; then
+  "$dir/bin/liaison-bench-alerts" --probes 10 --alerts 100
+else
+  "$dir/bin/liaison-bench-alerts" --probes 300 --alerts 5000
+fi

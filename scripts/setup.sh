@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev
   libspdlog-dev libgtest-dev libgmock-dev libsodium-dev libtomlplusplus-dev libcli11-dev
-  libcpp-httplib-dev libicu-dev libbenchmark-dev nlohmann-json3-dev python3 python3-vobject)
+  libcpp-httplib-dev libicu-dev libbenchmark-dev nlohmann-json3-dev python3 python3-vobject
+  libxml2-utils)
 
 missing=()
 for p in "${packages[@]}"; do

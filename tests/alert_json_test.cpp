@@ -94,5 +94,41 @@ TEST(AlertCap, IsWellFormedCap12) {
   EXPECT_EQ(parsed.out, "urn:oasis:names:tc:emergency:cap:1.2\n");
 }
 
+// Valid against the CAP 1.2 schema (tests/data/cap-1.2.xsd, checked by xmllint): a full alert,
+// a minimal one, a cancel, and an acknowledgement (msgType Ack).
+TEST(AlertCap, ValidatesAgainstTheCap12Schema) {
+  testing::TempDir tmp;
+  const std::string xsd = testing::sourceDir() + "/tests/data/cap-1.2.xsd";
+  auto valid = [&](const std::string& name, const std::string& xml) {
+    testing::writeText(tmp / name, xml);
+    auto r = testing::run({"/usr/bin/xmllint", "--noout", "--schema", xsd, tmp / name});
+    EXPECT_EQ(r.err.find("parser error"), std::string::npos) << r.err;
+    return r.exitCode == 0;
+  };
+  auto validate = [&](const std::string& name, const std::string& xml) {
+    EXPECT_TRUE(valid(name, xml)) << name << "\n" << xml;
+  };
+  auto full = json::alertFromJson(json::Json::parse(kAlert), defaults(), "a");
+  ASSERT_TRUE(full.ok());
+  validate("full.xml", json::alertToCap(full->reader().getAlert()));
+  auto minimal = json::alertFromJson(json::Json::parse(R"({"headline": "x < y & z", "targets": {"countries": ["TH"]}})"),
+                                     defaults(), "a");
+  ASSERT_TRUE(minimal.ok()) << minimal.error().message;
+  validate("minimal.xml", json::alertToCap(minimal->reader().getAlert()));
+  auto cancel = json::alertFromJson(json::Json::parse(R"({"headline": "Cancelled", "msgType": "cancel",
+      "references": ["7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10"]})"), json::AlertDefaults{"7f0c9a52-0000-4c1e-9d8a-2b1e5c4d7a11", "kg-bishkek", "2026-11-28T11:00:00Z"}, "a");
+  ASSERT_TRUE(cancel.ok()) << cancel.error().message;
+  validate("cancel.xml", json::alertToCap(cancel->reader().getAlert()));
+  auto ack = json::ackItem("7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10", "th-bangkok", json::kAcknowledged,
+                           "Pol. Col. Somchai P.", "Team <dispatched> & waiting", "2026-11-28T10:05:00Z");
+  std::string ackXml = json::ackToCap(ack.reader().getAck(), full->reader().getAlert());
+  EXPECT_NE(ackXml.find("<msgType>Ack</msgType>"), std::string::npos);
+  EXPECT_NE(ackXml.find("<references>kg-bishkek,7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10,2026-11-28T10:00:00+00:00</references>"),
+            std::string::npos) << ackXml;
+  validate("ack.xml", ackXml);
+  // The schema does refuse what CAP refuses (so the checks above mean something).
+  EXPECT_FALSE(valid("bad.xml", "<?xml version=\"1.0\"?><alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>x</identifier></alert>"));
+}
+
 }  // namespace
 }  // namespace liaison
