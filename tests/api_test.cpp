@@ -489,6 +489,53 @@ TEST_F(ApiTest, UnknownPathIs404WrongMethodIs405) {
   EXPECT_EQ(server->refusedRequests(), 4u);
 }
 
+// Alerts are confidential: every alert endpoint needs the token, reads too.
+TEST_F(ApiTest, AlertEndpointsNeedTheTokenAndCheckTheirInput) {
+  auto c = client();
+  for (auto path : {"/v1/alerts", "/v1/alerts/7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10"}) {
+    auto res = c.Get(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401) << path;
+  }
+  auto res = c.Post("/v1/alerts", R"({"headline": "x", "targets": {"countries": ["TH"]}})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  res = c.Post("/v1/alerts/7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10/answer", R"({"by": "X"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  httplib::Headers auth = {{"Authorization", "Bearer " + kToken}};
+  // Malformed alerts are 400 naming the field; nothing reaches the broker.
+  res = c.Post("/v1/alerts", auth, "{not json", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  res = c.Post("/v1/alerts", auth, R"({"headline": "x", "targets": {"planets": ["Mars"]}})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_NE(body(res)["error"].get<std::string>().find("targets.planets"), std::string::npos) << res->body;
+  // The broker unreachable: 503 with the reason.
+  res = c.Post("/v1/alerts", auth, R"({"headline": "x", "targets": {"countries": ["TH"]}})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  // An answer to an alert this site does not hold is 404; an answer without a person is 400.
+  res = c.Post("/v1/alerts/7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10/answer", auth, R"({"by": "X"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  res = c.Post("/v1/alerts/7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10/answer", auth, R"({"comment": "x"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  // An empty inbox lists nothing; an unknown alert is 404; the wrong method is 405.
+  res = c.Get("/v1/alerts", auth);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(body(res)["alerts"].empty());
+  res = c.Get("/v1/alerts/7f0c9a52-3f7e-4c1e-9d8a-2b1e5c4d7a10", auth);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  res = c.Delete("/v1/alerts", auth);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+}
+
 TEST_F(ApiTest, RequestsForAnotherHostNameAreRefused) {
   // What a browser sends after DNS rebinding evil.example to 127.0.0.1.
   auto c = client();
