@@ -307,9 +307,10 @@ void HookRunner::run() {
 // AlertDesk
 
 AlertDesk::AlertDesk(Inbox& inbox, Transport& transport, const trust::KeyPair& keys, std::string site,
-                     const directory::Directory& dir, const Clock& clock, HookRunner* hook)
+                     const directory::Directory& dir, const Clock& clock, HookRunner* hook,
+                     bool autoReceipt, std::function<void(const std::string&)> onNew)
     : inbox_(inbox), transport_(transport), keys_(keys), site_(std::move(site)), dir_(dir),
-      clock_(clock), hook_(hook) {}
+      clock_(clock), hook_(hook), autoReceipt_(autoReceipt), onNew_(std::move(onNew)) {}
 
 Status AlertDesk::load() {
   auto queued = inbox_.outbound();
@@ -352,6 +353,7 @@ Status AlertDesk::flush() {
   std::vector<std::pair<std::string, Bytes>> toSend;
   std::vector<std::string> storedKeys;
   std::vector<std::pair<std::string, std::string>> hooks;
+  std::vector<std::string> newIds;
   for (const auto& key : unqueue_) LIAISON_TRY(w->unqueue(key));
   for (const auto& d : deliveries) {
     auto item = SignedItem::decode(d.envelope);
@@ -414,12 +416,15 @@ Status AlertDesk::flush() {
           LIAISON_TRY(w->putAlert(**old));
         }
       }
-      auto receipt = trust::sign(json::ackItem(id, site_, json::kReceipt, "", "", formatTimestamp(now)),
-                                 site_, keys_)
-                         .encode();
-      LIAISON_TRY(w->putAnswer(id, site_, std::string(json::kReceipt), receipt));
-      LIAISON_TRY(w->queue(key, receipt));
-      toSend.emplace_back(key, std::move(receipt));
+      if (autoReceipt_) {
+        auto receipt = trust::sign(json::ackItem(id, site_, json::kReceipt, "", "", formatTimestamp(now)),
+                                   site_, keys_)
+                           .encode();
+        LIAISON_TRY(w->putAnswer(id, site_, std::string(json::kReceipt), receipt));
+        LIAISON_TRY(w->queue(key, receipt));
+        toSend.emplace_back(key, std::move(receipt));
+      }
+      newIds.push_back(id);
       if (hook_ != nullptr) {
         auto j = json::alertToJson(alert);
         j["receivedAt"] = formatTimestamp(now);
@@ -466,6 +471,9 @@ Status AlertDesk::flush() {
   }
   if (hook_ != nullptr) {
     for (auto& [id, body] : hooks) hook_->enqueue(id, std::move(body));
+  }
+  if (onNew_) {
+    for (const auto& id : newIds) onNew_(id);
   }
   return {};
 }
@@ -566,9 +574,11 @@ Status AlertDesk::recordCustody(const std::string& id, const std::string& custod
 }
 
 Result<std::string> AlertDesk::answer(const std::string& alertId, std::string_view kind,
-                                      const std::string& by, const std::string& comment) {
+                                      const std::string& by, const std::string& comment,
+                                      const std::string& reference) {
   const int64_t now = clock_.nowSeconds();
-  auto item = trust::sign(json::ackItem(alertId, site_, kind, by, comment, formatTimestamp(now)), site_, keys_);
+  auto item = trust::sign(json::ackItem(alertId, site_, kind, by, comment, formatTimestamp(now), reference),
+                          site_, keys_);
   if (auto st = json::checkAck(item.item.reader().getAck()); !st) return st.error();
   auto w = inbox_.write();
   if (!w) return w.error();
@@ -580,13 +590,19 @@ Result<std::string> AlertDesk::answer(const std::string& alertId, std::string_vi
     return makeError(Errc::kInvalidInput, "alert " + alertId + " was sent by this site; its targets answer it");
   }
   const std::string key = answerKey(alertId, site_, kind);
-  if (a.state == json::kAcknowledged || a.state == json::kDeclined) {
+  if (kind == json::kReceipt) {
+    auto had = w->answer(alertId, site_, std::string(kind));
+    if (!had) return had.error();
+    if (*had) return key;  // receipted already
+  } else if (a.state == json::kAcknowledged || a.state == json::kDeclined) {
     if (a.state == kind) return key;  // said already
     return makeError(Errc::kInvalidInput, "alert " + alertId + " was already " + a.state + " at this site");
   }
   Bytes envelope = item.encode();
-  a.state = std::string(kind);
-  LIAISON_TRY(w->putAlert(a));
+  if (kind != json::kReceipt) {
+    a.state = std::string(kind);
+    LIAISON_TRY(w->putAlert(a));
+  }
   LIAISON_TRY(w->putAnswer(alertId, site_, std::string(kind), envelope));
   LIAISON_TRY(w->queue(key, envelope));
   LIAISON_TRY(std::move(*w).commit());

@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,8 +123,11 @@ class AlertDesk {
   // Request ids of the desk's own requests have this bit set, so their replies find it.
   static constexpr uint64_t kRequestBit = uint64_t{1} << 63;
 
+  // `onNew` is called (on the loop) for each new alert once it is stored; with `autoReceipt`
+  // false the desk makes no receipt: whoever handles onNew answers with answer(..., "receipt").
   AlertDesk(Inbox& inbox, Transport& transport, const trust::KeyPair& keys, std::string site,
-            const directory::Directory& dir, const Clock& clock, HookRunner* hook);
+            const directory::Directory& dir, const Clock& clock, HookRunner* hook,
+            bool autoReceipt = true, std::function<void(const std::string&)> onNew = {});
   Status load();
 
   // Buffers a delivery; flush() stores every buffered one in one transaction, then answers.
@@ -139,9 +143,11 @@ class AlertDesk {
   Status recordSent(const Bytes& envelope, const std::string& custody);
   // The broker's custody report for one of this site's alerts.
   Status recordCustody(const std::string& id, const std::string& custody);
-  // A person's answer to an alert in the inbox: stored and queued, then sent. Returns its key.
+  // An answer to an alert in the inbox (a person's, or a receipt with a reference): stored and
+  // queued, then sent. Returns its key.
   Result<std::string> answer(const std::string& alertId, std::string_view kind,
-                             const std::string& by, const std::string& comment);
+                             const std::string& by, const std::string& comment,
+                             const std::string& reference = {});
   // The broker's verdict on a queued answer: nullopt while it waits; else refusal ("" = accepted).
   std::optional<std::string> outcome(const std::string& key) const;
 
@@ -165,6 +171,8 @@ class AlertDesk {
   const directory::Directory& dir_;
   const Clock& clock_;
   HookRunner* hook_;
+  bool autoReceipt_;
+  std::function<void(const std::string&)> onNew_;
   std::vector<bus::Delivery> buffered_;
   std::map<std::string, Queued> outq_;
   std::map<uint64_t, std::string> inFlight_;  // request id → outq key

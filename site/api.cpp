@@ -394,6 +394,7 @@ struct ApiServer::Impl {
                      {"answersReceived", s.answersReceived},
                      {"refused", Json::object()}};
     for (const auto& [reason, n] : s.alertsRefused) out["alerts"]["refused"][reason] = n;
+    if (auto ext = service.extensionStatus(); !ext.empty()) out["extension"] = Json::parse(ext, nullptr, false);
     answer(res, 200, out);
   }
 

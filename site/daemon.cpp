@@ -19,6 +19,7 @@
 #include "directory/site.h"
 #include "site/alerts.h"
 #include "site/api.h"
+#include "site/extension.h"
 #include "site/replica.h"
 #include "site/service.h"
 #include "trust/keys.h"
@@ -149,7 +150,12 @@ class Daemon final : public SiteService, public Transport {
     if (!inbox) return inbox.error();
     inbox_ = std::move(inbox).value();
     if (!config_.onNewAlert.empty()) hook_ = std::make_unique<HookRunner>(config_.onNewAlert);
-    desk_ = std::make_unique<AlertDesk>(*inbox_, *this, keys_, config_.id, *dir_, clock_, hook_.get());
+    Extension* ext = o_.extension;
+    desk_ = std::make_unique<AlertDesk>(
+        *inbox_, *this, keys_, config_.id, *dir_, clock_, hook_.get(), ext == nullptr || ext->autoReceipt(),
+        [ext](const std::string& id) {
+          if (ext != nullptr) ext->onNewAlert(id);
+        });
     LIAISON_TRY(desk_->load());
 
     auto token = loadOrCreateApiToken(config_.dir);
@@ -248,8 +254,12 @@ class Daemon final : public SiteService, public Transport {
   }
 
   Result<std::string> answerAlert(const std::string& id, const std::string& kind, const std::string& by,
-                                  const std::string& comment) override {
-    return onLoop<Result<std::string>>([&] { return desk_->answer(id, kind, by, comment); });
+                                  const std::string& comment, const std::string& reference) override {
+    return onLoop<Result<std::string>>([&] { return desk_->answer(id, kind, by, comment, reference); });
+  }
+
+  std::string extensionStatus() const override {
+    return o_.extension != nullptr ? o_.extension->statusJson() : std::string();
   }
 
   std::optional<std::string> answerOutcome(const std::string& key) const override {
@@ -257,6 +267,8 @@ class Daemon final : public SiteService, public Transport {
   }
 
   const Inbox& inbox() const override { return *inbox_; }
+  const directory::SiteConfig& config() const { return config_; }
+  const trust::KeyPair& keys() const { return keys_; }
 
   SiteStatus status() const override {
     std::lock_guard lock(statusMutex_);
@@ -533,7 +545,13 @@ class Daemon final : public SiteService, public Transport {
 Status runDaemon(const DaemonOptions& options, const std::atomic<bool>& stop) {
   Daemon daemon(options, stop);
   LIAISON_TRY(daemon.start());
-  return daemon.loop();
+  if (options.extension != nullptr) {
+    LIAISON_TRY(options.extension->start(daemon, daemon.config(), daemon.keys()));
+  }
+  auto st = daemon.loop();
+  // The loop has stopped: the extension's calls into the daemon now fail fast.
+  if (options.extension != nullptr) options.extension->stop();
+  return st;
 }
 
 }  // namespace liaison::site

@@ -10,9 +10,12 @@
 
 namespace liaison::site {
 
+class Extension;
+
 struct DaemonOptions {
   std::string siteDir;
   int rcvHwm = 100000;  // fan-out messages queued before ZeroMQ drops (gaps are then fetched)
+  Extension* extension = nullptr;  // borrowed; e.g. the Interpol adapter
 };
 
 // Runs until `stop`; an error (one line) when it cannot start.

@@ -63,13 +63,17 @@ class SiteService {
   virtual Result<AlertOutcome> sendAlert(Bytes envelope, std::chrono::milliseconds timeout) = 0;
   // Asks the broker for an alert's custody (and keeps the report for offline viewing).
   virtual Result<AlertOutcome> alertStatus(const std::string& id, std::chrono::milliseconds timeout) = 0;
-  // A person's answer ("acknowledged" or "declined") to an alert in the inbox: stored and queued
-  // for the broker. Returns the answer's key for answerOutcome().
+  // An answer to an alert in the inbox: a person's "acknowledged" or "declined", or (from an
+  // extension that receipts itself) a "receipt" with a `reference`. Stored and queued for the
+  // broker. Returns the answer's key for answerOutcome().
   virtual Result<std::string> answerAlert(const std::string& id, const std::string& kind,
-                                          const std::string& by, const std::string& comment) = 0;
+                                          const std::string& by, const std::string& comment,
+                                          const std::string& reference = {}) = 0;
   // nullopt while the broker has not answered; "" accepted; else the refusal.
   virtual std::optional<std::string> answerOutcome(const std::string& key) const = 0;
   virtual const Inbox& inbox() const = 0;
+  // The extension's state (a JSON object as text), or "" when the daemon has none.
+  virtual std::string extensionStatus() const { return {}; }
 };
 
 }  // namespace liaison::site

@@ -71,7 +71,7 @@ class FakeService final : public site::SiteService {
     return makeError(Errc::kUnavailable, "not connected to the broker");
   }
   Result<std::string> answerAlert(const std::string& id, const std::string&, const std::string&,
-                                  const std::string&) override {
+                                  const std::string&, const std::string&) override {
     return makeError(Errc::kNotFound, "no alert " + id + " in this site's inbox");
   }
   std::optional<std::string> answerOutcome(const std::string&) const override { return std::nullopt; }

@@ -1,0 +1,549 @@
+#include "adapters/interpol.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/encoding.h"
+#include "common/files.h"
+#include "schemas/alert_json.h"
+#include "schemas/vocab.h"
+#include "site/alerts.h"
+#include "trust/keys.h"
+
+namespace liaison::adapters {
+
+namespace {
+
+using json::Json;
+using Steady = std::chrono::steady_clock;
+
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
+}
+std::string nowText() { return formatTimestamp(SystemClock().nowSeconds()); }
+
+// Printable, single-line, at most `max` bytes: for messages built from what a server sent.
+std::string clean(std::string_view s, size_t max = 200) {
+  std::string out;
+  for (char c : s.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  if (!isValidUtf8(out)) return "(not UTF-8)";
+  return out;
+}
+
+// scheme://host[:port] of a URL, to keep `_links.next` on the server the adapter was given.
+std::string originOf(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  auto path = url.find('/', scheme + 3);
+  return url.substr(0, path);
+}
+
+bool isEntityId(std::string_view id) {
+  auto slash = id.find('/');
+  if (slash != 4 || id.size() < 6 || id.size() > 24) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (i != slash && (id[i] < '0' || id[i] > '9')) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> textField(const Json& o, const char* key, size_t max) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return std::string();
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > max) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::string contentHash(const Json& j) {
+  std::string text = j.dump();
+  unsigned char h[16];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
+  return toHex(std::span<const uint8_t>(h, sizeof h));
+}
+
+}  // namespace
+
+Verdict judge(const std::variant<HttpAnswer, HttpError>& result, uint32_t attempt,
+              const InterpolOptions& o, std::mt19937_64& rng) {
+  int64_t backoff = o.firstRetryMs;
+  for (uint32_t i = 1; i < attempt && backoff < o.maxRetryMs; ++i) backoff *= 2;
+  backoff = std::min(backoff, o.maxRetryMs);
+  // Jitter: somewhere in the upper half, so that many adapters do not retry in step.
+  int64_t jittered = backoff / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 2 + 1));
+  Verdict v;
+  if (const auto* e = std::get_if<HttpError>(&result)) {
+    v.kind = Verdict::kRetry;
+    v.delayMs = jittered;
+    v.reason = e->message;
+    return v;
+  }
+  const auto& a = std::get<HttpAnswer>(result);
+  if (a.status >= 200 && a.status < 300) {
+    v.kind = Verdict::kAccepted;
+    auto body = Json::parse(a.body, nullptr, false);
+    if (body.is_object()) {
+      for (const char* key : {"reference", "id"}) {
+        if (body.contains(key) && body[key].is_string()) {
+          v.reference = clean(body[key].get<std::string>(), 128);
+          break;
+        }
+      }
+    }
+    return v;
+  }
+  std::string what = "HTTP " + std::to_string(a.status) + (a.body.empty() ? "" : ": " + clean(a.body));
+  if (a.status == 429 || a.status == 408 || a.status >= 500) {
+    v.kind = Verdict::kRetry;
+    v.delayMs = a.status == 429 && a.retryAfterSeconds ? std::min(*a.retryAfterSeconds * 1000, o.maxRetryMs) : jittered;
+    v.reason = what;
+    return v;
+  }
+  v.kind = Verdict::kDeclined;  // the gateway said no; asking again will not change it
+  v.reason = what;
+  return v;
+}
+
+Result<NoticePage> parseNoticePage(std::string_view body) {
+  auto j = Json::parse(body, nullptr, false);
+  if (j.is_discarded()) return makeError(Errc::kInvalidInput, "the notices answer is not JSON");
+  if (!j.is_object()) return makeError(Errc::kInvalidInput, "the notices answer is not a JSON object");
+  NoticePage page;
+  if (j.contains("total") && j["total"].is_number_integer()) page.total = j["total"].get<int64_t>();
+  auto emb = j.find("_embedded");
+  if (emb == j.end() || !emb->is_object() || !emb->contains("notices") || !(*emb)["notices"].is_array()) {
+    return makeError(Errc::kInvalidInput, "the notices answer has no _embedded.notices list");
+  }
+  for (const auto& n : (*emb)["notices"]) {
+    if (!n.is_object()) {
+      ++page.skipped;
+      continue;
+    }
+    NoticeEntry e;
+    auto id = textField(n, "entity_id", 32);
+    auto forename = textField(n, "forename", json::kMaxShortText);
+    auto name = textField(n, "name", json::kMaxShortText);
+    auto dob = textField(n, "date_of_birth", 32);
+    if (!id || !isEntityId(*id) || !forename || !name || !dob || (forename->empty() && name->empty())) {
+      ++page.skipped;
+      continue;
+    }
+    e.entityId = *id;
+    e.forename = *forename;
+    e.name = *name;
+    e.dateOfBirth = *dob;
+    if (n.contains("nationalities") && n["nationalities"].is_array()) {
+      for (const auto& c : n["nationalities"]) {
+        if (c.is_string() && vocab::isCountry(c.get<std::string>()) && e.nationalities.size() < 16) {
+          e.nationalities.push_back(c.get<std::string>());
+        }
+      }
+    }
+    if (n.contains("_links") && n["_links"].is_object() && n["_links"].contains("self") &&
+        n["_links"]["self"].is_object() && n["_links"]["self"].contains("href") &&
+        n["_links"]["self"]["href"].is_string() && n["_links"]["self"]["href"].get_ref<const std::string&>().size() <= 1024) {
+      e.link = n["_links"]["self"]["href"].get<std::string>();
+    }
+    page.notices.push_back(std::move(e));
+  }
+  if (j.contains("_links") && j["_links"].is_object() && j["_links"].contains("next") &&
+      j["_links"]["next"].is_object() && j["_links"]["next"].contains("href") &&
+      j["_links"]["next"]["href"].is_string()) {
+    page.next = j["_links"]["next"]["href"].get<std::string>();
+    if (page.next.size() > 2048) return makeError(Errc::kInvalidInput, "the notices answer's next link is too long");
+  }
+  return page;
+}
+
+std::string noticeRecordId(const std::string& type, const std::string& entityId) {
+  std::string id = "notice-" + type + "-" + entityId;
+  std::replace(id.begin(), id.end(), '/', '-');
+  return id;
+}
+
+Json noticeJson(const std::string& type, const NoticeEntry& n, uint64_t revision, const std::string& fetchedAt) {
+  Json j;
+  j["kind"] = "notice";
+  j["id"] = noticeRecordId(type, n.entityId);
+  j["revision"] = revision;
+  j["noticeType"] = type;
+  j["entityId"] = n.entityId;
+  if (!n.forename.empty()) j["forename"] = n.forename;
+  if (!n.name.empty()) j["name"] = n.name;
+  if (!n.dateOfBirth.empty()) j["dateOfBirth"] = n.dateOfBirth;
+  j["nationalities"] = n.nationalities;
+  if (!n.link.empty()) j["link"] = n.link;
+  if (!fetchedAt.empty()) j["fetchedAt"] = fetchedAt;
+  return j;
+}
+
+InterpolAdapter::InterpolAdapter(InterpolOptions options) : o_(std::move(options)) {}
+
+InterpolAdapter::~InterpolAdapter() { stop(); }
+
+Status InterpolAdapter::start(site::SiteService& service, const directory::SiteConfig& config,
+                              const trust::KeyPair& keys) {
+  service_ = &service;
+  config_ = config;
+  keys_ = &keys;
+  const std::string dir = config.dir + "/interpol";
+  LIAISON_TRY(makeDirectories(dir, 0700));
+  lmdb::Env::Options options;
+  options.mapSize = size_t{1} << 30;
+  options.maxDbs = 4;
+  auto env = lmdb::Env::open(dir, options);
+  if (!env) return env.error();
+  env_ = std::make_unique<lmdb::Env>(std::move(env).value());
+  auto txn = lmdb::Txn::beginWrite(*env_);
+  if (!txn) return txn.error();
+  for (auto [dbi, name] : {std::pair{&forwards_, "forwards"}, std::pair{&notices_, "notices"}}) {
+    auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
+    if (!d) return d.error();
+    *dbi = *d;
+  }
+  LIAISON_TRY(std::move(*txn).commit());
+  spdlog::info("interpol adapter site={} gateway={} notices={} nationalities={} interval={}s", config.id,
+               o_.gateway.empty() ? "(off)" : o_.gateway, o_.notices.empty() ? "(off)" : o_.notices,
+               o_.nationalities.size(), o_.interval.count());
+  if (!o_.gateway.empty()) forwarder_ = std::thread([this] { forwardLoop(); });
+  if (!o_.notices.empty() && !o_.nationalities.empty()) poller_ = std::thread([this] { pollLoop(); });
+  return {};
+}
+
+void InterpolAdapter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (forwarder_.joinable()) forwarder_.join();
+  if (poller_.joinable()) poller_.join();
+}
+
+void InterpolAdapter::onNewAlert(const std::string& id) {
+  if (o_.gateway.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.emplace(id, Forward{});
+  }
+  cv_.notify_all();
+}
+
+void InterpolAdapter::failure(const std::string& where, const std::string& message) {
+  spdlog::warn("interpol {}: {}", where, message);
+  std::lock_guard lock(mutex_);
+  lastError_ = where + ": " + message;
+  lastErrorAt_ = nowText();
+}
+
+Status InterpolAdapter::saveForward(const std::string& id, const Forward& f) {
+  Json j{{"state", f.state}, {"attempts", f.attempts}};
+  if (!f.reference.empty()) j["reference"] = f.reference;
+  if (!f.lastError.empty()) j["lastError"] = f.lastError;
+  auto txn = lmdb::Txn::beginWrite(*env_);
+  if (!txn) return txn.error();
+  LIAISON_TRY(txn->put(forwards_, id, j.dump()));
+  return std::move(*txn).commit();
+}
+
+void InterpolAdapter::forwardLoop() {
+  // What the inbox holds decides: queue what has no final state; answer again what was
+  // forwarded or declined but whose answer is not stored (the daemon stopped in between).
+  auto all = service_->inbox().list();
+  if (!all) {
+    failure("start", all.error().message);
+  } else {
+    for (const auto& a : *all) {
+      if (a.outbound) continue;
+      Forward f;
+      auto txn = lmdb::Txn::beginRead(*env_);
+      if (txn) {
+        auto v = txn->get(forwards_, a.id);
+        if (v && *v) {
+          auto j = Json::parse(**v, nullptr, false);
+          if (j.is_object()) {
+            f.state = j.value("state", "pending");
+            f.attempts = j.value("attempts", 0u);
+            f.reference = j.value("reference", "");
+            f.lastError = j.value("lastError", "");
+          }
+        }
+      }
+      if (f.state == "pending") {
+        std::lock_guard lock(mutex_);
+        pending_.emplace(a.id, f);
+        continue;
+      }
+      auto answers = service_->inbox().answers(a.id);
+      bool answered = false;
+      if (answers) {
+        for (const auto& env : *answers) {
+          auto item = SignedItem::decodeStored(env);
+          if (item && item->item.reader().which() == schema::Item::ACK &&
+              std::string_view(item->item.reader().getAck().getSite().cStr()) == config_.id) {
+            answered = true;
+          }
+        }
+      }
+      if (!answered) {
+        auto r = f.state == "forwarded" ? service_->answerAlert(a.id, "receipt", "", "", f.reference)
+                                        : service_->answerAlert(a.id, "declined", "NCB gateway", f.lastError);
+        if (!r) failure("answer " + a.id, r.error().message);
+      }
+    }
+  }
+  std::mt19937_64 rng(std::random_device{}());
+  Http http(o_.http);
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        if (stopping_) return;
+        int64_t now = steadyMs();
+        int64_t soonest = INT64_MAX;
+        for (const auto& [k, f] : pending_) {
+          if (f.nextAttemptMs <= now) {
+            id = k;
+            break;
+          }
+          soonest = std::min(soonest, f.nextAttemptMs);
+        }
+        if (!id.empty()) break;
+        if (soonest == INT64_MAX) {
+          cv_.wait(lock);
+        } else {
+          cv_.wait_for(lock, std::chrono::milliseconds(soonest - now));
+        }
+      }
+    }
+    auto stored = service_->inbox().get(id);
+    if (!stored || !*stored) {
+      failure("forward " + id, stored ? "not in the inbox" : stored.error().message);
+      std::lock_guard lock(mutex_);
+      pending_.erase(id);
+      continue;
+    }
+    auto item = SignedItem::decodeStored((*stored)->envelope);
+    if (!item || item->item.reader().which() != schema::Item::ALERT) {
+      failure("forward " + id, "damaged in the inbox");
+      std::lock_guard lock(mutex_);
+      pending_.erase(id);
+      continue;
+    }
+    Json body = json::alertToJson(item->item.reader().getAlert());
+    body["liaison"] = {{"adapter", config_.id}, {"network", config_.network}};
+    auto result = http.post(o_.gateway, body.dump(),
+                            {"Content-Type: application/json", "Accept: application/json",
+                             "Idempotency-Key: " + id});
+    Forward f;
+    {
+      std::lock_guard lock(mutex_);
+      f = pending_[id];
+    }
+    ++f.attempts;
+    Verdict v = judge(result, f.attempts, o_, rng);
+    if (v.kind == Verdict::kRetry) {
+      f.lastError = v.reason;
+      f.nextAttemptMs = steadyMs() + v.delayMs;
+      if (auto st = saveForward(id, f); !st) failure("store", st.error().message);
+      failure("alert=" + id + " attempt " + std::to_string(f.attempts),
+              v.reason + "; again in " + std::to_string(v.delayMs) + " ms");
+      std::lock_guard lock(mutex_);
+      ++retries_;
+      pending_[id] = f;
+      continue;
+    }
+    f.state = v.kind == Verdict::kAccepted ? "forwarded" : "declined";
+    f.reference = v.reference;
+    f.lastError = v.kind == Verdict::kDeclined ? v.reason : "";
+    // Stored before anything else: a restart must not post it again.
+    if (auto st = saveForward(id, f); !st) {
+      failure("store", st.error().message);
+      std::lock_guard lock(mutex_);
+      pending_[id].nextAttemptMs = steadyMs() + 5000;
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      pending_.erase(id);
+      if (v.kind == Verdict::kAccepted) {
+        ++forwarded_;
+        lastSuccess_ = nowText();
+      } else {
+        ++declined_;
+      }
+    }
+    if (v.kind == Verdict::kAccepted) {
+      spdlog::info("interpol alert={} forwarded to the NCB gateway (reference {}, attempt {})", id,
+                   v.reference.empty() ? "none" : v.reference, f.attempts);
+      auto r = service_->answerAlert(id, "receipt", "", "", v.reference);
+      if (!r) failure("receipt " + id, r.error().message);
+    } else {
+      failure("alert=" + id, "the NCB gateway declined it: " + v.reason);
+      auto r = service_->answerAlert(id, "declined", "NCB gateway", clean(v.reason, 1000));
+      if (!r) failure("declined " + id, r.error().message);
+    }
+  }
+}
+
+void InterpolAdapter::pollLoop() {
+  for (;;) {
+    pollOnce();
+    std::unique_lock lock(mutex_);
+    if (cv_.wait_for(lock, o_.interval, [&] { return stopping_; })) return;
+  }
+}
+
+void InterpolAdapter::pollOnce() {
+  Http http(o_.http);
+  const std::string origin = originOf(o_.notices);
+  auto stopped = [&] {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  };
+  for (const auto& type : o_.types) {
+    for (const auto& nat : o_.nationalities) {
+      const std::string where = type + "/" + nat;
+      std::string url = o_.notices + "/notices/v1/" + type + "?nationality=" + nat + "&page=1&resultPerPage=160";
+      std::set<std::string> visited;
+      std::vector<NoticeEntry> found;
+      bool complete = false;
+      int rateLimited = 0;
+      while (!stopped()) {
+        if (visited.size() >= o_.maxPages) {
+          failure("notices " + where, "more than " + std::to_string(o_.maxPages) + " pages; stopped");
+          break;
+        }
+        auto result = http.get(url);
+        if (auto* e = std::get_if<HttpError>(&result)) {
+          failure("notices " + where, e->message);
+          break;
+        }
+        auto& a = std::get<HttpAnswer>(result);
+        if (a.status == 429 && rateLimited < 3) {  // honour the limit, then try the same page again
+          ++rateLimited;
+          int64_t wait = std::min<int64_t>(a.retryAfterSeconds.value_or(5), 60);
+          std::unique_lock lock(mutex_);
+          if (cv_.wait_for(lock, std::chrono::seconds(wait), [&] { return stopping_; })) return;
+          continue;
+        }
+        if (a.status != 200) {
+          failure("notices " + where, "HTTP " + std::to_string(a.status) + " from " + clean(url));
+          break;
+        }
+        auto page = parseNoticePage(a.body);
+        if (!page) {
+          failure("notices " + where, page.error().message + " (" + clean(url) + ")");
+          break;
+        }
+        visited.insert(url);
+        {
+          std::lock_guard lock(mutex_);
+          skipped_ += page->skipped;
+        }
+        for (auto& n : page->notices) found.push_back(std::move(n));
+        if (page->next.empty()) {
+          complete = true;
+          break;
+        }
+        if (originOf(page->next) != origin) {
+          failure("notices " + where, "next link leaves " + origin + ": " + clean(page->next));
+          break;
+        }
+        if (visited.count(page->next) != 0) {
+          failure("notices " + where, "next link loops back to " + clean(page->next));
+          complete = true;  // every page was read once
+          break;
+        }
+        url = page->next;
+      }
+      // Publish what is new or changed, even from an incomplete walk (what was read is good).
+      std::vector<Bytes> envelopes;
+      std::vector<std::pair<std::string, Json>> marks;  // record id → {hash, revision}
+      std::set<std::string> seen;
+      const std::string fetchedAt = nowText();
+      size_t same = 0;
+      auto flush = [&]() -> bool {
+        if (envelopes.empty()) return true;
+        auto r = service_->submit(envelopes, std::chrono::seconds(60));
+        if (!r || !r->accepted) {
+          failure("notices " + where, r ? "refused (" + r->refusal + "): " + r->detail : r.error().message);
+          return false;
+        }
+        auto txn = lmdb::Txn::beginWrite(*env_);
+        if (!txn) return false;
+        for (const auto& [id, mark] : marks) {
+          if (!txn->put(notices_, id, mark.dump())) return false;
+        }
+        if (!std::move(*txn).commit()) return false;
+        std::lock_guard lock(mutex_);
+        published_ += envelopes.size();
+        envelopes.clear();
+        marks.clear();
+        return true;
+      };
+      for (const auto& n : found) {
+        std::string id = noticeRecordId(type, n.entityId);
+        if (!seen.insert(id).second) continue;
+        std::string hash = contentHash(noticeJson(type, n, 0, ""));
+        uint64_t revision = 1;
+        {
+          auto txn = lmdb::Txn::beginRead(*env_);
+          if (!txn) continue;
+          auto v = txn->get(notices_, id);
+          if (v && *v) {
+            auto mark = Json::parse(**v, nullptr, false);
+            if (mark.is_object()) {
+              if (mark.value("hash", "") == hash) {
+                ++same;
+                continue;
+              }
+              revision = mark.value("revision", uint64_t{0}) + 1;
+            }
+          }
+        }
+        auto item = json::recordFromJson(noticeJson(type, n, revision, fetchedAt), "notice " + id);
+        if (!item) {
+          std::lock_guard lock(mutex_);
+          ++skipped_;
+          continue;
+        }
+        envelopes.push_back(trust::sign(std::move(item).value(), config_.id, *keys_).encode());
+        marks.emplace_back(id, Json{{"hash", hash}, {"revision", revision}});
+        if (envelopes.size() >= 1000 && !flush()) break;
+      }
+      bool ok = flush();
+      std::lock_guard lock(mutex_);
+      unchanged_ += same;
+      if (!ok || !complete) ++pollErrors_;
+      spdlog::info("interpol notices {}: {} read, {} unchanged{}", where, found.size(), same,
+                   complete ? "" : " (incomplete)");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  ++polls_;
+  lastPoll_ = nowText();
+}
+
+std::string InterpolAdapter::statusJson() const {
+  std::lock_guard lock(mutex_);
+  Json j;
+  j["kind"] = "interpol";
+  j["gateway"] = o_.gateway;
+  j["queueDepth"] = pending_.size();
+  j["forwarded"] = forwarded_;
+  j["declined"] = declined_;
+  j["retries"] = retries_;
+  j["lastSuccess"] = lastSuccess_;
+  j["lastError"] = lastError_;
+  j["lastErrorAt"] = lastErrorAt_;
+  j["notices"] = {{"source", o_.notices}, {"polls", polls_},      {"lastPoll", lastPoll_},
+                  {"published", published_}, {"unchanged", unchanged_}, {"skipped", skipped_},
+                  {"errors", pollErrors_}};
+  return j.dump();
+}
+
+}  // namespace liaison::adapters
