@@ -455,8 +455,7 @@ void InterpolAdapter::pollOnce() {
         }
         if (visited.count(page->next) != 0) {
           failure("notices " + where, "next link loops back to " + clean(page->next));
-          complete = true;  // every page was read once
-          break;
+          break;  // every page was read once; what they hold is published below
         }
         url = page->next;
       }

@@ -386,6 +386,24 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
            std::to_string(number(a, "answersQueued")) + " of our answers waiting for the broker" +
            (refusedAlerts.empty() ? std::string() : "; refused: " + refusedAlerts) + "\n";
   }
+  if (s.contains("extension") && s["extension"].is_object() && s["extension"].value("kind", "") == "interpol") {
+    const Json& x = s["extension"];
+    auto str = [&](const Json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };
+    std::string last = str(x, "lastSuccess");
+    std::string error = str(x, "lastError");
+    out += "interpol:     gateway " + (str(x, "gateway").empty() ? std::string("(off)") : str(x, "gateway")) + ", queue " +
+           std::to_string(number(x, "queueDepth")) + ", forwarded " + std::to_string(number(x, "forwarded")) +
+           ", declined " + std::to_string(number(x, "declined")) + ", retries " + std::to_string(number(x, "retries")) +
+           ", last success " + (last.empty() ? std::string("never") : last) + "\n";
+    if (x.contains("notices") && x["notices"].is_object()) {
+      const Json& n = x["notices"];
+      out += "notices:      " + (str(n, "source").empty() ? std::string("(off)") : str(n, "source")) + ", " +
+             std::to_string(number(n, "polls")) + " polls, last " + (str(n, "lastPoll").empty() ? std::string("never") : str(n, "lastPoll")) +
+             ", " + std::to_string(number(n, "published")) + " published, " + std::to_string(number(n, "unchanged")) +
+             " unchanged, " + std::to_string(number(n, "skipped")) + " skipped, " + std::to_string(number(n, "errors")) + " errors\n";
+    }
+    if (!error.empty()) out += "last error:   " + error + " (" + str(x, "lastErrorAt") + ")\n";
+  }
   return out;
 }
 

@@ -77,6 +77,7 @@ struct FindFlags {
     q.network = opt(network);
     q.legalBasis = opt(legalBasis);
     q.name = opt(name);
+    if (!name.empty()) q.kind = "any";  // a name search also finds Interpol notices
     q.availableNow = availableNow;
     if (verifiedWithin >= 0) q.verifiedWithinDays = verifiedWithin;
     q.limit = static_cast<size_t>(limit);
