@@ -69,6 +69,7 @@ std::unique_ptr<httplib::Client> client(const std::string& host, int port) {
   c->set_read_timeout(kAnswerTimeoutSeconds, 0);
   c->set_write_timeout(kAnswerTimeoutSeconds, 0);
   c->set_keep_alive(false);
+  c->set_tcp_nodelay(true);
   return c;
 }
 

@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
       threads.emplace_back([&] {
         httplib::Client http("http://" + endpoint);
         http.set_read_timeout(60, 0);
+        http.set_tcp_nodelay(true);
         while (next.fetch_add(1) < alerts) {
           if (sendOne(http, s.token).empty()) ++failed;
         }

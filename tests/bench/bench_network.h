@@ -71,13 +71,16 @@ class Bench {
     return r.exitCode;
   }
 
-  bool setup(const std::vector<std::string>& ids) {
+  // Enrols `ids` (role authority for KG, or the role given in `roles`), starts the broker and
+  // makes each site's directory.
+  bool setup(const std::vector<std::string>& ids, const std::map<std::string, std::string>& roles = {}) {
     if (cli({"keygen", "--out", tmp / "root"}) != 0 || cli({"keygen", "--out", tmp / "broker"}) != 0) return false;
     for (const auto& id : ids) {
       if (cli({"keygen", "--out", tmp / id}) != 0) return false;
       std::string cert;
       if (cli({"enroll", "--root", tmp / "root.key", "--site", id, "--public", tmp / (id + ".pub"),
-               "--country", "KG", "--network", "CASC"}, &cert) != 0) return false;
+               "--country", "KG", "--network", "CASC", "--role", roles.count(id) ? roles.at(id) : "authority"},
+              &cert) != 0) return false;
       testing::writeText(tmp / (id + ".member"), cert);
       members.push_back(tmp / (id + ".member"));
     }
@@ -104,15 +107,21 @@ class Bench {
     return true;
   }
 
-  bool start(const std::string& id) {
+  // Starts the site's daemon (liaison-site, or `program` with `extra` arguments) and waits until
+  // it is connected.
+  bool start(const std::string& id, const std::string& program = "liaison-site",
+             const std::vector<std::string>& extra = {}) {
     Site& s = sites[id];
-    s.daemon = std::make_unique<Process>(std::vector<std::string>{bin + "/liaison-site", "--site", s.dir},
-                                         tmp / (id + ".log"));
+    std::filesystem::remove(s.dir + "/api.endpoint");
+    std::vector<std::string> argv = {bin + "/" + program, "--site", s.dir};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    s.daemon = std::make_unique<Process>(argv, tmp / (id + ".log"));
     if (!testing::waitFor([&] { return std::filesystem::exists(s.dir + "/api.endpoint"); }, 10s)) return false;
     std::string endpoint = testing::readText(s.dir + "/api.endpoint");
     while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
     s.http = std::make_unique<httplib::Client>("http://" + endpoint);
     s.http->set_read_timeout(120, 0);
+    s.http->set_tcp_nodelay(true);
     s.token = testing::readText(s.dir + "/api.token");
     while (!s.token.empty() && s.token.back() == '\n') s.token.pop_back();
     return testing::waitFor([&] { return cursor(id) >= 0 && connected(id); }, 10s);
