@@ -43,3 +43,10 @@ if [ "$quick" = 1 ]; then
 else
   "$dir/bin/liaison-bench-alerts" --probes 300 --alerts 5000
 fi
+echo
+echo "== Interpol adapter (a broker, a sending site, liaison-interpol; a local stand-in gateway and notices API)"
+if [ "$quick" = 1 ]; then
+  "$dir/bin/liaison-bench-interpol" --alerts 50 --notices 500
+else
+  "$dir/bin/liaison-bench-interpol" --alerts 1000 --notices 10000
+fi

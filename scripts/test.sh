@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=build CMAKE_ARGS="-DLIAISON_WERROR=ON" scripts/setup.sh
 ctest --test-dir build --output-on-failure -j 2 --timeout 600
 scripts/bench.sh --quick   # the benchmarks must keep running; their numbers are not checked here
+# The demo checks every step it narrates; it must keep working too.
+demo_log=$(mktemp)
+if ! scripts/demo.sh > "$demo_log" 2>&1; then cat "$demo_log"; rm -f "$demo_log"; exit 1; fi
+rm -f "$demo_log"
+echo "test: the demo ran, every step checked
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \

@@ -96,6 +96,13 @@ class FakeGateway : public FakeServer {
       res.status = r.status;
       res.set_content(r.body, "application/json");
     });
+    // What it accepted, by Idempotency-Key (for the demo's checks).
+    server().Get("/ncb/received", [this](const httplib::Request&, httplib::Response& res) {
+      std::lock_guard lock(mutex_);
+      json out = json::object();
+      for (const auto& [key, n] : accepted_) out[key] = n;
+      res.set_content(out.dump(), "application/json");
+    });
     start();
   }
   void script(std::vector<Reply> replies) {
