@@ -58,7 +58,8 @@ class Bench {
   testing::TempDir tmp;
   std::string bin = testing::binDir();
   std::unique_ptr<Process> broker;
-  std::string listen;
+  std::string listen, fanout;
+  std::vector<std::string> brokerArgv;
   std::map<std::string, Site> sites;
   std::vector<std::string> members;
   int nextId = 1;
@@ -91,11 +92,8 @@ class Bench {
       argv.push_back("--member");
       argv.push_back(m);
     }
-    broker = std::make_unique<Process>(argv, tmp / "broker.log");
-    if (!testing::waitFor([&] { return std::filesystem::exists(tmp / "broker-data/endpoints"); }, 10s)) return false;
-    std::ifstream in(tmp / "broker-data/endpoints");
-    std::string word;
-    in >> word >> listen;
+    brokerArgv = argv;
+    if (!startBroker()) return false;
     for (const auto& id : ids) {
       Site& s = sites[id];
       s.id = id;
@@ -104,6 +102,24 @@ class Bench {
                "--member", tmp / (id + ".member"), "--broker", listen, "--broker-key", tmp / "broker.pub",
                "--api", "127.0.0.1:0"}) != 0) return false;
     }
+    return true;
+  }
+
+  // Starts the broker (again: on the ports it had, with the same data) and reads its endpoints.
+  bool startBroker() {
+    std::filesystem::remove(tmp / "broker-data/endpoints");
+    std::vector<std::string> argv = brokerArgv;
+    if (!listen.empty()) {
+      for (size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == "--listen") argv[i + 1] = listen;
+        if (argv[i] == "--fanout") argv[i + 1] = fanout;
+      }
+    }
+    broker = std::make_unique<Process>(argv, tmp / "broker.log");
+    if (!testing::waitFor([&] { return std::filesystem::exists(tmp / "broker-data/endpoints"); }, 10s)) return false;
+    std::ifstream in(tmp / "broker-data/endpoints");
+    std::string word;
+    in >> word >> listen >> word >> fanout;
     return true;
   }
 
