@@ -2,7 +2,7 @@
 // the notices API is read.
 #include <gtest/gtest.h>
 
-#include "adapters/interpol.h"
+#include "adapters/notices.h"
 
 namespace liaison {
 namespace {
