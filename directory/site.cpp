@@ -39,9 +39,13 @@ Result<SiteConfig> loadSiteConfig(const std::string& dir) {
   if (!text) {
     return makeError(Errc::kNotFound, dir + ": not a Liaison site (no site.toml; run `liaison init`)");
   }
+  return parseSiteConfig(dir, path, *text);
+}
+
+Result<SiteConfig> parseSiteConfig(const std::string& dir, const std::string& path, std::string_view text) {
   toml::table table;
   try {
-    table = toml::parse(*text, path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return makeError(Errc::kInvalidInput, path + ": line " +
                                               std::to_string(e.source().begin.line) + ": " +

@@ -34,6 +34,8 @@ struct SiteConfig {
 
 // Reads DIR/site.toml. Relative paths in it are relative to DIR.
 Result<SiteConfig> loadSiteConfig(const std::string& dir);
+// The same from the text of a site.toml (named `path` in messages).
+Result<SiteConfig> parseSiteConfig(const std::string& dir, const std::string& path, std::string_view text);
 
 struct InitOptions {
   std::string dir, id, rootPub, key, member;
