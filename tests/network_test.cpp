@@ -17,6 +17,13 @@
 #include "bus/protocol.h"
 #include "bus/zmq.h"
 #include "schemas/json.h"
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <random>
+
 #include "tests/network_fixture.h"
 #include "tests/support.h"
 #include "trust/keys.h"
@@ -273,6 +280,116 @@ TEST_F(NetworkTest, ARevocationTakesEffectEverywhere) {
   ASSERT_EQ(publish("kg-bishkek", generate("kg.jsonl", 3, 3, "KG")).exitCode, 0);
   EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 8); }, 20s));
   EXPECT_EQ(status("th-bangkok")["counts"]["revoked"], 1);
+}
+
+
+// Writes `bytes` to 127.0.0.1:port on a fresh TCP connection and closes it; what comes back is
+// read for a moment (to let the peer react) and dropped.
+void spray(int port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    (void)!::write(fd, bytes.data(), bytes.size());
+    timeval tv{0, 200000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    while (::read(fd, buf, sizeof buf) > 0) {
+    }
+  }
+  ::close(fd);
+}
+
+int portOf(const std::string& endpoint) { return std::stoi(endpoint.substr(endpoint.rfind(':') + 1)); }
+
+// The bad-input battery from outside the network: random bytes on every port, clients without
+// CURVE or with a key the broker does not know, malformed HTTP and missing or wrong API tokens.
+// Each is refused (and counted where a counter exists), nothing changes, service goes on.
+TEST_F(NetworkTest, StrangersAndGarbageOnEveryPortChangeNothing) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 20, 1, "KG")).exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 20); }, 20s));
+  const std::string before = dump("th-bangkok");
+  std::string fanout;
+  {
+    std::ifstream in(tmp / "broker-data/endpoints");
+    std::string word;
+    in >> word >> word >> word >> fanout;
+  }
+  const int api = portOf(testing::readText(site("th-bangkok") + "/api.endpoint"));
+  std::mt19937 rng(42);
+  auto random = [&](size_t n) {
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(rng());
+    return s;
+  };
+  // Random bytes, a ZMTP greeting with garbage after it, and an HTTP request, on every port.
+  const std::string zmtpGreeting = std::string("\xff\0\0\0\0\0\0\0\x01\x7f", 10) + "\x03\x00CURVE" + std::string(15, '\0');
+  for (int port : {portOf(listen), portOf(fanout), api}) {
+    for (int i = 0; i < 5; ++i) spray(port, random(1 + rng() % 65536));
+    spray(port, zmtpGreeting + random(4096));
+    spray(port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  }
+  // Malformed HTTP, and requests without or with a wrong token, at the site API.
+  spray(api, "BREW /coffee HTCPCP/1.0\r\n\r\n");
+  spray(api, "POST /v1/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999\r\n\r\n");
+  httplib::Client http("127.0.0.1", api);
+  auto post = http.Post("/v1/publish?name=x.json", testing::contactJson("th-evil", R"("country": "TH")"), "application/json");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 401);
+  post = http.Post("/v1/alerts", {{"Authorization", "Bearer wrong-token-wrong-token-wrong-token"}},
+                   R"({"headline": "x", "targets": {"countries": ["KG"]}})", "application/json");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 401);
+  auto get = http.Get("/v1/alerts");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 401);
+  // ZeroMQ clients: without CURVE, and with a CURVE key no certificate names. No answer at all.
+  auto ctx = bus::Context::create();
+  ASSERT_TRUE(ctx.ok());
+  auto brokerKeys = trust::loadPublicKeys(tmp / "broker.pub");
+  ASSERT_TRUE(brokerKeys.ok());
+  auto stranger = trust::generateKeyPair();
+  for (int mode = 0; mode < 2; ++mode) {
+    auto dealer = bus::Socket::open(*ctx, ZMQ_DEALER);
+    ASSERT_TRUE(dealer.ok());
+    if (mode == 1) {
+      ASSERT_TRUE(dealer->setCurveClient(stranger, brokerKeys->curve).ok());
+    }
+    ASSERT_TRUE(dealer->setInt(ZMQ_LINGER, 0).ok());
+    ASSERT_TRUE(dealer->connect(listen).ok());
+    (void)dealer->send({bus::encode(bus::InfoRequest{1})}, true);
+    (void)dealer->send({bus::encode(bus::FetchRequest{2, 0, 1, 100})}, true);
+    std::vector<zmq_pollitem_t> items{dealer->pollItem()};
+    auto ready = bus::poll(items, 1500ms);
+    EXPECT_TRUE(ready && *ready == 0) << "a stranger got an answer (mode " << mode << ")";
+  }
+  // Refused and counted; nothing changed; the network serves its members as before.
+  auto st = status("th-bangkok");
+  ASSERT_FALSE(st.is_null());
+  EXPECT_GE(st["api"]["refusedRequests"].get<int>(), 3);
+  EXPECT_EQ(dump("th-bangkok"), before);
+  EXPECT_EQ(dump("kg-bishkek"), before);
+  ASSERT_EQ(publish("kg-bishkek", generate("b.jsonl", 5, 2, "KG")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 25); }, 20s));
+  auto alert = liaison({"alert", "send", "--site", site("kg-bishkek"), "--headline", "Still working", "--target", "country:TH"});
+  EXPECT_EQ(alert.exitCode, 0) << alert.err;
+  EXPECT_TRUE(broker->running());
+  EXPECT_TRUE(daemons["th-bangkok"]->running());
+  broker->stop();
+  auto log = testing::readText(tmp / "broker.log");
+  auto at = log.rfind("zap_refused_key=");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoi(log.substr(at + 16)), 1) << "the unknown key was not counted";
 }
 
 }  // namespace
