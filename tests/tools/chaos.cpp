@@ -299,8 +299,11 @@ class Chaos {
       if (!r || r->status != 200) return {};
       return json::parse(r->body, nullptr, false);
     };
+    // One budget for all of them: a systematic failure must not wait a minute per alert.
+    const auto deadline = Steady::now() + 120s;
     for (const auto& [aid, targets] : alerts_) {
       json custody;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
       bool served = testing::waitFor([&] {
         auto shown = get(alertSender_[aid], "/v1/alerts/" + aid);
         if (!shown.is_object() || !shown.value("live", false)) return false;
@@ -309,7 +312,7 @@ class Chaos {
           if (t.value("state", "") == "queued") return false;
         }
         return true;
-      }, 60s);
+      }, std::max(left, std::chrono::milliseconds(500)));
       if (!served) {
         violation("alert " + aid + " is not delivered to all its targets: " + custody.dump());
         continue;
