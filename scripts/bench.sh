@@ -22,31 +22,39 @@ else
 fi
 
 echo "Liaison benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo
-echo "== directory"
+echo "Each figure is the median of the runs; baselines are measured in the same runs."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+runs=3
+[ "$quick" = 1 ] && runs=1
+# repeat KEY LABEL COMMAND...: runs the benchmark $runs times, each run's JSON in $out/KEY.N.json;
+# prints "LABEL=FILE,FILE,..." for bench_table.py.
+repeat() {
+  local key=$1 label=$2; shift 2
+  local files=()
+  for i in $(seq 1 "$runs"); do
+    echo "  $label: run $i of $runs…" >&2
+    "$@" --json > "$out/$key.$i.json"
+    files+=("$out/$key.$i.json")
+  done
+  (IFS=,; echo "$label=${files[*]}")
+}
+sections=()
+bus="bus: 1 broker + 4 site daemons"
+alerts="alerts: 1 broker, a sending site + 8 target site daemons"
+interpol="Interpol adapter: local stand-in gateway and notices API"
 if [ "$quick" = 1 ]; then
-  "$dir/bin/liaison-bench-directory" --records 5000 --queries 200 --runs 1
+  sections+=("$(repeat dir directory "$dir/bin/liaison-bench-directory" --records 5000 --queries 200 --runs 1)")
+  sections+=("$(repeat bus "$bus" "$dir/bin/liaison-bench-bus" --updates 1000 --catchup 3000 --probes 20)")
+  sections+=("$(repeat alerts "$alerts" "$dir/bin/liaison-bench-alerts" --probes 10 --alerts 100)")
+  sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 50 --notices 500)")
 else
-  "$dir/bin/liaison-bench-directory" --records 100000 --queries 5000 --runs 3
+  # The directory benchmark takes its own medians over 3 runs on one 100,000-record directory.
+  sections+=("$(runs=1 repeat dir "directory: 100,000 records, medians of 3 runs inside" \
+                 "$dir/bin/liaison-bench-directory" --records 100000 --queries 5000 --runs 3)")
+  sections+=("$(repeat bus "$bus" "$dir/bin/liaison-bench-bus" --updates 10000 --catchup 100000 --probes 200)")
+  sections+=("$(repeat alerts "$alerts" "$dir/bin/liaison-bench-alerts" --probes 200 --alerts 3000)")
+  sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 1000 --notices 10000)")
 fi
 echo
-echo "== bus (1 broker and 4 site daemons on 127.0.0.1)"
-if [ "$quick" = 1 ]; then
-  "$dir/bin/liaison-bench-bus" --updates 1000 --catchup 3000 --probes 20
-else
-  "$dir/bin/liaison-bench-bus" --updates 20000 --catchup 100000 --probes 300
-fi
-echo
-echo "== alerts (1 broker, a sending site and 8 target site daemons on 127.0.0.1)"
-if [ "$quick" = 1 ]; then
-  "$dir/bin/liaison-bench-alerts" --probes 10 --alerts 100
-else
-  "$dir/bin/liaison-bench-alerts" --probes 300 --alerts 5000
-fi
-echo
-echo "== Interpol adapter (a broker, a sending site, liaison-interpol; a local stand-in gateway and notices API)"
-if [ "$quick" = 1 ]; then
-  "$dir/bin/liaison-bench-interpol" --alerts 50 --notices 500
-else
-  "$dir/bin/liaison-bench-interpol" --alerts 1000 --notices 10000
-fi
+python3 scripts/bench_table.py "${sections[@]}"
