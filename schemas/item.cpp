@@ -1,5 +1,6 @@
 #include "schemas/item.h"
 
+#include <capnp/dynamic.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
@@ -28,6 +29,37 @@ OwnedItem OwnedItem::fromBuilder(capnp::MessageBuilder& builder) {
   return OwnedItem(capnp::canonicalize(root));
 }
 
+namespace {
+
+// Reads every field of a struct through the schema, so that a pointer of the wrong kind (a
+// struct where a list is declared, a list of the wrong element size, text without its NUL)
+// fails here, at the edge, rather than as an exception wherever the field is first read.
+void walkValue(const capnp::DynamicValue::Reader& v);
+void walkStruct(const capnp::DynamicStruct::Reader& s) {
+  for (auto field : s.getSchema().getNonUnionFields()) walkValue(s.get(field));
+  KJ_IF_MAYBE(field, s.which()) { walkValue(s.get(*field)); }
+}
+void walkValue(const capnp::DynamicValue::Reader& v) {
+  switch (v.getType()) {
+    case capnp::DynamicValue::STRUCT:
+      walkStruct(v.as<capnp::DynamicStruct>());
+      break;
+    case capnp::DynamicValue::LIST:
+      for (auto element : v.as<capnp::DynamicList>()) walkValue(element);
+      break;
+    case capnp::DynamicValue::TEXT:
+      (void)v.as<capnp::Text>();
+      break;
+    case capnp::DynamicValue::DATA:
+      (void)v.as<capnp::Data>();
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
 Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
   if (canonical.empty() || canonical.size() % 8 != 0 || canonical.size() > kMaxEnvelopeBytes) {
     return makeError(Errc::kInvalidInput, "item: not a whole number of words or too large");
@@ -40,6 +72,7 @@ Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
     if (!check.isCanonical()) KJ_FAIL_REQUIRE("not canonical");
     auto item = check.getRoot<schema::Item>();
     (void)item.which();
+    walkStruct(capnp::toDynamic(item));
   });
   KJ_IF_MAYBE(e, failure) {
     return makeError(Errc::kInvalidInput,
