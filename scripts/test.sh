@@ -12,7 +12,9 @@ scripts/bench.sh --quick   # the benchmarks must keep running; their numbers are
 demo_log=$(mktemp)
 if ! scripts/demo.sh > "$demo_log" 2>&1; then cat "$demo_log"; rm -f "$demo_log"; exit 1; fi
 rm -f "$demo_log"
-echo "test: the demo ran, every step checked
+echo "test: the demo ran, every step checked"
+# Every fuzz target for a few seconds from its seed corpus (scripts/fuzz.sh --seconds N for long runs).
+scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-5}"
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo \
