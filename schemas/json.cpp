@@ -379,9 +379,10 @@ Result<std::vector<InputItem>> parseInput(const std::string& fileName, std::stri
   auto parseOne = [&](std::string_view part, size_t line) -> Status {
     try {
       values.push_back(Json::parse(part.begin(), part.end()));
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number overflow
       std::string what = e.what();
       auto pos = what.find("syntax error");
+      if (pos == what.npos) pos = what.find("number overflow");
       return makeError(Errc::kInvalidInput,
                        fileName + (line > 0 ? ": line " + std::to_string(line) : "") +
                            ": not JSON: " + (pos == what.npos ? what : what.substr(pos)));

@@ -1,6 +1,8 @@
 // The JSON forms: what a user writes is checked field by field, and printed back the same.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <random>
 
 #include "schemas/json.h"
@@ -173,6 +175,25 @@ TEST(Envelope, GarbageNeverCrashesTheDecoder) {
     if (r.ok()) (void)itemKind(r->item.reader());
   }
   SUCCEED();
+}
+
+// Inputs the fuzzers found (tests/data/fuzz-regressions/json_forms): each is an input error
+// with a reason, never an exception.
+TEST(JsonForms, InputsTheFuzzersFoundAreErrorsNotExceptions) {
+  const std::string dir = testing::sourceDir() + "/tests/data/fuzz-regressions/json_forms";
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    std::string text = testing::readText(entry.path());
+    EXPECT_NO_THROW({
+      auto r = json::parseInput("fuzz.json", text);
+      EXPECT_FALSE(r.ok()) << entry.path();
+    });
+  }
+  EXPECT_GE(files, 1u);
+  auto r = json::parseInput("big.json", "[1e999999999]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("number overflow"), std::string::npos) << r.error().message;
 }
 
 }  // namespace
