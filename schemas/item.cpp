@@ -58,6 +58,61 @@ void walkValue(const capnp::DynamicValue::Reader& v) {
   }
 }
 
+// Records are most of what arrives (a catch-up is 100,000 of them): the same walk written out
+// with the generated readers, an order of magnitude faster than the dynamic one.
+void touch(capnp::Text::Reader) {}
+void touch(capnp::List<capnp::Text>::Reader list) {
+  for (auto t : list) touch(t);
+}
+void walkRecord(schema::Record::Reader r) {
+  touch(r.getId());
+  touch(r.getStatus());
+  auto body = r.getBody();
+  switch (body.which()) {
+    case schema::Record::Body::CONTACT: {
+      auto c = body.getContact();
+      for (auto t : {c.getContactKind(), c.getTitle(), c.getRole(), c.getOrganization(), c.getUnit(),
+                     c.getCountry(), c.getLocality(), c.getBody(), c.getNotes()}) {
+        touch(t);
+      }
+      auto n = c.getName();
+      for (auto t : {n.getLatin(), n.getOriginal(), n.getHonorific()}) touch(t);
+      for (auto l : {c.getNetworks(), c.getCompetences(), c.getTopics(), c.getLegalBases(), c.getLanguages()}) {
+        touch(l);
+      }
+      for (auto ch : c.getChannels()) {
+        for (auto t : {ch.getKind(), ch.getValue(), ch.getNote()}) touch(t);
+      }
+      auto a = c.getAvailability();
+      for (auto t : {a.getTimezone(), a.getHours(), a.getAfterHours(), a.getOutOfOfficeUntil(), a.getDeputyId()}) {
+        touch(t);
+      }
+      auto v = c.getVerification();
+      for (auto t : {v.getVerifiedAt(), v.getVerifiedBy(), v.getReviewDue()}) touch(t);
+      break;
+    }
+    case schema::Record::Body::INSTRUMENT: {
+      auto i = body.getInstrument();
+      for (auto t : {i.getType(), i.getName(), i.getNotes()}) touch(t);
+      touch(i.getParties());
+      touch(i.getCovers());
+      break;
+    }
+    case schema::Record::Body::NOTICE: {
+      auto n = body.getNotice();
+      for (auto t : {n.getNoticeType(), n.getEntityId(), n.getForename(), n.getName(), n.getDateOfBirth(),
+                     n.getLink(), n.getFetchedAt()}) {
+        touch(t);
+      }
+      touch(n.getNationalities());
+      break;
+    }
+    default:
+      walkStruct(capnp::toDynamic(r));  // a kind this build does not know
+      break;
+  }
+}
+
 }  // namespace
 
 Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
@@ -72,7 +127,11 @@ Result<OwnedItem> OwnedItem::decode(std::span<const uint8_t> canonical) {
     if (!check.isCanonical()) KJ_FAIL_REQUIRE("not canonical");
     auto item = check.getRoot<schema::Item>();
     (void)item.which();
-    walkStruct(capnp::toDynamic(item));
+    if (item.which() == schema::Item::RECORD) {
+      walkRecord(item.getRecord());
+    } else {
+      walkStruct(capnp::toDynamic(item));
+    }
   });
   KJ_IF_MAYBE(e, failure) {
     return makeError(Errc::kInvalidInput,
