@@ -392,5 +392,39 @@ TEST_F(NetworkTest, StrangersAndGarbageOnEveryPortChangeNothing) {
   EXPECT_GE(std::stoi(log.substr(at + 16)), 1) << "the unknown key was not counted";
 }
 
+
+// A site whose LMDB map is full (map_size_mb = 1 in its site.toml: no room to grow) cannot
+// apply what arrives: it says so, keeps running and loses nothing; given room again it catches up.
+TEST_F(NetworkTest, ASiteWhoseLmdbMapIsFullKeepsRunningAndCatchesUpLater) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  initSite("th-bangkok");
+  startSite("kg-bishkek");
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 100, 1, "KG")).exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 100); }, 20s));
+  daemons["th-bangkok"]->stop();
+  const std::string toml = testing::readText(site("th-bangkok") + "/site.toml");
+  std::string full = toml;
+  full.insert(full.find("[site]\n") + 7, "map_size_mb = 1\n");
+  testing::writeText(site("th-bangkok") + "/site.toml", full);
+  startSite("th-bangkok");
+  ASSERT_EQ(publish("kg-bishkek", generate("b.jsonl", 3000, 2, "KG")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return testing::readText(tmp / "th-bangkok.log").find("MDB_MAP_FULL") != std::string::npos; }, 20s))
+      << "the map never filled";
+  EXPECT_TRUE(daemons["th-bangkok"]->running());
+  auto st = status("th-bangkok");
+  ASSERT_FALSE(st.is_null());
+  EXPECT_LT(st.value("cursorSeq", 0), st.value("brokerHead", 0));
+  // What it held is intact and still served.
+  EXPECT_EQ(liaison({"show", "--site", site("th-bangkok"), "gen-kg-1"}).exitCode, 0);
+  daemons["th-bangkok"]->stop();
+  testing::writeText(site("th-bangkok") + "/site.toml", toml);
+  startSite("th-bangkok");
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 3100); }, 60s));
+}
+
 }  // namespace
 }  // namespace liaison

@@ -7,7 +7,8 @@
 // alerts, each through a random live site's API. Every answer is recorded: acknowledged (the
 // broker accepted), refused, or unknown (no answer: it may or may not have happened).
 // Faults (seeded schedule): kill -9 and restart of the broker or a site, SIGSTOP/SIGCONT of a site
-// (a slow subscriber). A sampler reads records' revisions at random sites all along.
+// (a slow subscriber), a site whose LMDB map is full for a few seconds (restarted with
+// map_size_mb = 1, then without). A sampler reads records' revisions at random sites all along.
 // At the end every process is brought back, and once the network has converged the model is
 // checked: every acknowledged publish or retirement is at every replica with the same final
 // revision (the highest acknowledged, or a higher one whose outcome was unknown); nothing that
@@ -157,12 +158,12 @@ class Chaos {
       std::this_thread::sleep_for(std::chrono::milliseconds(700 + faultRng_() % 2500));
       if (stop) break;
       int dice = static_cast<int>(faultRng_() % 100);
-      if (dice < 25) {  // the broker dies and comes back
+      if (dice < 20) {  // the broker dies and comes back
         b_.broker->kill9();
         ++faults_["kill -9 broker"];
         std::this_thread::sleep_for(std::chrono::milliseconds(200 + faultRng_() % 1500));
         if (!b_.startBroker()) ++violations_;
-      } else if (dice < 70) {  // a site dies and comes back
+      } else if (dice < 65) {  // a site dies and comes back
         std::string id = randomSite(faultRng_);
         {
           std::lock_guard lock(mutex_);
@@ -171,6 +172,24 @@ class Chaos {
         b_.sites[id].daemon->kill9();
         ++faults_["kill -9 site"];
         std::this_thread::sleep_for(std::chrono::milliseconds(200 + faultRng_() % 2500));
+        restart(id);
+      } else if (dice < 85) {  // a site's LMDB map is full: it can store nothing for a while
+        std::string id = randomSite(faultRng_);
+        {
+          std::lock_guard lock(mutex_);
+          alive_[id] = false;
+        }
+        b_.sites[id].daemon->stop();
+        setMapLimit(id, true);
+        restart(id);
+        ++faults_["LMDB map full"];
+        std::this_thread::sleep_for(std::chrono::milliseconds(2000 + faultRng_() % 3000));
+        {
+          std::lock_guard lock(mutex_);
+          alive_[id] = false;
+        }
+        b_.sites[id].daemon->stop();
+        setMapLimit(id, false);
         restart(id);
       } else {  // a site stops reading for a while
         std::string id = randomSite(faultRng_);
@@ -184,6 +203,18 @@ class Chaos {
         b_.sites[id].daemon->resume();
       }
     }
+  }
+
+  // map_size_mb = 1 in the site's site.toml: LMDB then maps no more than the file already
+  // holds, so the next write that needs a page fails with MDB_MAP_FULL. `false` removes it.
+  void setMapLimit(const std::string& id, bool full) {
+    const std::string path = b_.sites[id].dir + "/site.toml";
+    std::string toml = testing::readText(path);
+    const std::string line = "map_size_mb = 1\n";
+    auto at = toml.find(line);
+    if (at != std::string::npos) toml.erase(at, line.size());
+    if (full) toml.insert(toml.find("[site]\n") + 7, line);
+    testing::writeText(path, toml);
   }
 
   void restart(const std::string& id) {
