@@ -51,22 +51,10 @@ Status InterpolAdapter::start(site::SiteService& service, const directory::SiteC
   service_ = &service;
   config_ = config;
   keys_ = &keys;
-  const std::string dir = config.dir + "/interpol";
-  LIAISON_TRY(makeDirectories(dir, 0700));
-  lmdb::Env::Options options;
-  options.mapSize = size_t{1} << 30;
-  options.maxDbs = 4;
-  auto env = lmdb::Env::open(dir, options);
+  auto env = lmdb::openWithDatabases(config.dir + "/interpol", size_t{1} << 30,
+                                     {{&forwards_, "forwards"}, {&notices_, "notices"}});
   if (!env) return env.error();
   env_ = std::make_unique<lmdb::Env>(std::move(env).value());
-  auto txn = lmdb::Txn::beginWrite(*env_);
-  if (!txn) return txn.error();
-  for (auto [dbi, name] : {std::pair{&forwards_, "forwards"}, std::pair{&notices_, "notices"}}) {
-    auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
-    if (!d) return d.error();
-    *dbi = *d;
-  }
-  LIAISON_TRY(std::move(*txn).commit());
   spdlog::info("interpol adapter site={} gateway={} notices={} nationalities={} interval={}s", config.id,
                o_.gateway.empty() ? "(off)" : o_.gateway, o_.notices.empty() ? "(off)" : o_.notices,
                o_.nationalities.size(), o_.interval.count());

@@ -8,6 +8,7 @@
 
 #include "adapters/interpol.h"
 #include "common/daemon.h"
+#include "common/encoding.h"
 #include "schemas/vocab.h"
 #include "site/daemon.h"
 
@@ -47,20 +48,8 @@ int main(int argc, char** argv) {
     std::cerr << "liaison-interpol: give --site DIR or set LIAISON_SITE\n";
     return 2;
   }
-  auto split = [](const std::string& s) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= s.size()) {
-      size_t comma = s.find(',', start);
-      std::string one = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!one.empty()) out.push_back(one);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    return out;
-  };
-  io.nationalities = split(nationalities);
-  io.types = split(types);
+  io.nationalities = splitList(nationalities);
+  io.types = splitList(types);
   for (const auto& n : io.nationalities) {
     if (!vocab::isCountry(n)) {
       std::cerr << "liaison-interpol: --nationalities: \"" << n << "\" is not an ISO 3166-1 alpha-2 code\n";

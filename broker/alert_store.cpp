@@ -1,25 +1,15 @@
 #include "broker/alert_store.h"
 
-#include "common/files.h"
 
 namespace liaison::broker {
 
 Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& dir, size_t mapSize) {
-  LIAISON_TRY(makeDirectories(dir, 0700));
-  lmdb::Env::Options options;
-  options.mapSize = mapSize;
-  options.maxDbs = 4;
-  auto env = lmdb::Env::open(dir, options);
+  MDB_dbi alerts = 0, envelopes = 0;
+  auto env = lmdb::openWithDatabases(dir, mapSize, {{&alerts, "alerts"}, {&envelopes, "envelopes"}});
   if (!env) return env.error();
   std::unique_ptr<LmdbAlertStore> store(new LmdbAlertStore(std::move(env).value()));
-  auto txn = lmdb::Txn::beginWrite(store->env_);
-  if (!txn) return txn.error();
-  for (auto [dbi, name] : {std::pair{&store->alerts_, "alerts"}, std::pair{&store->envelopes_, "envelopes"}}) {
-    auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
-    if (!d) return d.error();
-    *dbi = *d;
-  }
-  LIAISON_TRY(std::move(*txn).commit());
+  store->alerts_ = alerts;
+  store->envelopes_ = envelopes;
   return store;
 }
 

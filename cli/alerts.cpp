@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/clock.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "schemas/vocab.h"
 
@@ -30,12 +31,7 @@ Result<Json> targetsFrom(const std::vector<std::string>& specs, const char* opti
       {"focal-point", "focalPoints"}, {"site", "sites"}};
   Json out = Json::object();
   for (const auto& spec : specs) {
-    size_t start = 0;
-    while (start <= spec.size()) {
-      size_t comma = spec.find(',', start);
-      std::string one = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      start = comma == std::string::npos ? spec.size() + 1 : comma + 1;
-      if (one.empty()) continue;
+    for (const auto& one : splitList(spec)) {
       auto colon = one.find(':');
       auto kind = colon == std::string::npos ? kKinds.end() : kKinds.find(one.substr(0, colon));
       if (kind == kKinds.end()) {

@@ -8,24 +8,13 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/encoding.h"
 #include "schemas/vocab.h"
 
 using liaison::cli::Context;
 
 namespace {
 
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(',', start);
-    std::string part = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!part.empty()) out.push_back(part);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
 
 struct FindFlags {
   std::string country, role, topic, competence, language, network, legalBasis, name;
@@ -258,7 +247,7 @@ int main(int argc, char** argv) {
   using namespace liaison::cli;
   if (keygen->parsed()) return cmdKeygen(prefix);
   if (enroll->parsed()) {
-    return cmdEnroll(rootKey, site, publicKey, splitList(countries), role, days, network, clock);
+    return cmdEnroll(rootKey, site, publicKey, liaison::splitList(countries), role, days, network, clock);
   }
   if (revoke->parsed()) return cmdRevoke(rootKey, site, reason, clock);
   if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, broker, brokerKey, api);

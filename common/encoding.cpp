@@ -185,4 +185,17 @@ size_t utf8Length(std::string_view text) {
   return count;
 }
 
+std::vector<std::string> splitList(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(separator, start);
+    std::string_view part = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (!part.empty()) out.emplace_back(part);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace liaison

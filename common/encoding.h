@@ -27,6 +27,9 @@ std::optional<Bytes> fromZ85(std::string_view text);
 // On failure `badOffset` (if given) receives the offset of the first bad byte.
 bool isValidUtf8(std::string_view text, size_t* badOffset = nullptr);
 
+// "a,b,,c" → {"a", "b", "c"}: the parts between separators, empty ones dropped.
+std::vector<std::string> splitList(std::string_view text, char separator = ',');
+
 // Number of code points in valid UTF-8.
 size_t utf8Length(std::string_view text);
 

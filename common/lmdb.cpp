@@ -1,5 +1,7 @@
 #include "common/lmdb.h"
 
+#include "common/files.h"
+
 #include <sys/stat.h>
 
 namespace liaison::lmdb {
@@ -128,6 +130,25 @@ bool Cursor::seek(std::string_view key, MDB_cursor_op op, std::string_view* keyO
   if (keyOut != nullptr) *keyOut = view(k);
   if (valueOut != nullptr) *valueOut = view(v);
   return true;
+}
+
+Result<Env> openWithDatabases(const std::string& dir, size_t mapSize,
+                              std::initializer_list<std::pair<MDB_dbi*, const char*>> databases) {
+  LIAISON_TRY(makeDirectories(dir, 0700));
+  Env::Options options;
+  options.mapSize = mapSize;
+  options.maxDbs = static_cast<unsigned>(databases.size()) + 2;
+  auto env = Env::open(dir, options);
+  if (!env) return env.error();
+  auto txn = Txn::beginWrite(*env);
+  if (!txn) return txn.error();
+  for (auto [dbi, name] : databases) {
+    auto d = openDbi(*txn, name, MDB_CREATE);
+    if (!d) return d.error();
+    *dbi = *d;
+  }
+  LIAISON_TRY(std::move(*txn).commit());
+  return env;
 }
 
 }  // namespace liaison::lmdb

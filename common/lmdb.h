@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,11 @@ class Txn {
   MDB_txn* txn_ = nullptr;
   bool readOnly_ = true;
 };
+
+// Opens (creating) an environment of its own in `dir` (made 0700 when missing) and its named
+// databases (created when missing), setting each handle: the common case of a small store.
+Result<Env> openWithDatabases(const std::string& dir, size_t mapSize,
+                              std::initializer_list<std::pair<MDB_dbi*, const char*>> databases);
 
 // Opens (creating in a write txn) a named database. The handle stays valid for the Env.
 Result<MDB_dbi> openDbi(Txn& txn, const char* name, unsigned flags);

@@ -98,22 +98,15 @@ Result<std::optional<StoredAlert>> readAlert(const lmdb::Txn& txn, MDB_dbi dbi, 
 }  // namespace
 
 Result<std::unique_ptr<Inbox>> Inbox::open(const std::string& dir, size_t mapSize) {
-  LIAISON_TRY(makeDirectories(dir, 0700));
-  lmdb::Env::Options options;
-  options.mapSize = mapSize;
-  options.maxDbs = 4;
-  auto env = lmdb::Env::open(dir, options);
+  MDB_dbi alerts = 0, envelopes = 0, answers = 0, outq = 0;
+  auto env = lmdb::openWithDatabases(
+      dir, mapSize, {{&alerts, "alerts"}, {&envelopes, "envelopes"}, {&answers, "answers"}, {&outq, "outq"}});
   if (!env) return env.error();
   std::unique_ptr<Inbox> inbox(new Inbox(std::move(env).value()));
-  auto txn = lmdb::Txn::beginWrite(inbox->env_);
-  if (!txn) return txn.error();
-  for (auto [dbi, name] : {std::pair{&inbox->alerts_, "alerts"}, std::pair{&inbox->envelopes_, "envelopes"},
-                           std::pair{&inbox->answers_, "answers"}, std::pair{&inbox->outq_, "outq"}}) {
-    auto d = lmdb::openDbi(*txn, name, MDB_CREATE);
-    if (!d) return d.error();
-    *dbi = *d;
-  }
-  LIAISON_TRY(std::move(*txn).commit());
+  inbox->alerts_ = alerts;
+  inbox->envelopes_ = envelopes;
+  inbox->answers_ = answers;
+  inbox->outq_ = outq;
   return inbox;
 }
 

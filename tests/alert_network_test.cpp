@@ -214,13 +214,7 @@ TEST_F(AlertTest, BadAlertsAndAnswersAreRefusedWithAReasonAndCounted) {
 }
 
 TEST_F(AlertTest, AnOfflineTargetReceivesTheAlertWhenItReturns) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 10s));
   daemons["th-bangkok"]->stop();
   auto sent = send("kg-bishkek", {"--headline", "While you were away", "--target", "country:TH"});
@@ -235,13 +229,7 @@ TEST_F(AlertTest, AnOfflineTargetReceivesTheAlertWhenItReturns) {
 }
 
 TEST_F(AlertTest, Kill9OfTheBrokerBetweenAcceptAndDeliveryStillDelivers) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 10s));
   daemons["th-bangkok"]->stop();  // so the broker cannot deliver before it dies
   auto sent = send("kg-bishkek", {"--headline", "Custody across a crash", "--target", "site:th-bangkok",

@@ -135,6 +135,16 @@ class NetworkTest : public ::testing::Test {
     return liaison({"publish", "--site", site(id), file});
   }
 
+  // Enrols each (id, countries), starts the broker, makes each site and starts its daemon.
+  void startSites(const std::vector<std::pair<std::string, std::string>>& sites) {
+    for (const auto& [id, countries] : sites) enroll(id, countries);
+    startBroker();
+    for (const auto& [id, countries] : sites) {
+      initSite(id);
+      startSite(id);
+    }
+  }
+
   // Bishkek (KG), Almaty (KZ) and Bangkok (TH), enrolled, made and running.
   void startThreeSites() {
     enroll("kg-bishkek", "KG");

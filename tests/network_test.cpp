@@ -118,13 +118,7 @@ TEST_F(NetworkTest, ASiteBehindTheLogHorizonGetsASnapshot) {
 }
 
 TEST_F(NetworkTest, Kill9OfTheBrokerLosesNoAcceptedItem) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   // A stream of publishes; the broker is killed in the middle and restarted.
   std::vector<std::string> files;
   for (int i = 0; i < 12; ++i) files.push_back(generate("s" + std::to_string(i) + ".jsonl", 100, 100 + i, "KG"));
@@ -161,13 +155,7 @@ TEST_F(NetworkTest, Kill9OfTheBrokerLosesNoAcceptedItem) {
 }
 
 TEST_F(NetworkTest, Kill9OfASiteLeavesAConsistentReplica) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_EQ(publish("kg-bishkek", generate("big.jsonl", 6000, 9, "KG")).exitCode, 0);
   // Kill Bangkok while it applies, then restart it: it converges.
   waitFor([&] { return status("th-bangkok").value("cursorSeq", 0) > 1; }, 20s);
@@ -309,13 +297,7 @@ int portOf(const std::string& endpoint) { return std::stoi(endpoint.substr(endpo
 // CURVE or with a key the broker does not know, malformed HTTP and missing or wrong API tokens.
 // Each is refused (and counted where a counter exists), nothing changes, service goes on.
 TEST_F(NetworkTest, StrangersAndGarbageOnEveryPortChangeNothing) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 20, 1, "KG")).exitCode, 0);
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 20); }, 20s));
   const std::string before = dump("th-bangkok");
@@ -396,13 +378,7 @@ TEST_F(NetworkTest, StrangersAndGarbageOnEveryPortChangeNothing) {
 // A site whose LMDB map is full (map_size_mb = 1 in its site.toml: no room to grow) cannot
 // apply what arrives: it says so, keeps running and loses nothing; given room again it catches up.
 TEST_F(NetworkTest, ASiteWhoseLmdbMapIsFullKeepsRunningAndCatchesUpLater) {
-  enroll("kg-bishkek", "KG");
-  enroll("th-bangkok", "TH");
-  startBroker();
-  initSite("kg-bishkek");
-  initSite("th-bangkok");
-  startSite("kg-bishkek");
-  startSite("th-bangkok");
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 100, 1, "KG")).exitCode, 0);
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 100); }, 20s));
   daemons["th-bangkok"]->stop();
