@@ -34,6 +34,11 @@ Status Core::load() {
   }
   epoch_ = state_.epoch;
   head_ = state_.head;
+  for (auto& [id, signer] : state_.signers) {
+    auto h = state_.heads.find(id);
+    if (h != state_.heads.end()) h->second.network = networkOf(signer).value_or("?");
+  }
+  state_.signers.clear();
   auto origins = std::move(state_.origins);
   state_.origins.clear();
   for (auto& [id, origin] : origins) setOrigin(id, origin);
@@ -99,10 +104,32 @@ bool Core::revoked(std::string_view site) const {
   return state_.revoked.count(std::string(site)) != 0;
 }
 
+std::vector<trust::Peering> Core::peerings() const {
+  std::vector<trust::Peering> out;
+  for (const auto& [key, p] : state_.peerings) out.push_back(p);
+  return out;
+}
+
+std::optional<std::string> Core::networkOf(std::string_view site) const {
+  auto cert = member(site);
+  if (!cert) return std::nullopt;
+  return trust::issuerNetwork(*cert, *this);
+}
+
+std::set<std::string> Core::bridges() const {
+  std::set<std::string> out;
+  for (const auto& [site, cert] : state_.members) {
+    if (cert.role == "bridge" && isAdmitted(site)) out.insert(site);
+  }
+  return out;
+}
+
 bool Core::isAdmitted(std::string_view site) const {
   auto cert = member(site);
   int64_t now = clock_.nowSeconds();
-  return cert && !revoked(site) && now >= cert->notBefore && now <= cert->notAfter;
+  // Members of a peer network are known (to verify what they sign) but never connect here.
+  return cert && !revoked(site) && now >= cert->notBefore && now <= cert->notAfter &&
+         (cert->issuerKey == root_ || cert->issuerKey == SigningKey{});
 }
 
 std::map<trust::CurveKey, std::string> Core::admitted() const {
@@ -140,7 +167,9 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     std::optional<trust::Existing> head;
     std::optional<trust::MemberCert> member;
     bool wasRevoked = false;
-    int what = 0;  // 0 head, 1 member, 2 revoked
+    int what = 0;  // 0 head, 1 member, 2 revoked, 3 peering (key in id), 4 whole state
+    std::optional<trust::Peering> peering;
+    std::optional<Store::Snapshot> state;
   };
   std::vector<Undo> undo;
   auto rollback = [&] {
@@ -149,8 +178,12 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
         if (it->head) state_.heads[it->id] = *it->head; else state_.heads.erase(it->id);
       } else if (it->what == 1) {
         if (it->member) state_.members[it->id] = *it->member; else state_.members.erase(it->id);
-      } else if (!it->wasRevoked) {
-        state_.revoked.erase(it->id);
+      } else if (it->what == 2) {
+        if (!it->wasRevoked) state_.revoked.erase(it->id);
+      } else if (it->what == 3) {
+        if (it->peering) state_.peerings[it->id] = *it->peering; else state_.peerings.erase(it->id);
+      } else {
+        state_ = std::move(*it->state);
       }
     }
   };
@@ -192,6 +225,10 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
       auto it = state_.heads.find(change.id);
       if (it != state_.heads.end()) existing = it->second;
     }
+    if (reader.which() == schema::Item::REVOCATION && revoked(change.id)) {
+      ++ignored;  // a revocation held already (a bridge carrying it again)
+      continue;
+    }
     auto decision = trust::verify(*item, *this, now, existing, /*signatureChecked=*/true);
     if (decision.refusal == trust::Refusal::kStaleRevision) {
       ++ignored;
@@ -205,33 +242,78 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     switch (reader.which()) {
       case schema::Item::RECORD: {
         auto record = reader.getRecord();
-        trust::Existing head{record.getRevision(), itemKind(reader), ""};
+        trust::Existing head{record.getRevision(), itemKind(reader), "", networkOf(item->signer).value_or("")};
         if (record.getBody().isContact()) {
           head.country = str(record.getBody().getContact().getCountry());
         }
         change.head = head;
         origins.emplace_back(change.id, originOf(*item));
-        undo.push_back({change.id, existing, std::nullopt, false, 0});
+        undo.push_back({change.id, existing, std::nullopt, false, 0, std::nullopt, std::nullopt});
         state_.heads[change.id] = head;
         break;
       }
       case schema::Item::MEMBER: {
-        auto cert = trust::memberFromReader(reader.getMember());
+        auto cert = trust::memberFromSigned(*item);
         auto current = member(cert.site);
         if (current && current->notBefore >= cert.notBefore) {
           ++ignored;
           continue;  // an older certificate than the one held
         }
         change.member = cert;
-        undo.push_back({change.id, std::nullopt, current, false, 1});
+        undo.push_back({change.id, std::nullopt, current, false, 1, std::nullopt, std::nullopt});
         state_.members[change.id] = cert;
         break;
       }
       case schema::Item::REVOCATION:
         change.revoke = true;
-        undo.push_back({change.id, std::nullopt, std::nullopt, revoked(change.id), 2});
+        undo.push_back({change.id, std::nullopt, std::nullopt, revoked(change.id), 2, std::nullopt, std::nullopt});
         state_.revoked.insert(change.id);
         break;
+      case schema::Item::PEERING: {
+        auto p = trust::peeringFromReader(reader.getPeering());
+        p.home = item->signerKey == root_;
+        const std::string key = (p.home ? "0:" : "1:") + p.id;
+        auto current = state_.peerings.find(key);
+        if (current != state_.peerings.end() && current->second.revision >= p.revision) {
+          ++ignored;
+          ++refusals_[trust::refusalName(trust::Refusal::kStaleRevision)];
+          continue;
+        }
+        const std::string network = p.home ? p.peer : p.network;
+        auto home = trust::homePeering(*this, network);
+        const bool ending = p.status == "retired" ||
+                            (p.home && current != state_.peerings.end() &&
+                             current->second.peerRoot != p.peerRoot);
+        if (ending && home) {
+          // The peer network's records and certificates leave the state (and every replica).
+          undo.push_back({change.id, std::nullopt, std::nullopt, false, 4, std::nullopt, state_});
+          for (auto it = state_.heads.begin(); it != state_.heads.end();) {
+            if (it->second.network == network) {
+              change.dropHeads.push_back(it->first);
+              origins.emplace_back(it->first, std::nullopt);
+              it = state_.heads.erase(it);
+            } else {
+              ++it;
+            }
+          }
+          for (auto it = state_.members.begin(); it != state_.members.end();) {
+            if (it->second.issuerKey == home->peerRoot) {
+              change.dropMembers.push_back(it->first);
+              it = state_.members.erase(it);
+            } else {
+              ++it;
+            }
+          }
+          spdlog::warn("peering {} ended: {} record(s) and {} certificate(s) of {} withdrawn", p.id,
+                       change.dropHeads.size(), change.dropMembers.size(), network);
+        }
+        undo.push_back({key, std::nullopt, std::nullopt, false, 3,
+                        current == state_.peerings.end() ? std::nullopt : std::optional(current->second), {}});
+        state_.peerings[key] = p;
+        change.id = key;
+        change.peering = p;
+        break;
+      }
       default:
         break;
     }

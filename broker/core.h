@@ -40,12 +40,17 @@ class Store {
     std::set<std::string> revoked;
     std::map<std::string, trust::Existing> heads;
     std::map<std::string, Origin> origins;  // active contacts only
+    std::map<std::string, std::string> signers;  // record id → the site that signed its head
+    std::map<std::string, trust::Peering> peerings;  // "0:"/"1:" + id (home/foreign)
   };
   struct Change {
     std::string id;                             // record id, or site id for trust items
     std::optional<trust::Existing> head;        // a record's new head
     std::optional<trust::MemberCert> member;    // a certificate
     bool revoke = false;                        // a revocation of `id`
+    std::optional<trust::Peering> peering;      // a peering (stored at key `id`)
+    // A peering ended: the heads and certificates of its network leave the state.
+    std::vector<std::string> dropHeads, dropMembers;
   };
   virtual ~Store() = default;
   virtual Result<Snapshot> load() = 0;
@@ -100,6 +105,12 @@ class Core final : public trust::TrustView {
   const SigningKey& rootKey() const override { return root_; }
   std::optional<trust::MemberCert> member(std::string_view site) const override;
   bool revoked(std::string_view site) const override;
+  std::vector<trust::Peering> peerings() const override;
+
+  // The peer network a member belongs to ("" home; nullopt: unknown or its issuer not trusted).
+  std::optional<std::string> networkOf(std::string_view site) const;
+  // Bridges (admitted members with role bridge) of this network.
+  std::set<std::string> bridges() const;
 
  private:
   void setOrigin(const std::string& id, const std::optional<Origin>& origin);

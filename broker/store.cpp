@@ -59,7 +59,9 @@ bool parseHead(std::string_view v, trust::Existing& head, size_t& envelopeAt) {
   return true;
 }
 
-constexpr char kMembers = '0', kRevoked = '1', kHeads = '2';
+// Snapshot order: peerings first (a peer's certificates verify under them), then certificates,
+// revocations, records.
+constexpr char kPeerings = '.', kMembers = '0', kRevoked = '1', kHeads = '2';
 
 }  // namespace
 
@@ -75,7 +77,8 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::string& dir, size_
   if (!txn) return txn.error();
   for (auto [dbi, name] : {std::pair{&store->meta_, "meta"}, std::pair{&store->log_, "log"},
                            std::pair{&store->heads_, "heads"}, std::pair{&store->members_, "members"},
-                           std::pair{&store->revoked_, "revoked"}}) {
+                           std::pair{&store->revoked_, "revoked"},
+                           std::pair{&store->peerings_, "peerings"}}) {
     auto d = lmdb::openDbi(*txn, name, 0);
     if (!d) return d.error();
     *dbi = *d;
@@ -105,12 +108,13 @@ Result<Store::Snapshot> LmdbStore::load() {
       trust::Existing h;
       size_t at = 0;
       if (!parseHead(v, h, at)) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
-      if (h.kind == "contact") {
+      {
         auto env = v.substr(at);
         auto item = SignedItem::decodeStored(
             std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
         if (!item) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
         if (auto origin = originOf(*item)) s.origins.emplace(std::string(k), std::move(*origin));
+        s.signers.emplace(std::string(k), item->signer);
       }
       s.heads[std::string(k)] = std::move(h);
     }
@@ -124,7 +128,21 @@ Result<Store::Snapshot> LmdbStore::load() {
       auto item = SignedItem::decodeStored(
           std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
       if (!item || item->item.reader().which() != schema::Item::MEMBER) continue;
-      s.members[std::string(k)] = trust::memberFromReader(item->item.reader().getMember());
+      s.members[std::string(k)] = trust::memberFromSigned(*item);
+    }
+  }
+  {
+    auto c = lmdb::Cursor::open(*txn, peerings_);
+    if (!c) return c.error();
+    for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
+      if (v.size() < 16) continue;
+      auto env = v.substr(16);
+      auto item = SignedItem::decodeStored(
+          std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
+      if (!item || item->item.reader().which() != schema::Item::PEERING) continue;
+      auto p = trust::peeringFromReader(item->item.reader().getPeering());
+      p.home = k.starts_with("0:");
+      s.peerings[std::string(k)] = std::move(p);
     }
   }
   {
@@ -161,6 +179,9 @@ Status LmdbStore::append(const std::vector<bus::Entry>& entries,
     }
     if (change.member) LIAISON_TRY(txn->put(members_, change.id, stateValue(entry, "")));
     if (change.revoke) LIAISON_TRY(txn->put(revoked_, change.id, stateValue(entry, "")));
+    if (change.peering) LIAISON_TRY(txn->put(peerings_, change.id, stateValue(entry, "")));
+    for (const auto& id : change.dropHeads) LIAISON_TRY(txn->del(heads_, id));
+    for (const auto& id : change.dropMembers) LIAISON_TRY(txn->del(members_, id));
   }
   uint64_t head = entries.back().seq;
   LIAISON_TRY(txn->put(meta_, "head", u64(head)));
@@ -206,13 +227,16 @@ Status LmdbStore::snapshot(const std::string& afterKey, uint32_t max,
   if (!epoch) return epoch.error();
   uint64_t ep = *epoch ? readU64(**epoch) : 0;
   nextKey.clear();
-  char startTable = afterKey.empty() ? kMembers : afterKey[0];
+  char startTable = afterKey.empty() ? kPeerings : afterKey[0];
   std::string lastKey;  // table character + key of the last item added
 
   std::string startAfter = afterKey.empty() ? "" : afterKey.substr(1);
-  for (char table : {kMembers, kRevoked, kHeads}) {
+  for (char table : {kPeerings, kMembers, kRevoked, kHeads}) {
     if (table < startTable) continue;
-    MDB_dbi dbi = table == kMembers ? members_ : table == kRevoked ? revoked_ : heads_;
+    MDB_dbi dbi = table == kPeerings ? peerings_
+                  : table == kMembers ? members_
+                  : table == kRevoked ? revoked_
+                                      : heads_;
     auto c = lmdb::Cursor::open(*txn, dbi);
     if (!c) return c.error();
     std::string_view k, v;

@@ -5,7 +5,8 @@
 //   heads    record id → [u64 seq][i64 acceptedAt][u64 revision][kind]\0[country]\0[envelope]
 //   members  site id → [u64 seq][i64 acceptedAt][envelope of its certificate]
 //   revoked  site id → [u64 seq][i64 acceptedAt][envelope of the revocation]
-// heads, members and revoked are the current state, which snapshots serve when the log no
+//   peerings "0:" id (home) or "1:" id (a peer's own) → [u64 seq][i64 acceptedAt][envelope]
+// peerings, members, revoked and heads (served in that order) are the current state, which snapshots serve when the log no
 // longer reaches back to a site's cursor.
 // One write transaction per append (entry, head and state together), synced before commit
 // returns, so an accepted item survives kill -9.
@@ -36,7 +37,7 @@ class LmdbStore final : public Store {
  private:
   explicit LmdbStore(lmdb::Env env) : env_(std::move(env)) {}
   lmdb::Env env_;
-  MDB_dbi meta_ = 0, log_ = 0, heads_ = 0, members_ = 0, revoked_ = 0;
+  MDB_dbi meta_ = 0, log_ = 0, heads_ = 0, members_ = 0, revoked_ = 0, peerings_ = 0;
   uint64_t keep_ = 0;
   uint64_t oldest_ = 1;
 };

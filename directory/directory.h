@@ -19,9 +19,15 @@
 //   namedel  name key with one letter deleted → name key (DUPSORT), for tolerant matching
 //   members  site id → envelope of its member certificate
 //   revoked  site id → envelope of its revocation
+//   peerings "0:" id → envelope of a home peering (signed by this network's root),
+//            "1:" id → envelope of a peer network's own peering (signed by its root)
+// Records from a peer network (DESIGN.md, "Federation") are stored like home ones and carry two
+// more index terms: "n:<network>" (found by `--network`) and "o:<network>" (withdrawn with it).
+// While either peering is not in force they are not served; when one is retired they are removed.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +63,7 @@ struct Query {
 // A record as stored: verified, with its signature.
 struct StoredRecord {
   SignedItem signedItem;
+  std::string network;  // the peer network it came from over a bridge; "" for the home network
   schema::Record::Reader record() const { return signedItem.item.reader().getRecord(); }
 };
 
@@ -71,6 +78,7 @@ struct Hit {
 
 struct Counts {
   uint64_t contacts = 0, instruments = 0, notices = 0, retired = 0, members = 0, revoked = 0;
+  std::map<std::string, uint64_t> fromPeers;  // records by the peer network they came from
 };
 
 // How far a replica has applied its broker's log.
@@ -84,6 +92,7 @@ struct ApplyResult {
   Outcome outcome = Outcome::kApplied;
   std::string kind, id;
   trust::Decision decision;  // why it was ignored or refused
+  bool collision = false;    // applied: a home record took the id a peer network's record held
 };
 
 class Directory {
@@ -125,6 +134,8 @@ class Directory {
   Result<std::vector<Hit>> find(const Query& query, int64_t now) const;
   Result<Counts> counts() const;
   Result<std::optional<trust::MemberCert>> member(std::string_view site) const;
+  // Every peering stored here, home and foreign.
+  Result<std::vector<trust::Peering>> peerings() const;
   // The trust decision for an item that is not stored in the directory (an alert, an answer):
   // signature (unless checked), a valid unrevoked certificate of its signer at `now`.
   Result<trust::Decision> verifyOther(const SignedItem& item, int64_t now,

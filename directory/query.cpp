@@ -99,6 +99,14 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   for (size_t i = 1; i < terms.size() && match.any(); ++i) {
     LIAISON_TRY(andTerm(txn, dbi.bits, terms[i], match));
   }
+  // Records of a peer network are not served while its peering is not in force.
+  Federation federation(txn, dbi);
+  for (const auto& network : federation.closed(now)) {
+    if (!match.any()) break;
+    Bitmap closed;
+    LIAISON_TRY(loadTerm(txn, dbi.bits, "o:" + network, docs, closed));
+    for (size_t i = 0; i < match.words.size() && i < closed.words.size(); ++i) match.words[i] &= ~closed.words[i];
+  }
   if (!query.anyOfRoles.empty() && match.any()) {
     Bitmap roles(docs);
     for (const auto& r : query.anyOfRoles) {
@@ -191,6 +199,7 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     if (!rec) return rec.error();
     if (!*rec) continue;
     Hit hit{std::move(**rec), false, std::nullopt, c.score};
+    hit.stored.network = federation.origin(hit.stored.signedItem.signer);
     auto record = hit.stored.record();
     if (record.getBody().isContact()) {
       auto contact = record.getBody().getContact();

@@ -43,6 +43,12 @@ std::string nameText(schema::Record::Reader r) {
   return {};
 }
 
+std::string_view asView(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+}  // namespace
+
 // Trust state as seen from inside one transaction (so items earlier in a batch count).
 class TxnTrust final : public trust::TrustView {
  public:
@@ -73,7 +79,7 @@ class TxnTrust final : public trust::TrustView {
       auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>((*v)->data()),
                                               (*v)->size()));
       if (env && env->item.reader().which() == schema::Item::MEMBER) {
-        cert = trust::memberFromReader(env->item.reader().getMember());
+        cert = trust::memberFromSigned(*env);
       }
     }
     cache_.emplace(std::string(site), cert);
@@ -87,6 +93,31 @@ class TxnTrust final : public trust::TrustView {
     auto it = cache_.find(site);
     if (it != cache_.end()) cache_.erase(it);
   }
+  std::vector<trust::Peering> peerings() const override {
+    if (!peerings_) {
+      peerings_.emplace();
+      auto c = lmdb::Cursor::open(txn_, dbi_.peerings);
+      std::string_view k, v;
+      for (bool ok = c && c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
+        auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+        if (!env || env->item.reader().which() != schema::Item::PEERING) continue;
+        auto p = trust::peeringFromReader(env->item.reader().getPeering());
+        p.home = env->signerKey == root_;
+        peerings_->push_back(std::move(p));
+      }
+    }
+    return *peerings_;
+  }
+  void forgetPeerings() {
+    peerings_.reset();
+    cache_.clear();
+  }
+  // The network a record's signer belongs to: "" home, else the peer network ("?" unknown).
+  std::string originOf(std::string_view signer) const {
+    auto cert = member(signer);
+    if (!cert) return {};
+    return trust::issuerNetwork(*cert, *this).value_or("?");
+  }
 
  private:
   const lmdb::Txn& txn_;
@@ -94,13 +125,29 @@ class TxnTrust final : public trust::TrustView {
   SigningKey root_{};
   bool hasRoot_ = false;
   mutable std::map<std::string, std::optional<trust::MemberCert>, std::less<>> cache_;
+  mutable std::optional<std::vector<trust::Peering>> peerings_;
 };
 
-std::string_view asView(const Bytes& b) {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
+Federation::Federation(const lmdb::Txn& txn, const Dbis& dbi)
+    : trust_(std::make_unique<TxnTrust>(txn, dbi)) {
+  (void)trust_->load();
+}
+Federation::~Federation() = default;
+
+std::vector<std::string> Federation::closed(int64_t now) const {
+  std::set<std::string> networks;
+  for (const auto& p : trust_->peerings()) networks.insert(p.home ? p.peer : p.network);
+  std::vector<std::string> out;
+  for (const auto& n : networks) {
+    if (trust::peeringClosed(*trust_, n, now)) out.push_back(n);
+  }
+  return out;
 }
 
-}  // namespace
+std::string Federation::origin(std::string_view signer) const {
+  auto o = trust_->originOf(signer);
+  return o == "?" ? std::string() : o;
+}
 
 std::string RecordHeader::encode() const {
   std::string out(kSize, '\0');
@@ -169,7 +216,7 @@ Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& db
   if (!env) {
     return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": " + env.error().message);
   }
-  return std::optional<StoredRecord>{StoredRecord{std::move(env).value()}};
+  return std::optional<StoredRecord>{StoredRecord{std::move(env).value(), {}}};
 }
 
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
@@ -216,6 +263,7 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
         {&impl->dbi.namedel, "namedel", MDB_DUPSORT},
         {&impl->dbi.members, "members", 0},
         {&impl->dbi.revoked, "revoked", 0},
+        {&impl->dbi.peerings, "peerings", 0},
     };
     for (auto& s : specs) {
       auto dbi = lmdb::openDbi(*txn, s.name, s.flags);
@@ -246,8 +294,15 @@ struct Directory::Batch::State {
   State(Impl& i, lmdb::Txn t)
       : impl(i), txn(std::move(t)), bits(txn, impl.dbi.bits), trust(txn, impl.dbi) {}
 
-  Status indexRecord(schema::Record::Reader record, uint32_t docno, bool on) {
+  // `origin`: the network the record came from ("" home). A foreign record is also found by
+  // its network ("n:") and withdrawn by it ("o:", whatever its status).
+  Status indexRecord(schema::Record::Reader record, uint32_t docno, bool on,
+                     const std::string& origin) {
     for (const auto& term : indexTerms(record)) LIAISON_TRY(bits.set(term, docno, on));
+    if (!origin.empty()) {
+      LIAISON_TRY(bits.set("o:" + origin, docno, on));
+      if (record.getStatus() == "active") LIAISON_TRY(bits.set("n:" + origin, docno, on));
+    }
     if (record.getStatus() != "active") return {};
     std::set<std::string> keys;
     for (auto& k : folder.keys(nameText(record))) keys.insert(std::move(k));
@@ -273,13 +328,18 @@ struct Directory::Batch::State {
     if (!existingDoc) return existingDoc.error();
     std::optional<RecordHeader> header;
     std::optional<trust::Existing> existing;
+    std::optional<StoredRecord> old;
     if (*existingDoc) {
       auto existingValue = txn.get(impl.dbi.records, docKey(**existingDoc));
       if (!existingValue) return existingValue.error();
       if (*existingValue) header = RecordHeader::decode(**existingValue);
       if (!header) return makeError(Errc::kIo, "record " + result.id + ": stored value is damaged");
+      auto oldDoc = readDoc(txn, impl.dbi, header->docno);
+      if (!oldDoc) return oldDoc.error();
+      old = std::move(*oldDoc);
       existing = trust::Existing{header->revision, header->kindName(),
-                                 header->kind == 'c' ? std::string(header->country, 2) : ""};
+                                 header->kind == 'c' ? std::string(header->country, 2) : "",
+                                 old ? trust.originOf(old->signedItem.signer) : ""};
     }
     result.decision = trust::verify(item, trust, now, existing, signatureChecked);
     if (!result.decision.accepted()) {
@@ -290,9 +350,10 @@ struct Directory::Batch::State {
     uint32_t docno = 0;
     if (header) {
       docno = header->docno;
-      auto old = readDoc(txn, impl.dbi, docno);
-      if (!old) return old.error();
-      if (*old) LIAISON_TRY(indexRecord((*old)->record(), docno, false));
+      if (old) LIAISON_TRY(indexRecord(old->record(), docno, false, existing->network));
+      if (!existing->network.empty() && trust.originOf(item.signer).empty()) {
+        result.collision = true;  // a home record takes the id a peer's record held
+      }
     } else {
       docno = nextDoc++;
       nextDocDirty = true;
@@ -314,9 +375,46 @@ struct Directory::Batch::State {
     Bytes env = item.encode();
     value.append(asView(env));
     LIAISON_TRY(txn.put(impl.dbi.records, docKey(docno), value));
-    LIAISON_TRY(indexRecord(record, docno, true));
+    LIAISON_TRY(indexRecord(record, docno, true, trust.originOf(item.signer)));
     return result;
   }
+
+  // Removes every record and certificate of `network` (its peering ended).
+  Result<uint64_t> withdraw(const std::string& network, const SigningKey& peerRoot) {
+    LIAISON_TRY(bits.flush());
+    Bitmap docs;
+    LIAISON_TRY(loadTerm(txn, impl.dbi.bits, "o:" + network, nextDoc, docs));
+    uint64_t removed = 0;
+    for (size_t w = 0; w < docs.words.size(); ++w) {
+      for (uint64_t b = docs.words[w]; b != 0; b &= b - 1) {
+        auto docno = static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(b)));
+        auto rec = readDoc(txn, impl.dbi, docno);
+        if (!rec) return rec.error();
+        if (!*rec) continue;
+        LIAISON_TRY(indexRecord((*rec)->record(), docno, false, network));
+        LIAISON_TRY(txn.del(impl.dbi.records, docKey(docno)));
+        LIAISON_TRY(txn.del(impl.dbi.ids, str((*rec)->record().getId())));
+        ++removed;
+      }
+    }
+    std::vector<std::string> sites;
+    {
+      auto c = lmdb::Cursor::open(txn, impl.dbi.members);
+      if (!c) return c.error();
+      std::string_view k, v;
+      for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
+        auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+        if (env && env->signerKey == peerRoot) sites.emplace_back(k);
+      }
+    }
+    for (const auto& site : sites) {
+      LIAISON_TRY(txn.del(impl.dbi.members, site));
+      trust.forget(site);
+    }
+    return removed;
+  }
+
+  uint64_t withdrawn = 0;
 };
 
 Directory::Batch::Batch(std::unique_ptr<State> state) : s_(std::move(state)) {}
@@ -376,6 +474,41 @@ Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
       s_->trust.forget(result.id);
       return result;
     }
+    case schema::Item::PEERING: {
+      ApplyResult result{Outcome::kApplied, itemKind(reader), itemId(reader), {}};
+      result.decision = trust::verify(item, s_->trust, now, std::nullopt, signatureChecked);
+      if (!result.decision.accepted()) {
+        result.outcome = Outcome::kRefused;
+        return result;
+      }
+      auto incoming = trust::peeringFromReader(reader.getPeering());
+      incoming.home = item.signerKey == s_->trust.rootKey();
+      std::optional<trust::Peering> current;
+      for (auto& p : s_->trust.peerings()) {
+        if (p.id == incoming.id && p.home == incoming.home) current = p;
+      }
+      if (current && current->revision >= incoming.revision) {
+        result.outcome = Outcome::kIgnored;
+        result.decision = {trust::Refusal::kStaleRevision,
+                           "peering " + result.id + ": revision " + std::to_string(incoming.revision) +
+                               " is not above the stored " + std::to_string(current->revision)};
+        return result;
+      }
+      // The peer network whose items this peering governs, and the root they were signed under.
+      const std::string peerNetwork = incoming.home ? incoming.peer : incoming.network;
+      auto home = trust::homePeering(s_->trust, peerNetwork);
+      const bool ending = incoming.status == "retired" ||
+                          (incoming.home && current && current->peerRoot != incoming.peerRoot);
+      Bytes env = item.encode();
+      LIAISON_TRY(s_->txn.put(s_->impl.dbi.peerings, (incoming.home ? "0:" : "1:") + result.id, asView(env)));
+      if (ending && home) {
+        auto removed = s_->withdraw(peerNetwork, home->peerRoot);
+        if (!removed) return removed.error();
+        s_->withdrawn += *removed;
+      }
+      s_->trust.forgetPeerings();
+      return result;
+    }
     case schema::Item::ALERT:
     case schema::Item::ACK: {
       ApplyResult result{Outcome::kRefused, itemKind(reader), itemId(reader), {}};
@@ -432,7 +565,19 @@ Result<Cursor> Directory::cursor() const {
 Result<std::optional<StoredRecord>> Directory::get(std::string_view id) const {
   auto txn = lmdb::Txn::beginRead(impl_->env);
   if (!txn) return txn.error();
-  return readRecord(*txn, impl_->dbi, id);
+  auto rec = readRecord(*txn, impl_->dbi, id);
+  if (!rec || !*rec) return rec;
+  Federation federation(*txn, impl_->dbi);
+  (*rec)->network = federation.origin((*rec)->signedItem.signer);
+  return rec;
+}
+
+Result<std::vector<trust::Peering>> Directory::peerings() const {
+  auto txn = lmdb::Txn::beginRead(impl_->env);
+  if (!txn) return txn.error();
+  TxnTrust view(*txn, impl_->dbi);
+  LIAISON_TRY(view.load());
+  return view.peerings();
 }
 
 Result<std::optional<trust::MemberCert>> Directory::member(std::string_view site) const {
@@ -471,6 +616,20 @@ Result<Counts> Directory::counts() const {
       ++counts.instruments;
     } else if (h->kind == 'n') {
       ++counts.notices;
+    }
+  }
+  {
+    TxnTrust view(*txn, impl_->dbi);
+    LIAISON_TRY(view.load());
+    auto docs = docCount(*txn, impl_->dbi);
+    if (!docs) return docs.error();
+    for (const auto& p : view.peerings()) {
+      const std::string& network = p.home ? p.peer : p.network;
+      Bitmap bits;
+      LIAISON_TRY(loadTerm(*txn, impl_->dbi.bits, "o:" + network, *docs, bits));
+      uint64_t n = 0;
+      for (auto w : bits.words) n += static_cast<uint64_t>(__builtin_popcountll(w));
+      counts.fromPeers[network] = n;
     }
   }
   MDB_stat st{};

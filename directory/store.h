@@ -1,7 +1,9 @@
 // Internal to directory/: the LMDB handles and the record value layout.
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "common/lmdb.h"
 #include "directory/directory.h"
@@ -11,7 +13,7 @@ namespace liaison::directory {
 
 struct Dbis {
   MDB_dbi meta = 0, ids = 0, records = 0, bits = 0, names = 0, namedel = 0, members = 0,
-          revoked = 0;
+          revoked = 0, peerings = 0;
 };
 
 // The fixed header before the envelope in a `records` value.
@@ -32,6 +34,23 @@ struct Directory::Impl {
   lmdb::Env env;
   Dbis dbi;
   bool readOnly = false;
+};
+
+class TxnTrust;
+
+// Federation as seen from one read transaction: which peer networks' records are served now, and
+// which network a record's signer belongs to. Borrows `txn`, which must outlive it.
+class Federation {
+ public:
+  Federation(const lmdb::Txn& txn, const Dbis& dbi);
+  ~Federation();
+  // Peer networks whose records are not served at `now`: a peering missing, ended or expired.
+  std::vector<std::string> closed(int64_t now) const;
+  // "" for a home signer (or unknown), else the peer network.
+  std::string origin(std::string_view signer) const;
+
+ private:
+  std::unique_ptr<TxnTrust> trust_;
 };
 
 // Reads the number of docnos handed out so far.

@@ -14,6 +14,7 @@ using Alert = import "alert.capnp".Alert;
 using Ack = import "alert.capnp".Ack;
 using Member = import "trust.capnp".Member;
 using Revocation = import "trust.capnp".Revocation;
+using Peering = import "trust.capnp".Peering;
 
 struct Item {
   union {
@@ -22,6 +23,7 @@ struct Item {
     ack @2 :Ack;
     member @3 :Member;
     revocation @4 :Revocation;
+    peering @5 :Peering;
   }
 }
 

@@ -255,6 +255,7 @@ std::string itemKind(schema::Item::Reader item) {
     case schema::Item::ACK: return "ack";
     case schema::Item::MEMBER: return "member";
     case schema::Item::REVOCATION: return "revocation";
+    case schema::Item::PEERING: return "peering";
   }
   return "unknown";
 }
@@ -267,6 +268,7 @@ std::string itemId(schema::Item::Reader item) {
     case schema::Item::ACK: return str(item.getAck().getAlertId());
     case schema::Item::MEMBER: return str(item.getMember().getSite());
     case schema::Item::REVOCATION: return str(item.getRevocation().getSite());
+    case schema::Item::PEERING: return str(item.getPeering().getId());
   }
   return {};
 }

@@ -21,3 +21,26 @@ struct Revocation {
   revokedAt @1 :Int64;
   reason @2 :Text;
 }
+
+# What a peering lets pass in one direction. An empty list of roles or countries means any;
+# an empty list of kinds means none.
+struct Policy {
+  kinds @0 :List(Text);        # contact | instrument | notice | alert | request
+  roles @1 :List(Text);        # contact roles
+  countries @2 :List(Text);    # ISO 3166-1 alpha-2
+}
+
+# Federation (DESIGN.md, "Federation"): signed by a network's root and published in its own
+# network. What flows from A to B is what A's peering offers and B's peering accepts, while both
+# are in force. A peering with status "retired" ends it.
+struct Peering {
+  id @0 :Text;                 # "NETWORK~PEER"
+  revision @1 :UInt64;
+  status @2 :Text;             # active | retired
+  network @3 :Text;            # the signing root's network
+  peer @4 :Text;               # the peer network
+  peerRoot @5 :Data;           # the peer root's Ed25519 public key, 32 bytes
+  offer @6 :Policy;            # what this network lets pass to the peer
+  accept @7 :Policy;           # what it takes from the peer
+  validUntil @8 :Int64;        # Unix seconds; not in force after it
+}

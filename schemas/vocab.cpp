@@ -120,8 +120,13 @@ bool isChannelKind(std::string_view k) {
   return k == "email" || k == "phone" || k == "mobile" || k == "fax" ||
          k == "secure-messaging" || k == "i24-7" || k == "post";
 }
+bool isPeeringKind(std::string_view k) {
+  return k == "contact" || k == "instrument" || k == "notice" || k == "alert" || k == "request";
+}
+
 bool isMemberRole(std::string_view r) {
-  return r == "authority" || r == "secretariat" || r == "adapter" || r == "broker";
+  return r == "authority" || r == "secretariat" || r == "adapter" || r == "broker" ||
+         r == "bridge";
 }
 
 bool isTopic(std::string_view topic) {

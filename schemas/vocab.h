@@ -27,7 +27,8 @@ bool isRecordId(std::string_view id);          // [A-Za-z0-9][A-Za-z0-9._:/-]{0,
 bool isTimeZoneName(std::string_view zone);    // shape of an IANA name (existence checked later)
 bool isEmail(std::string_view value);
 bool isPhone(std::string_view value);          // +country digits, spaces, -, (, ), 7–15 digits
-bool isMemberRole(std::string_view role);      // authority | secretariat | adapter | broker
+bool isMemberRole(std::string_view role);      // authority | secretariat | adapter | broker | bridge
+bool isPeeringKind(std::string_view kind);  // contact | instrument | notice | alert | request
 bool isSiteId(std::string_view id);            // [a-z0-9][a-z0-9-]{0,62}
 
 std::span<const std::string_view> roles();

@@ -82,9 +82,12 @@ class FakeTrust final : public trust::TrustView {
   bool revoked(std::string_view site) const override;
   void add(trust::MemberCert cert) { members_.push_back(std::move(cert)); }
   void revoke(const std::string& site) { revoked_.push_back(site); }
+  std::vector<trust::Peering> peerings() const override { return peerings_; }
+  void addPeering(trust::Peering p) { peerings_.push_back(std::move(p)); }
 
  private:
   SigningKey root_;
+  std::vector<trust::Peering> peerings_;
   std::vector<trust::MemberCert> members_;
   std::vector<std::string> revoked_;
 };

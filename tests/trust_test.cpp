@@ -76,15 +76,15 @@ TEST_F(TrustTest, CountryOutOfScope) {
 TEST_F(TrustTest, MovingAnotherCountrysRecordIsOutOfScope) {
   // KG signer tries to take over a KZ record by re-publishing it as KG.
   auto d = check(trust::sign(record("kz-1", R"("revision": 2)"), "kg-bishkek", kg),
-                 trust::Existing{1, "contact", "KZ"});
+                 trust::Existing{1, "contact", "KZ", ""});
   EXPECT_EQ(d.refusal, Refusal::kOutOfScope);
 }
 
 TEST_F(TrustTest, LowerOrEqualRevisionIsStale) {
   auto item = trust::sign(record("kg-1", R"("revision": 3)"), "kg-bishkek", kg);
-  EXPECT_EQ(check(item, trust::Existing{3, "contact", "KG"}).refusal, Refusal::kStaleRevision);
-  EXPECT_EQ(check(item, trust::Existing{4, "contact", "KG"}).refusal, Refusal::kStaleRevision);
-  EXPECT_TRUE(check(item, trust::Existing{2, "contact", "KG"}).accepted());
+  EXPECT_EQ(check(item, trust::Existing{3, "contact", "KG", ""}).refusal, Refusal::kStaleRevision);
+  EXPECT_EQ(check(item, trust::Existing{4, "contact", "KG", ""}).refusal, Refusal::kStaleRevision);
+  EXPECT_TRUE(check(item, trust::Existing{2, "contact", "KG", ""}).accepted());
 }
 
 TEST_F(TrustTest, InstrumentsOnlyFromASecretariat) {

@@ -29,11 +29,42 @@ struct MemberCert {
   int64_t notBefore = 0;
   int64_t notAfter = 0;
   uint64_t serial = 0;
+  // The key that signed this certificate: the home root's, or a peered network's root's (a
+  // foreign member, carried over a bridge). Set by whoever read it from its envelope.
+  SigningKey issuerKey{};
 
   bool mayPublishFor(std::string_view country) const;
 };
 
+// What a peering lets pass one way. Empty roles or countries: any; empty kinds: none.
+struct Policy {
+  std::vector<std::string> kinds, roles, countries;
+  bool allows(std::string_view kind, std::string_view role, std::string_view country) const;
+  std::string describe() const;  // "kinds=contact,alert;roles=prosecutor"
+};
+
+// A peering (DESIGN.md, "Federation"), signed by a network's root.
+struct Peering {
+  std::string id;       // "NETWORK~PEER"
+  uint64_t revision = 0;
+  std::string status = "active";
+  std::string network, peer;
+  SigningKey peerRoot{};
+  Policy offer, accept;
+  int64_t validUntil = 0;
+  // Set by whoever read it from its envelope: signed by the home root (true), or by the peer's.
+  bool home = true;
+
+  bool inForce(int64_t now) const { return status == "active" && now <= validUntil; }
+};
+Peering peeringFromReader(schema::Peering::Reader reader);
+OwnedItem peeringItem(const Peering& peering);
+// Parses a policy written as "kinds=contact,alert;roles=prosecutor;countries=TH,VN".
+Result<Policy> parsePolicy(std::string_view text);
+
 MemberCert memberFromReader(schema::Member::Reader reader);
+// The certificate a signed member item carries, with its issuer's key.
+MemberCert memberFromSigned(const SignedItem& item);
 OwnedItem memberItem(const MemberCert& cert);
 OwnedItem revocationItem(const std::string& site, int64_t at, const std::string& reason);
 
@@ -44,7 +75,20 @@ class TrustView {
   virtual const SigningKey& rootKey() const = 0;
   virtual std::optional<MemberCert> member(std::string_view site) const = 0;
   virtual bool revoked(std::string_view site) const = 0;
+  // Every stored peering, home (signed by the home root) and foreign (by a peer's root).
+  virtual std::vector<Peering> peerings() const = 0;
 };
+
+// The home root's peering with `peer` (in force or not).
+std::optional<Peering> homePeering(const TrustView& trust, std::string_view peer);
+// `network`'s own peering with the home network (signed by its root).
+std::optional<Peering> foreignPeering(const TrustView& trust, std::string_view network);
+// The network whose root signed `cert`: "" for the home root, the peer network for a root a home
+// peering names, nullopt for a key nobody here trusts.
+std::optional<std::string> issuerNetwork(const MemberCert& cert, const TrustView& trust);
+// Whether items of `network` may pass into the home network at `now` (both peerings in force),
+// and if not, why.
+std::optional<std::string> peeringClosed(const TrustView& trust, std::string_view network, int64_t now);
 
 enum class Refusal {
   kNone = 0,
@@ -57,6 +101,9 @@ enum class Refusal {
   kOutOfScope,      // the signer may not speak for this record's country or kind
   kStaleRevision,   // revision lower or equal to the stored one (harmless replay)
   kInvalid,         // the item itself is inconsistent
+  kNotPeered,       // a foreign item without both peerings in force
+  kPolicy,          // a foreign item outside what the peerings let pass
+  kCollision,       // a foreign record with an id the home network (or another peer) holds
 };
 const char* refusalName(Refusal r);
 
@@ -71,6 +118,7 @@ struct Existing {
   uint64_t revision = 0;
   std::string kind;     // contact | instrument | notice
   std::string country;  // contact's country; empty for other kinds
+  std::string network;  // the network it came from: "" home, else the peer network
 };
 
 // Decides whether `item` may enter a store at time `now` (Unix seconds; on the bus, the time
