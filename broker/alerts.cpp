@@ -7,6 +7,7 @@
 #include "schemas/alert_json.h"
 #include "schemas/item.h"
 #include "schemas/vocab.h"
+#include "common/encoding.h"
 
 namespace liaison::broker {
 
@@ -49,6 +50,8 @@ json::Json custodyToJson(const Custody& c, bool withEnvelopes) {
     if (!t.reference.empty()) x["reference"] = t.reference;
     x["attempts"] = t.attempts;
     if (t.escalation) x["escalation"] = true;
+    if (!t.network.empty()) x["network"] = t.network;
+    if (t.hop) x["hop"] = true;
     targets[site] = std::move(x);
   }
   j["targets"] = std::move(targets);
@@ -91,6 +94,8 @@ Result<Custody> custodyFromJson(const json::Json& j) {
       t.reference = x.value("reference", "");
       t.attempts = x.value("attempts", 0u);
       t.escalation = x.value("escalation", false);
+      t.network = x.value("network", "");
+      t.hop = x.value("hop", false);
       c.targets.emplace(site, std::move(t));
     }
     for (const auto& a : j.at("answers")) {
@@ -160,7 +165,7 @@ std::set<std::string> AlertRouter::resolve(schema::Targets::Reader targets, bool
   auto add = [&](const std::set<std::string>& sites, const std::string& name) {
     bool any = false;
     for (const auto& s : sites) {
-      if (!core_.isAdmitted(s)) continue;
+      if (!core_.isAdmitted(s) && !core_.isPeerMember(s)) continue;
       out.insert(s);
       any = true;
     }
@@ -169,7 +174,10 @@ std::set<std::string> AlertRouter::resolve(schema::Targets::Reader targets, bool
   for (auto cc : targets.getCountries()) {
     std::set<std::string> sites;
     for (const auto& [site, cert] : core_.members()) {
-      if (cert.role != "broker" && cert.role != "adapter" && cert.mayPublishFor(str(cc))) sites.insert(site);
+      if (cert.role != "broker" && cert.role != "adapter" && cert.role != "bridge" &&
+          cert.mayPublishFor(str(cc))) {
+        sites.insert(site);
+      }
     }
     add(sites, "country:" + str(cc));
   }
@@ -179,6 +187,13 @@ std::set<std::string> AlertRouter::resolve(schema::Targets::Reader targets, bool
     if (network == network_) {
       for (const auto& [site, cert] : core_.members()) {
         if (cert.role == "authority" || cert.role == "secretariat") sites.insert(site);
+      }
+    }
+    for (const auto& [site, cert] : core_.members()) {
+      // A peer network named as a whole: its authorities and secretariat.
+      if (network != network_ && core_.networkOf(site) == network &&
+          (cert.role == "authority" || cert.role == "secretariat")) {
+        sites.insert(site);
       }
     }
     if (network == "INTERPOL") {
@@ -209,6 +224,46 @@ std::set<std::string> AlertRouter::resolve(schema::Targets::Reader targets, bool
   return out;
 }
 
+bool AlertRouter::isBridge(const std::string& site) const {
+  auto cert = core_.member(site);
+  return cert && cert->role == "bridge" && core_.isAdmitted(site);
+}
+
+std::map<std::string, TargetState> AlertRouter::targetsFor(const std::set<std::string>& sites,
+                                                           bool fromPeer, int64_t now) const {
+  std::map<std::string, TargetState> out;
+  std::set<std::string> networks;
+  for (const auto& s : sites) {
+    TargetState t;
+    t.queuedAt = now;
+    auto network = core_.networkOf(s);
+    if (!network) continue;
+    if (!network->empty()) {
+      if (fromPeer) continue;  // never back across a bridge
+      const int64_t at = clock_.nowSeconds();
+      auto home = trust::homePeering(core_, *network);
+      auto theirs = trust::foreignPeering(core_, *network);
+      if (trust::peeringClosed(core_, *network, at) || !home->offer.allows("alert", "", "") ||
+          !theirs->accept.allows("alert", "", "")) {
+        continue;  // the peering does not carry alerts
+      }
+      t.network = *network;
+      networks.insert(*network);
+    }
+    out.emplace(s, std::move(t));
+  }
+  for (const auto& network : networks) {
+    for (const auto& bridge : core_.bridgesFor(network)) {
+      TargetState t;
+      t.queuedAt = now;
+      t.network = network;
+      t.hop = true;
+      out[bridge] = std::move(t);
+    }
+  }
+  return out;
+}
+
 bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertRequest& r,
                                   int64_t nowMs) {
   const int64_t now = clock_.nowSeconds();
@@ -231,7 +286,10 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   }
   auto decision = trust::verify(item, core_, now, std::nullopt, /*signatureChecked=*/true);
   if (!decision.accepted()) return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
-  if (item.signer != site || str(alert.getSender().getSite()) != site) {
+  // An alert of a peer network arrives from a bridge, signed by its origin.
+  const bool fromPeer = item.signer != site && isBridge(site) &&
+                        !core_.networkOf(item.signer).value_or("").empty();
+  if ((item.signer != site && !fromPeer) || str(alert.getSender().getSite()) != item.signer) {
     return refuse(r.requestId, trust::refusalName(trust::Refusal::kOutOfScope),
                   "alert " + clip(id) + " is signed by " + item.signer + " for sender " +
                       clip(str(alert.getSender().getSite())) + " but came from " + site);
@@ -277,23 +335,27 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
     for (const auto& u : unknown) names += (names.empty() ? "" : ", ") + u;
     return refuse(r.requestId, "unknown target", "no member site answers for " + clip(names));
   }
+  sites.erase(site);
+  sites.erase(item.signer);
+  c.targets = targetsFor(sites, fromPeer, now);
   // An update or cancel reaches every site the original reached or was reaching.
   for (Custody* old : replaced) {
     for (const auto& [s, t] : old->targets) {
-      if (c.msgType == "update" || t.attempts > 0 || t.state != "queued") sites.insert(s);
+      if (c.targets.count(s) != 0) continue;
+      if (c.msgType == "update" || t.attempts > 0 || t.state != "queued" || t.hop) {
+        TargetState copy;
+        copy.queuedAt = now;
+        copy.network = t.network;
+        copy.hop = t.hop;
+        c.targets.emplace(s, std::move(copy));
+      }
     }
   }
-  sites.erase(site);
-  if (sites.empty()) {
+  if (c.targets.empty()) {
     return refuse(r.requestId, "no targets", "no site other than the sender answers for alert " + id);
   }
   if (alert.getAckRequired() && alert.getAckDeadline().size() > 0) {
     c.deadlineAt = now + vocab::parseDuration(str(alert.getAckDeadline())).value_or(0);
-  }
-  for (const auto& s : sites) {
-    TargetState t;
-    t.queuedAt = now;
-    c.targets.emplace(s, std::move(t));
   }
   for (Custody* old : replaced) {
     std::string newState = c.msgType == "cancel" ? "cancelled" : "superseded";
@@ -332,7 +394,10 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
   }
   auto decision = trust::verify(item, core_, now, std::nullopt, /*signatureChecked=*/true);
   if (!decision.accepted()) return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
-  if (item.signer != site || str(ack.getSite()) != site) {
+  // A peer network's answer arrives from the bridge that carried the alert there.
+  const std::string peerNetwork = core_.networkOf(item.signer).value_or("");
+  const bool relayed = item.signer != site && isBridge(site) && !peerNetwork.empty();
+  if ((item.signer != site && !relayed) || str(ack.getSite()) != item.signer) {
     return refuse(r.requestId, trust::refusalName(trust::Refusal::kOutOfScope),
                   "an answer signed by " + item.signer + " for site " + clip(str(ack.getSite())) +
                       " came from " + site);
@@ -342,13 +407,50 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
   auto it = alerts_.find(id);
   if (it == alerts_.end()) return refuse(r.requestId, "unknown alert", "no alert " + id);
   Custody& c = it->second;
-  auto target = c.targets.find(site);
+  const std::string kind = str(ack.getKind());
+  if (relayed) {
+    auto hop = c.targets.find(site);
+    if (hop == c.targets.end() || !hop->second.hop || hop->second.network != peerNetwork) {
+      return refuse(r.requestId, "not a target", site + " did not carry alert " + id + " to " + peerNetwork);
+    }
+    if (c.targets.count(item.signer) == 0) {  // resolved by the peer's broker, not known here
+      TargetState t;
+      t.queuedAt = now;
+      t.network = peerNetwork;
+      c.targets.emplace(item.signer, std::move(t));
+    }
+  }
+  auto target = c.targets.find(item.signer);
   if (target == c.targets.end()) {
     return refuse(r.requestId, "not a target", site + " was never sent alert " + id);
   }
   TargetState& t = target->second;
-  const std::string kind = str(ack.getKind());
-  const std::string key = "answer/" + id + "/" + site + "/" + kind;
+  if (t.hop) {
+    // The bridge's own word: handed to the peer's broker (the sites it resolved), or not.
+    if (kind == json::kReceipt) {
+      if (t.deliveredAt == 0) t.deliveredAt = now;
+      if (t.state == "queued") t.state = "delivered";
+      std::string ref = str(ack.getReference());
+      auto colon = ref.find(':');
+      if (colon != std::string::npos && ref.substr(0, colon) == t.network) {
+        for (const auto& s : splitList(ref.substr(colon + 1))) {
+          if (!vocab::isSiteId(s) || c.targets.count(s) != 0) continue;
+          TargetState f;
+          f.queuedAt = now;
+          f.network = t.network;
+          c.targets.emplace(s, std::move(f));
+        }
+      }
+    } else if (t.state == "queued" || t.state == "delivered") {
+      t.state = kind;
+      t.answeredAt = now;
+      t.comment = str(ack.getComment());
+      spdlog::warn("alert={} not carried to {} by bridge={}: {}", id, t.network, site, t.comment);
+    }
+    touch(c);
+    return bus::AlertReply{r.requestId, true, {}, {}, {}};
+  }
+  const std::string key = "answer/" + id + "/" + item.signer + "/" + kind;
   bool known = std::any_of(c.answers.begin(), c.answers.end(), [&](const auto& a) { return a.key == key; });
   if (kind == json::kReceipt) {
     if (t.deliveredAt == 0) t.deliveredAt = now;
@@ -367,7 +469,7 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
     t.by = str(ack.getBy());
     t.comment = str(ack.getComment());
     if (ack.getReference().size() > 0) t.reference = str(ack.getReference());
-    spdlog::info("alert={} {} by site={} person=\"{}\"", id, kind, site, t.by);
+    spdlog::info("alert={} {} by site={} person=\"{}\"", id, kind, item.signer, t.by);
   }
   if (!known) {
     c.answers.push_back({key, r.envelope, false, 0, 0});
@@ -440,6 +542,7 @@ void AlertRouter::deliverDue(Custody& c, int64_t nowMs) {
   if (c.state == "open") {
     for (auto& [site, t] : c.targets) {
       if (t.state != "queued" || !online(site, nowMs) || t.nextAttemptMs > nowMs) continue;
+      if (!t.network.empty() && !t.hop) continue;  // the peer network's broker delivers it
       out_.push_back({site, bus::Delivery{"alert/" + c.id, c.envelope}});
       ++t.attempts;
       ++counters_.deliveries;
@@ -489,10 +592,11 @@ void AlertRouter::tick(int64_t nowMs) {
       std::set<std::string> more;
       if (item) more = resolve(item->item.reader().getAlert().getEscalateTo(), false, nullptr);
       size_t added = 0;
-      for (const auto& s : more) {
-        if (s == c.sender || c.targets.count(s) != 0) continue;
-        TargetState t;
-        t.queuedAt = now;
+      const bool fromPeer = item && item->signer != c.sender;
+      more.erase(c.sender);
+      if (item) more.erase(item->signer);
+      for (auto& [s, t] : targetsFor(more, fromPeer, now)) {
+        if (c.targets.count(s) != 0) continue;
         t.escalation = true;
         c.targets.emplace(s, std::move(t));
         ++added;

@@ -15,6 +15,14 @@
 // Per target: queued → delivered (receipt) → acknowledged | declined; or expired, cancelled,
 // superseded while still queued. Per alert: open | cancelled | superseded | expired, escalated.
 //
+// Federation (DESIGN.md, "Federation"): a target that resolves to a member of a peer network
+// (its certificate came over a bridge) is not delivered from here: the alert goes to a bridge
+// (a "hop" target) while both peerings let alerts pass, the bridge hands it to the peer's
+// broker, which resolves the targets again and delivers them. The bridge's signed receipt names
+// the sites the peer resolved; their signed answers come back through the bridge and are
+// recorded and carried to the sender like home ones. An alert that came from a peer network (its
+// signer is a foreign member, submitted by a bridge) goes to home sites only, so nothing loops.
+//
 // Pure: the store, the clock, and the broker core (trust and provenance) come in by reference;
 // times for resends are steady milliseconds passed in. Changes are kept in memory and written by
 // commit() in one transaction; the messages they produce (replies, deliveries) must be sent only
@@ -42,6 +50,11 @@ struct TargetState {
   uint32_t attempts = 0;                                   // deliveries sent
   bool escalation = false;                                 // added by escalation
   int64_t nextAttemptMs = 0;                               // not durable: 0 = now
+  // Federation: a target of a peer network (`network` set) is delivered by that network's
+  // broker; a `hop` is a bridge that carries the alert there (its receipt lists the targets the
+  // peer's broker resolved, and is not passed on to the sender).
+  std::string network;
+  bool hop = false;
 };
 
 struct Custody {
@@ -124,6 +137,12 @@ class AlertRouter {
   std::set<std::string> resolve(schema::Targets::Reader targets, bool forwardToInterpol,
                                 std::vector<std::string>* unknown) const;
   bool online(const std::string& site, int64_t nowMs) const;
+  // Turns resolved sites into target states: home sites, peer-network sites and the hops
+  // (bridges) for their networks when the peering lets alerts pass. `fromPeer`: the alert came
+  // over a bridge, so only home sites are kept.
+  std::map<std::string, TargetState> targetsFor(const std::set<std::string>& sites, bool fromPeer,
+                                                int64_t now) const;
+  bool isBridge(const std::string& site) const;
   void deliverDue(Custody& c, int64_t nowMs);
   void touch(Custody& c);
   void reply(const std::string& site, bus::AlertReply r) { out_.push_back({site, std::move(r)}); }

@@ -116,12 +116,27 @@ std::optional<std::string> Core::networkOf(std::string_view site) const {
   return trust::issuerNetwork(*cert, *this);
 }
 
-std::set<std::string> Core::bridges() const {
-  std::set<std::string> out;
+std::set<std::string> Core::bridgesFor(std::string_view network) const {
+  std::set<std::string> all, matching;
+  std::set<SigningKey> peerBridgeKeys;
   for (const auto& [site, cert] : state_.members) {
-    if (cert.role == "bridge" && isAdmitted(site)) out.insert(site);
+    if (cert.role == "bridge" && networkOf(site) == network) peerBridgeKeys.insert(cert.signKey);
   }
-  return out;
+  for (const auto& [site, cert] : state_.members) {
+    if (cert.role != "bridge" || !isAdmitted(site)) continue;
+    all.insert(site);
+    if (peerBridgeKeys.count(cert.signKey) != 0) matching.insert(site);
+  }
+  return matching.empty() ? all : matching;
+}
+
+bool Core::isPeerMember(std::string_view site) const {
+  auto cert = member(site);
+  if (!cert) return false;
+  auto network = networkOf(site);
+  int64_t now = clock_.nowSeconds();
+  return network && !network->empty() && !revoked(site) && now >= cert->notBefore &&
+         now <= cert->notAfter && !trust::peeringClosed(*this, *network, now);
 }
 
 bool Core::isAdmitted(std::string_view site) const {
@@ -152,7 +167,7 @@ bus::SubmitResult Core::refuse(uint64_t requestId, uint32_t index, const std::st
 }
 
 Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
-                                       std::vector<bus::Entry>& fanout) {
+                                       std::vector<bus::Entry>& fanout, const std::string& submitter) {
   fanout.clear();
   if (request.envelopes.empty()) return refuse(request.requestId, 0, "malformed", "nothing to submit");
   if (request.envelopes.size() > kMaxBatch) {
@@ -213,6 +228,17 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
                         itemKind(item->item.reader()) + " " + itemId(item->item.reader()));
     }
     auto reader = item->item.reader();
+    if (!submitter.empty()) {
+      const bool foreign = item->signer == trust::kRootSigner ? item->signerKey != root_
+                                                              : !networkOf(item->signer).value_or("").empty();
+      auto cert = member(submitter);
+      if (foreign && (!cert || cert->role != "bridge")) {
+        rollback();
+        return refuse(request.requestId, i, trust::refusalName(trust::Refusal::kOutOfScope),
+                      itemKind(reader) + " " + itemId(reader) + " is a peer network's; only a bridge carries it, not " +
+                          submitter);
+      }
+    }
     if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) {
       rollback();
       return refuse(request.requestId, i, "malformed",

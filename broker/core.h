@@ -77,8 +77,10 @@ class Core final : public trust::TrustView {
   // The answer for the submitter. When accepted, `fanout` receives the entry to publish.
   // An error means the store failed (the item was not accepted).
   // All or nothing: either every (non-stale) envelope is accepted, with consecutive seqs, or none.
+  // `submitter`: the member that sent it (empty: the broker itself); only a bridge may submit
+  // items of a peer network.
   Result<bus::SubmitResult> submit(const bus::SubmitRequest& request,
-                                   std::vector<bus::Entry>& fanout);
+                                   std::vector<bus::Entry>& fanout, const std::string& submitter = {});
   static constexpr size_t kMaxBatch = 10000;
   Result<bus::Items> fetch(const bus::FetchRequest& request, uint32_t maxItems) const;
   Result<bus::SnapshotChunk> snapshot(const bus::SnapshotRequest& request, uint32_t maxItems) const;
@@ -109,8 +111,11 @@ class Core final : public trust::TrustView {
 
   // The peer network a member belongs to ("" home; nullopt: unknown or its issuer not trusted).
   std::optional<std::string> networkOf(std::string_view site) const;
-  // Bridges (admitted members with role bridge) of this network.
-  std::set<std::string> bridges() const;
+  // The bridges (admitted home members with role bridge) that carry items to `network`: those
+  // whose key the peer network's certificate of a bridge also names, else every bridge.
+  std::set<std::string> bridgesFor(std::string_view network) const;
+  // A valid, unrevoked member of a peer network in force (known, never connected here).
+  bool isPeerMember(std::string_view site) const;
 
  private:
   void setOrigin(const std::string& id, const std::optional<Origin>& origin);

@@ -228,7 +228,7 @@ class Broker {
       alerts_->handle(msg.userId, *alert, steadyMs());
     } else if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
       std::vector<bus::Entry> fanout;
-      auto result = core_->submit(*submit, fanout);
+      auto result = core_->submit(*submit, fanout, msg.userId);
       if (!result) {
         spdlog::error("site={} submission failed in the store: {}", msg.userId, result.error().message);
         reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",

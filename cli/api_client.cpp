@@ -387,6 +387,32 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
            std::to_string(number(a, "answersQueued")) + " of our answers waiting for the broker" +
            (refusedAlerts.empty() ? std::string() : "; refused: " + refusedAlerts) + "\n";
   }
+  if (s.contains("extension") && s["extension"].is_object() && s["extension"].value("kind", "") == "bridge") {
+    const Json& x = s["extension"];
+    auto line = [&](const char* label, const Json& d, const std::string& peer) {
+      std::string carriedRefused;
+      if (d.contains("carriedRefused") && d["carriedRefused"].is_object()) {
+        for (auto it = d["carriedRefused"].begin(); it != d["carriedRefused"].end(); ++it) {
+          carriedRefused += (carriedRefused.empty() ? "" : ", ") + it.key() + " " +
+                     std::to_string(it->is_number_unsigned() ? it->get<uint64_t>() : 0);
+        }
+      }
+      std::string waiting = d.contains("waiting") && d["waiting"].is_string() ? d["waiting"].get<std::string>() : "";
+      return std::string(label) + peer + ": " + std::to_string(number(d, "forwarded")) + " items carried, " +
+             std::to_string(number(d, "queued")) + " waiting (lag), " + std::to_string(number(d, "ignored")) +
+             " already held, " + std::to_string(number(d, "alertsForwarded")) + " alerts handed on, " +
+             std::to_string(number(d, "alertsDeclined")) + " not taken, " +
+             std::to_string(number(d, "answersRelayed")) + " answers relayed" +
+             (carriedRefused.empty() ? std::string() : "; carriedRefused: " + carriedRefused) +
+             (waiting.empty() ? std::string() : "; held: " + waiting) + "\n";
+    };
+    if (x.contains("outbound") && x["outbound"].is_object()) {
+      out += line("bridge to    ", x["outbound"], x["outbound"].value("to", "?"));
+    }
+    if (x.contains("inbound") && x["inbound"].is_object()) {
+      out += line("bridge from  ", x["inbound"], x["inbound"].value("from", "?"));
+    }
+  }
   if (s.contains("extension") && s["extension"].is_object() && s["extension"].value("kind", "") == "interpol") {
     const Json& x = s["extension"];
     auto str = [&](const Json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string(); };

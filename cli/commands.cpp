@@ -68,7 +68,12 @@ bool availableNow(const directory::Hit& hit, int64_t now) {
   return directory::availableAt(hit.stored.record().getBody().getContact(), now);
 }
 
-std::vector<std::string> contactRow(const directory::Hit& hit, int64_t now) {
+// The network a record came from: a peer's over a bridge, else this site's own.
+std::string networkOf(const directory::StoredRecord& r, const std::string& home) {
+  return r.network.empty() ? home : r.network;
+}
+
+std::vector<std::string> contactRow(const directory::Hit& hit, int64_t now, const std::string& home) {
   auto record = hit.stored.record();
   auto c = record.getBody().getContact();
   const bool available = availableNow(hit, now);
@@ -84,7 +89,7 @@ std::vector<std::string> contactRow(const directory::Hit& hit, int64_t now) {
   if (c.getName().getOriginal().size() > 0) name += " (" + str(c.getName().getOriginal()) + ")";
   return {str(record.getId()), name,          str(c.getRole()),
           str(c.getCountry()), str(c.getOrganization()), joined(c.getLanguages()),
-          preferredChannel(c), flags};
+          networkOf(hit.stored, home), preferredChannel(c), flags};
 }
 
 std::vector<std::string> noticeRow(const directory::Hit& hit) {
@@ -98,16 +103,18 @@ std::vector<std::string> noticeRow(const directory::Hit& hit) {
           str(n.getLink())};
 }
 
-const std::vector<std::string> kContactHeaders = {"ID",           "NAME",      "ROLE",    "CC",
-                                                  "ORGANIZATION", "LANGUAGES", "CONTACT", "FLAGS"};
+const std::vector<std::string> kContactHeaders = {"ID",        "NAME",    "ROLE",    "CC", "ORGANIZATION",
+                                                  "LANGUAGES", "NETWORK", "CONTACT", "FLAGS"};
 
-void printHits(const std::vector<directory::Hit>& hits, const std::string& format, int64_t now) {
+void printHits(const std::vector<directory::Hit>& hits, const std::string& format, int64_t now,
+               const std::string& home) {
   if (format == "json") {
     json::Json arr = json::Json::array();
     for (const auto& h : hits) {
       auto j = json::recordToJson(h.stored.record());
       if (h.stored.record().getBody().isContact()) {
-        j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)}};
+        j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)},
+                      {"network", networkOf(h.stored, home)}};
       }
       arr.push_back(std::move(j));
     }
@@ -123,7 +130,7 @@ void printHits(const std::vector<directory::Hit>& hits, const std::string& forma
   std::vector<std::vector<std::string>> contacts, notices;
   for (const auto& h : hits) {
     if (h.stored.record().getBody().isContact()) {
-      contacts.push_back(contactRow(h, now));
+      contacts.push_back(contactRow(h, now, home));
     } else if (h.stored.record().getBody().isNotice()) {
       notices.push_back(noticeRow(h));
     }
@@ -181,6 +188,34 @@ int cmdRevoke(const std::string& rootKey, const std::string& site, const std::st
   if (!root) return failWith(root.error());
   auto item = trust::revocationItem(site, clock.nowSeconds(), reason);
   std::cout << json::armor(trust::sign(std::move(item), std::string(trust::kRootSigner), *root));
+  return kExitOk;
+}
+
+int cmdPeer(const PeerFlags& f, const Clock& clock) {
+  if (!vocab::isNetwork(f.network)) return usage("--network: \"" + f.network + "\" is not a network name");
+  if (!vocab::isNetwork(f.peer) || f.peer == f.network) {
+    return usage("--peer: \"" + f.peer + "\" is not another network's name");
+  }
+  auto offer = trust::parsePolicy(f.offer);
+  if (!offer) return usage("--offer: " + offer.error().message);
+  auto accept = trust::parsePolicy(f.accept);
+  if (!accept) return usage("--accept: " + accept.error().message);
+  auto root = trust::loadKeyPair(f.rootKey);
+  if (!root) return failWith(root.error());
+  auto peerRoot = trust::loadPublicKeys(f.peerRoot);
+  if (!peerRoot) return failWith(peerRoot.error());
+  if (peerRoot->sign == root->pub.sign) return usage("--peer-root: that is this network's own root");
+  trust::Peering p;
+  p.id = f.network + "~" + f.peer;
+  p.revision = f.revision != 0 ? f.revision : static_cast<uint64_t>(clock.nowSeconds());
+  p.status = f.end ? "retired" : "active";
+  p.network = f.network;
+  p.peer = f.peer;
+  p.peerRoot = peerRoot->sign;
+  p.offer = std::move(*offer);
+  p.accept = std::move(*accept);
+  p.validUntil = clock.nowSeconds() + int64_t{f.days} * 86400;
+  std::cout << json::armor(trust::sign(trust::peeringItem(p), std::string(trust::kRootSigner), *root));
   return kExitOk;
 }
 
@@ -375,7 +410,7 @@ int cmdFind(const Context& ctx, const directory::Query& query) {
     std::cerr << "liaison: nothing matched\n";
     return kExitNoMatch;
   }
-  printHits(*hits, ctx.format, ctx.clock->nowSeconds());
+  printHits(*hits, ctx.format, ctx.clock->nowSeconds(), site->config.network);
   return kExitOk;
 }
 
@@ -444,7 +479,8 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     json::Json list = json::Json::array();
     for (const auto& h : *hits) {
       auto j = json::recordToJson(h.stored.record());
-      j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)}};
+      j["match"] = {{"stale", h.stale}, {"availableNow", availableNow(h, now)},
+                    {"network", networkOf(h.stored, site->config.network)}};
       list.push_back(std::move(j));
     }
     out["counterparts"] = std::move(list);
@@ -454,7 +490,7 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     out["sharedLanguages"] = json::Json(std::vector<std::string>(languages.begin(), languages.end()));
     std::cout << out.dump(2) << "\n";
   } else if (ctx.format == "vcard") {
-    printHits(*hits, "vcard", now);
+    printHits(*hits, "vcard", now, site->config.network);
   } else {
     std::cout << "Counterparts in " << to << " for a request from " << from;
     if (q.topic) std::cout << " on " << *q.topic;
@@ -463,7 +499,7 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
     if (hits->empty()) {
       std::cout << "  none in the replica\n";
     } else {
-      printHits(*hits, "table", now);
+      printHits(*hits, "table", now, site->config.network);
     }
     std::cout << "\nLegal bases " << from << " and " << to << " share:";
     if (bases.empty()) std::cout << " none recorded (ask the secretariat; reciprocity may apply)";
@@ -500,6 +536,8 @@ int cmdShow(const Context& ctx, const std::string& id) {
     std::cout << contactVcard(record);
   } else {
     std::cout << recordDetails(record, stale, available);
+    std::cout << "network: " << networkOf(**rec, site->config.network)
+              << ((*rec)->network.empty() ? "" : " (a peer network, over a bridge)") << "\n";
     std::cout << "signed by: " << (*rec)->signedItem.signer << " (key "
               << trust::fingerprint((*rec)->signedItem.signerKey) << ")\n";
   }
@@ -530,8 +568,40 @@ int cmdNotices(const Context& ctx, const directory::Query& query) {
     std::cerr << "liaison: no notices matched\n";
     return kExitNoMatch;
   }
-  printHits(*hits, ctx.format, ctx.clock->nowSeconds());
+  printHits(*hits, ctx.format, ctx.clock->nowSeconds(), site->config.network);
   return kExitOk;
+}
+
+// The peerings this replica holds and what it holds of each peer network.
+json::Json federationJson(const directory::Directory& dir, const directory::Counts& counts, int64_t now) {
+  json::Json out = json::Json::array();
+  auto peerings = dir.peerings();
+  if (!peerings) return out;
+  for (const auto& p : *peerings) {
+    const std::string network = p.home ? p.peer : p.network;
+    out.push_back({{"id", p.id},
+                   {"signedBy", p.home ? "home root" : p.network + " root"},
+                   {"status", p.status},
+                   {"inForce", p.inForce(now)},
+                   {"validUntil", formatTimestamp(p.validUntil)},
+                   {"offer", p.offer.describe()},
+                   {"accept", p.accept.describe()},
+                   {"records", counts.fromPeers.count(network) != 0 ? counts.fromPeers.at(network) : 0}});
+  }
+  return out;
+}
+
+std::string federationLines(const json::Json& federation) {
+  std::string out;
+  for (const auto& p : federation) {
+    out += "peering:      " + p["id"].get<std::string>() + " (" + p["signedBy"].get<std::string>() + "), " +
+           (p["inForce"].get<bool>() ? "in force until " + p["validUntil"].get<std::string>()
+                                     : p["status"].get<std::string>() == "retired" ? std::string("ended")
+                                                                                    : std::string("NOT in force")) +
+           "; offers " + p["offer"].get<std::string>() + "; accepts " + p["accept"].get<std::string>() + "; " +
+           std::to_string(p["records"].get<uint64_t>()) + " records held\n";
+  }
+  return out;
 }
 
 int cmdStatus(const Context& ctx) {
@@ -545,6 +615,7 @@ int cmdStatus(const Context& ctx) {
   if (!member) return failWith(member.error());
   std::string validity;
   if (*member) validity = formatTimestamp((*member)->notAfter);
+  const json::Json federation = federationJson(*site->dir, *counts, ctx.clock->nowSeconds());
   std::string daemon;  // networked, daemon not answering: why
   if (!site->config.broker.empty()) {
     auto api = ApiClient::find(site->config);
@@ -556,6 +627,7 @@ int cmdStatus(const Context& ctx) {
       out["endpoint"] = api->endpoint();
       out["certificateValidUntil"] = validity;
       out["replicaBytes"] = *bytes;
+      out["federation"] = federation;
       std::cout << out.dump(2) << "\n";
       return kExitOk;
     }
@@ -566,7 +638,8 @@ int cmdStatus(const Context& ctx) {
                 << daemonStatusLines(*answer, api->endpoint())
                 << "certificate:  " << (validity.empty() ? "missing" : "valid until " + validity)
                 << "\n"
-                << "replica:      " << *bytes / 1024 << " KiB on disk\n";
+                << "replica:      " << *bytes / 1024 << " KiB on disk\n"
+                << federationLines(federation);
       return kExitOk;
     }
     daemon = answer.error().message;
@@ -584,6 +657,7 @@ int cmdStatus(const Context& ctx) {
                      {"notices", counts->notices},   {"retired", counts->retired},
                      {"members", counts->members},   {"revoked", counts->revoked}};
     out["replicaBytes"] = *bytes;
+    out["federation"] = federation;
     if (!daemon.empty()) out["daemon"] = daemon;
     std::cout << out.dump(2) << "\n";
     return kExitOk;
@@ -597,7 +671,8 @@ int cmdStatus(const Context& ctx) {
             << " instruments, " << counts->notices << " notices, " << counts->retired << " retired\n"
             << "members:      " << counts->members << " certificates, " << counts->revoked
             << " revoked\n"
-            << "replica:      " << *bytes / 1024 << " KiB on disk\n";
+            << "replica:      " << *bytes / 1024 << " KiB on disk\n"
+            << federationLines(federation);
   if (!daemon.empty()) std::cout << "daemon:       " << daemon << "\n";
   return kExitOk;
 }

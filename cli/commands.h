@@ -33,6 +33,13 @@ int cmdEnroll(const std::string& rootKey, const std::string& site, const std::st
               const std::string& network, const Clock& clock);
 int cmdRevoke(const std::string& rootKey, const std::string& site, const std::string& reason,
               const Clock& clock);
+struct PeerFlags {
+  std::string rootKey, network, peer, peerRoot, offer, accept;
+  int days = 365;
+  uint64_t revision = 0;  // 0: the time now
+  bool end = false;
+};
+int cmdPeer(const PeerFlags& flags, const Clock& clock);
 int cmdInit(const Context& ctx, const std::string& id, const std::string& root,
             const std::string& key, const std::string& member, const std::string& broker,
             const std::string& brokerKey, const std::string& api);

@@ -110,10 +110,25 @@ int main(int argc, char** argv) {
   enroll->add_option("--site", site, "the site id")->required();
   enroll->add_option("--public", publicKey, "the site's .pub file")->required();
   enroll->add_option("--country", countries, "countries it may publish for, e.g. KG,KZ");
-  enroll->add_option("--role", role, "authority | secretariat | adapter | broker")
-      ->check(CLI::IsMember({"authority", "secretariat", "adapter", "broker"}));
+  enroll->add_option("--role", role, "authority | secretariat | adapter | broker | bridge")
+      ->check(CLI::IsMember({"authority", "secretariat", "adapter", "broker", "bridge"}));
   enroll->add_option("--days", days, "validity in days")->check(CLI::Range(1, 3660));
   enroll->add_option("--network", network, "network name, e.g. CASC");
+
+  std::string peerNetwork, peerRoot, offer = "kinds=contact,instrument,notice,alert",
+              accept = "kinds=contact,instrument,notice,alert";
+  uint64_t peerRevision = 0;
+  bool endPeering = false;
+  auto* peer = app.add_subcommand("peer", "sign a peering with another network (publish it)");
+  peer->add_option("--root", rootKey, "this network's root secret key file")->required();
+  peer->add_option("--network", network, "this network's name, e.g. CASC")->required();
+  peer->add_option("--peer", peerNetwork, "the peer network's name, e.g. SEAJust")->required();
+  peer->add_option("--peer-root", peerRoot, "the peer root's .pub file")->required();
+  peer->add_option("--offer", offer, "what may pass to the peer: kinds=...;roles=...;countries=...");
+  peer->add_option("--accept", accept, "what is taken from the peer, in the same form");
+  peer->add_option("--days", days, "validity in days")->check(CLI::Range(1, 3660));
+  peer->add_option("--revision", peerRevision, "revision (default: the time now, in seconds)");
+  peer->add_flag("--end", endPeering, "end the peering (a retired revision)");
 
   auto* revoke = app.add_subcommand("revoke", "sign a revocation of a member (publish it)");
   revoke->add_option("--root", rootKey, "the network root's secret key file")->required();
@@ -250,6 +265,11 @@ int main(int argc, char** argv) {
     return cmdEnroll(rootKey, site, publicKey, liaison::splitList(countries), role, days, network, clock);
   }
   if (revoke->parsed()) return cmdRevoke(rootKey, site, reason, clock);
+  if (peer->parsed()) {
+    return cmdPeer(PeerFlags{rootKey, network, peerNetwork, peerRoot, offer, accept, days, peerRevision,
+                             endPeering},
+                   clock);
+  }
   if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, broker, brokerKey, api);
   if (publish->parsed()) return cmdPublish(ctx, files);
   if (retire->parsed()) return cmdRetire(ctx, id);

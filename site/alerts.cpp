@@ -347,6 +347,7 @@ Status AlertDesk::flush() {
   std::vector<std::string> storedKeys;
   std::vector<std::pair<std::string, std::string>> hooks;
   std::vector<std::string> newIds;
+  std::vector<std::pair<std::string, Bytes>> newAnswers;
   for (const auto& key : unqueue_) LIAISON_TRY(w->unqueue(key));
   for (const auto& d : deliveries) {
     auto item = SignedItem::decode(d.envelope);
@@ -440,6 +441,7 @@ Status AlertDesk::flush() {
       }
       LIAISON_TRY(w->putAnswer(alertId, from, kind, d.envelope));
       storedKeys.push_back(d.key);
+      newAnswers.emplace_back(alertId, d.envelope);
       ++counters_.answersReceived;
       spdlog::info("site={} alert={} {} by site={} {}", site_, alertId, kind, from, str(ack.getBy()));
     } else {
@@ -467,6 +469,9 @@ Status AlertDesk::flush() {
   }
   if (onNew_) {
     for (const auto& id : newIds) onNew_(id);
+  }
+  if (onAnswer_) {
+    for (const auto& [id, envelope] : newAnswers) onAnswer_(id, envelope);
   }
   return {};
 }
@@ -602,6 +607,35 @@ Result<std::string> AlertDesk::answer(const std::string& alertId, std::string_vi
   spdlog::info("site={} alert={} {} by \"{}\"", site_, alertId, kind, by);
   Queued& q = outq_[key];
   q.envelope = std::move(envelope);
+  q.attempts = 0;
+  if (connected_) sendAnswer(key, q, lastTickMs_);
+  return key;
+}
+
+Result<std::string> AlertDesk::relay(const Bytes& envelope) {
+  auto item = SignedItem::decode(envelope);
+  if (!item) return item.error();
+  auto reader = item->item.reader();
+  if (reader.which() != schema::Item::ACK) {
+    return makeError(Errc::kInvalidInput, "only answers are relayed, not a " + itemKind(reader));
+  }
+  auto ack = reader.getAck();
+  if (auto st = json::checkAck(ack); !st) return st.error();
+  const std::string alertId = str(ack.getAlertId()), from = str(ack.getSite()), kind = str(ack.getKind());
+  if (from != item->signer) return makeError(Errc::kInvalidInput, "answer of " + from + " signed by " + item->signer);
+  const std::string key = answerKey(alertId, from, kind);
+  if (outq_.count(key) != 0) return key;
+  auto w = inbox_.write();
+  if (!w) return w.error();
+  auto had = w->answer(alertId, from, kind);
+  if (!had) return had.error();
+  if (*had) return key;  // relayed before (the broker has it, or it waits in the queue)
+  LIAISON_TRY(w->putAnswer(alertId, from, kind, envelope));
+  LIAISON_TRY(w->queue(key, envelope));
+  LIAISON_TRY(std::move(*w).commit());
+  spdlog::info("site={} alert={} {} by site={} relayed", site_, alertId, kind, from);
+  Queued& q = outq_[key];
+  q.envelope = envelope;
   q.attempts = 0;
   if (connected_) sendAnswer(key, q, lastTickMs_);
   return key;

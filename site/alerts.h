@@ -148,6 +148,11 @@ class AlertDesk {
   Result<std::string> answer(const std::string& alertId, std::string_view kind,
                              const std::string& by, const std::string& comment,
                              const std::string& reference = {});
+  // An answer signed elsewhere (a bridge carrying a peer network's answer back): stored and
+  // queued like this site's own. Returns its key.
+  Result<std::string> relay(const Bytes& envelope);
+  // Called (on the loop) for each answer to this site's own alerts once it is stored.
+  void onAnswer(std::function<void(const std::string&, const Bytes&)> fn) { onAnswer_ = std::move(fn); }
   // The broker's verdict on a queued answer: nullopt while it waits; else refusal ("" = accepted).
   std::optional<std::string> outcome(const std::string& key) const;
 
@@ -173,6 +178,7 @@ class AlertDesk {
   HookRunner* hook_;
   bool autoReceipt_;
   std::function<void(const std::string&)> onNew_;
+  std::function<void(const std::string&, const Bytes&)> onAnswer_;
   std::vector<bus::Delivery> buffered_;
   std::map<std::string, Queued> outq_;
   std::map<uint64_t, std::string> inFlight_;  // request id → outq key

@@ -39,7 +39,8 @@ int64_t nowMs() {
 // accepted it.
 class DirectoryStore final : public ReplicaStore {
  public:
-  DirectoryStore(directory::Directory& dir, std::string site) : dir_(dir), site_(std::move(site)) {}
+  DirectoryStore(directory::Directory& dir, std::string site, Extension* extension)
+      : dir_(dir), site_(std::move(site)), extension_(extension) {}
 
   directory::Cursor cursor() const override {
     auto c = dir_.cursor();
@@ -48,6 +49,7 @@ class DirectoryStore final : public ReplicaStore {
 
   Status apply(const std::vector<bus::Entry>& entries, const directory::Cursor& after,
                std::map<std::string, uint64_t>& refused) override {
+    if (extension_ != nullptr) LIAISON_TRY(extension_->onEntries(entries));
     // Decode and check the signatures on every core: most of the work of a catch-up.
     std::vector<Result<SignedItem>> items;
     items.reserve(entries.size());
@@ -76,6 +78,11 @@ class DirectoryStore final : public ReplicaStore {
       }
       auto r = batch->apply(item, e.acceptedAt, /*signatureChecked=*/true);
       if (!r) return r.error();
+      if (r->collision) {
+        ++refused[trust::refusalName(trust::Refusal::kCollision)];
+        spdlog::warn("site={} seq={} {} {}: a home record took the id a peer network's record held",
+                     site_, e.seq, r->kind, r->id);
+      }
       if (r->outcome == directory::Outcome::kRefused) {
         ++refused[trust::refusalName(r->decision.refusal)];
         spdlog::warn("site={} seq={} {} {} refused: {}", site_, e.seq, r->kind, r->id,
@@ -89,6 +96,7 @@ class DirectoryStore final : public ReplicaStore {
  private:
   directory::Directory& dir_;
   std::string site_;
+  Extension* extension_;
 };
 
 struct Job {
@@ -132,7 +140,7 @@ class Daemon final : public SiteService, public Transport {
     auto dir = directory::openSiteDirectory(config_, false);
     if (!dir) return dir.error();
     dir_ = std::move(dir).value();
-    store_ = std::make_unique<DirectoryStore>(*dir_, config_.id);
+    store_ = std::make_unique<DirectoryStore>(*dir_, config_.id, o_.extension);
     replica_ = std::make_unique<ReplicaCore>(*store_, *this, ReplicaCore::Limits{});
 
     auto ctx = bus::Context::create();
@@ -156,6 +164,9 @@ class Daemon final : public SiteService, public Transport {
         [ext](const std::string& id) {
           if (ext != nullptr) ext->onNewAlert(id);
         });
+    if (ext != nullptr) {
+      desk_->onAnswer([ext](const std::string& id, const Bytes& envelope) { ext->onAnswer(id, envelope); });
+    }
     LIAISON_TRY(desk_->load());
 
     auto token = loadOrCreateApiToken(config_.dir);
@@ -257,6 +268,11 @@ class Daemon final : public SiteService, public Transport {
                                   const std::string& comment, const std::string& reference) override {
     return onLoop<Result<std::string>>([&] { return desk_->answer(id, kind, by, comment, reference); });
   }
+
+  Result<std::string> relayAnswer(Bytes envelope) override {
+    return onLoop<Result<std::string>>([&] { return desk_->relay(envelope); });
+  }
+  const directory::Directory* replica() const override { return dir_.get(); }
 
   std::string extensionStatus() const override {
     return o_.extension != nullptr ? o_.extension->statusJson() : std::string();

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "bus/protocol.h"
 #include "common/result.h"
 #include "directory/site.h"
 #include "site/service.h"
@@ -23,6 +24,18 @@ class Extension {
   virtual void stop() = 0;
   // A new alert is stored in this site's inbox. Called on the daemon's loop: must not block.
   virtual void onNewAlert(const std::string& id) = 0;
+  // An answer to one of this site's own alerts is stored. Called on the daemon's loop.
+  virtual void onAnswer(const std::string& alertId, const Bytes& envelope) {
+    (void)alertId;
+    (void)envelope;
+  }
+  // Entries of the broker's log (or a snapshot) about to be applied to the replica, in the order
+  // they arrived, before the replica's transaction commits: an error stops that commit (and
+  // the entries are fetched again). Called on the daemon's loop.
+  virtual Status onEntries(const std::vector<bus::Entry>& entries) {
+    (void)entries;
+    return {};
+  }
   // The extension's state as a JSON object, shown by GET /v1/status and `liaison status`.
   // Any thread.
   virtual std::string statusJson() const = 0;

@@ -11,6 +11,7 @@
 
 #include "common/encoding.h"
 #include "common/result.h"
+#include "directory/directory.h"
 
 namespace liaison::site {
 
@@ -72,6 +73,14 @@ class SiteService {
   // nullopt while the broker has not answered; "" accepted; else the refusal.
   virtual std::optional<std::string> answerOutcome(const std::string& key) const = 0;
   virtual const Inbox& inbox() const = 0;
+  // An answer signed by another site, carried back over a bridge: stored and queued for the
+  // broker like this site's own answers. Returns its key.
+  virtual Result<std::string> relayAnswer(Bytes envelope) {
+    (void)envelope;
+    return makeError(Errc::kUnavailable, "this site does not relay answers");
+  }
+  // The site's replica (read-only use), or nullptr.
+  virtual const directory::Directory* replica() const { return nullptr; }
   // The extension's state (a JSON object as text), or "" when the daemon has none.
   virtual std::string extensionStatus() const { return {}; }
 };

@@ -1,0 +1,407 @@
+#include "adapters/bridge.h"
+
+#include <spdlog/spdlog.h>
+
+#include "schemas/alert_json.h"
+#include "site/alerts.h"
+#include "trust/keys.h"
+
+namespace liaison::adapters {
+
+namespace {
+
+using Json = json::Json;
+
+std::string u64be(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return s;
+}
+
+uint64_t readU64be(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string_view asView(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+
+constexpr size_t kBatch = 500;
+constexpr auto kSubmitTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxReference = 250;  // an answer's reference is at most 256 bytes
+
+}  // namespace
+
+Carry classify(const SignedItem& item, const SigningKey& sourceRoot,
+               const std::function<bool(std::string_view)>& isNative) {
+  Carry c;
+  auto reader = item.item.reader();
+  if (reader.which() == schema::Item::ALERT || reader.which() == schema::Item::ACK) return c;
+  if (item.signer == trust::kRootSigner) {
+    if (item.signerKey != sourceRoot) return c;  // a peer root's item: it came from elsewhere
+    c.carry = true;
+    if (reader.which() == schema::Item::MEMBER) c.enrolled = itemId(reader);
+    return c;
+  }
+  c.carry = isNative(item.signer);
+  return c;
+}
+
+bool retryable(const std::string& refusal, const SignedItem& item) {
+  if (refusal == trust::refusalName(trust::Refusal::kNotPeered)) return true;
+  if (refusal == "store failure") return true;
+  // A root the destination does not trust yet: its peering with us is not published there yet.
+  return refusal == trust::refusalName(trust::Refusal::kUnknownSigner) && item.signer == trust::kRootSigner;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status Bridge::Side::start(site::SiteService& service, const directory::SiteConfig& config,
+                           const trust::KeyPair& keys) {
+  (void)keys;
+  service_ = &service;
+  config_ = config;
+  auto root = trust::loadPublicKeys(config.rootPath);
+  if (!root) return root.error();
+  root_ = root->sign;
+  auto env = lmdb::openWithDatabases(config.dir + "/bridge", size_t{4} << 30,
+                                     {{&out_, "out"}, {&native_, "native"}, {&meta_, "meta"}});
+  if (!env) return env.error();
+  env_ = std::make_unique<lmdb::Env>(std::move(env).value());
+  {
+    auto txn = lmdb::Txn::beginRead(*env_);
+    if (!txn) return txn.error();
+    auto c = lmdb::Cursor::open(*txn, native_);
+    if (!c) return c.error();
+    std::string_view k, v;
+    std::lock_guard lock(nativeMutex_);
+    for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
+      nativeCache_.emplace(k);
+    }
+  }
+  spdlog::info("bridge side site={} network={} ready", config.id, config.network);
+  bridge_.started(index_);
+  return {};
+}
+
+void Bridge::Side::stop() {
+  bridge_.stopped_ = true;
+  for (auto& d : bridge_.dirs_) bridge_.wake(d);
+}
+
+Status Bridge::Side::onEntries(const std::vector<bus::Entry>& entries) {
+  auto txn = lmdb::Txn::beginWrite(*env_);
+  if (!txn) return txn.error();
+  auto nextV = txn->get(meta_, "next");
+  if (!nextV) return nextV.error();
+  uint64_t next = *nextV ? readU64be(**nextV) : 1;
+  uint64_t carried = 0;
+  std::lock_guard lock(nativeMutex_);
+  for (const auto& e : entries) {
+    auto item = SignedItem::decode(e.envelope);
+    if (!item) continue;  // the replica counts it
+    auto c = classify(*item, root_, [&](std::string_view site) { return nativeCache_.count(std::string(site)) != 0; });
+    if (c.enrolled) {
+      LIAISON_TRY(txn->put(native_, *c.enrolled, ""));
+      nativeCache_.insert(*c.enrolled);
+    }
+    if (!c.carry) continue;
+    LIAISON_TRY(txn->put(out_, u64be(next++), asView(e.envelope)));
+    ++carried;
+  }
+  if (carried == 0 && entries.empty()) return {};
+  LIAISON_TRY(txn->put(meta_, "next", u64be(next)));
+  LIAISON_TRY(std::move(*txn).commit());
+  if (carried > 0) bridge_.wake(bridge_.dirs_[index_]);
+  return {};
+}
+
+void Bridge::Side::onNewAlert(const std::string& id) {
+  auto& d = bridge_.dirs_[index_];
+  {
+    std::lock_guard lock(d.mutex);
+    d.alerts.push_back(id);
+  }
+  bridge_.wake(d);
+}
+
+void Bridge::Side::onAnswer(const std::string& alertId, const Bytes& envelope) {
+  // An answer to an alert this side handed to its broker: it goes back the other way.
+  auto& d = bridge_.dirs_[1 - index_];
+  {
+    std::lock_guard lock(d.mutex);
+    d.answers.emplace_back(alertId, envelope);
+  }
+  bridge_.wake(d);
+}
+
+std::string Bridge::Side::statusJson() const {
+  Json j;
+  j["kind"] = "bridge";
+  const Side& other = *bridge_.sides_[1 - index_];
+  j["outbound"] = bridge_.directionJson(bridge_.dirs_[index_]);
+  j["outbound"]["to"] = other.config_.network;
+  j["inbound"] = bridge_.directionJson(bridge_.dirs_[1 - index_]);
+  j["inbound"]["from"] = other.config_.network;
+  return j.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Bridge::Bridge(std::atomic<bool>& stop) : stop_(stop) {
+  for (int i = 0; i < 2; ++i) {
+    sides_[i] = std::make_unique<Side>(*this, i);
+    dirs_[i].from = i;
+    dirs_[i].to = 1 - i;
+  }
+}
+
+Bridge::~Bridge() {
+  stopped_ = true;
+  for (auto& d : dirs_) {
+    wake(d);
+    if (d.items.joinable()) d.items.join();
+    if (d.worker.joinable()) d.worker.join();
+  }
+}
+
+void Bridge::started(int index) {
+  (void)index;
+  std::lock_guard lock(startMutex_);
+  if (++started_ != 2) return;
+  for (auto& d : dirs_) {
+    d.items = std::thread([this, &d] { forwardItems(d); });
+    d.worker = std::thread([this, &d] { workAlerts(d); });
+  }
+}
+
+Json Bridge::directionJson(const Direction& d) const {
+  Json j;
+  const Side& from = *sides_[d.from];
+  uint64_t queued = 0;
+  if (from.env_) {
+    auto txn = lmdb::Txn::beginRead(*from.env_);
+    MDB_stat st{};
+    if (txn && mdb_stat(txn->get(), from.out_, &st) == 0) queued = st.ms_entries;
+  }
+  j["queued"] = queued;  // the lag: items waiting for the destination's broker
+  j["forwarded"] = d.forwarded.load();
+  j["ignored"] = d.ignored.load();
+  j["alertsForwarded"] = d.alertsForwarded.load();
+  j["alertsDeclined"] = d.alertsDeclined.load();
+  j["answersRelayed"] = d.answersRelayed.load();
+  std::lock_guard lock(d.mutex);
+  j["refused"] = d.refused;
+  j["waiting"] = d.waiting;
+  j["alertsPending"] = d.alerts.size();
+  return j;
+}
+
+void Bridge::forwardItems(Direction& d) {
+  Side& from = *sides_[d.from];
+  Side& to = *sides_[d.to];
+  const std::string route = from.config_.network + "->" + to.config_.network;
+  size_t limit = kBatch;
+  auto pause = [&](std::chrono::milliseconds ms) {
+    std::unique_lock lock(d.mutex);
+    d.cv.wait_for(lock, ms, [&] { return stopping(); });
+  };
+  while (!stopping()) {
+    std::vector<std::string> keys;
+    std::vector<Bytes> envelopes;
+    {
+      auto txn = lmdb::Txn::beginRead(*from.env_);
+      if (!txn) {
+        pause(std::chrono::milliseconds(1000));
+        continue;
+      }
+      auto c = lmdb::Cursor::open(*txn, from.out_);
+      std::string_view k, v;
+      for (bool ok = c && c->seek({}, MDB_FIRST, &k, &v); ok && keys.size() < limit;
+           ok = c->seek({}, MDB_NEXT, &k, &v)) {
+        keys.emplace_back(k);
+        envelopes.emplace_back(reinterpret_cast<const uint8_t*>(v.data()),
+                               reinterpret_cast<const uint8_t*>(v.data()) + v.size());
+      }
+    }
+    if (keys.empty()) {
+      std::unique_lock lock(d.mutex);
+      d.waiting.clear();
+      d.cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping(); });
+      continue;
+    }
+    const size_t n = keys.size();
+    auto r = to.service_->submit(envelopes, kSubmitTimeout);
+    if (!r) {
+      {
+        std::lock_guard lock(d.mutex);
+        d.waiting = to.config_.network + " broker: " + r.error().message;
+      }
+      pause(std::chrono::milliseconds(1000));
+      continue;
+    }
+    auto drop = [&](size_t count) -> Status {
+      auto txn = lmdb::Txn::beginWrite(*from.env_);
+      if (!txn) return txn.error();
+      for (size_t i = 0; i < count; ++i) LIAISON_TRY(txn->del(from.out_, keys[i]));
+      return std::move(*txn).commit();
+    };
+    if (r->accepted) {
+      if (auto st = drop(n); !st) {
+        spdlog::error("bridge {}: outbox: {}", route, st.error().message);
+        pause(std::chrono::milliseconds(1000));
+        continue;
+      }
+      d.forwarded += n - std::min<uint64_t>(n, r->ignored);
+      d.ignored += r->ignored;
+      if (r->lastSeq != 0) {
+        spdlog::info("bridge {}: {} item(s) accepted as seq={}..{}", route, n - r->ignored, r->firstSeq, r->lastSeq);
+      }
+      std::lock_guard lock(d.mutex);
+      d.waiting.clear();
+      limit = kBatch;
+      continue;
+    }
+    if (r->index > 0 && r->index < n) {
+      limit = r->index;  // what comes before the refused item goes first
+      continue;
+    }
+    auto item = SignedItem::decode(envelopes[0]);
+    if (item && retryable(r->refusal, *item)) {
+      {
+        std::lock_guard lock(d.mutex);
+        if (d.waiting.empty()) spdlog::warn("bridge {}: held: {}: {}", route, r->refusal, r->detail);
+        d.waiting = r->refusal + ": " + r->detail;
+      }
+      limit = 1;
+      pause(std::chrono::milliseconds(2000));
+      continue;
+    }
+    if (auto st = drop(1); !st) {
+      spdlog::error("bridge {}: outbox: {}", route, st.error().message);
+      pause(std::chrono::milliseconds(1000));
+      continue;
+    }
+    std::lock_guard lock(d.mutex);
+    ++d.refused[r->refusal];
+    if (d.loggedReasons.insert(r->refusal).second) {
+      spdlog::warn("bridge {}: refused ({}), not carried: {} (further refusals for this reason are "
+                   "counted, not logged)", route, r->refusal, r->detail);
+    }
+    limit = kBatch;
+  }
+}
+
+// What the inboxes hold decides after a restart: alerts received at `from` that it has not
+// answered yet are handed on again; answers at `to` to the alerts it handed on are relayed again
+// (both are idempotent at the brokers).
+void Bridge::recover(Direction& d) {
+  Side& from = *sides_[d.from];
+  Side& to = *sides_[d.to];
+  auto inbound = from.service_->inbox().list();
+  if (inbound) {
+    for (const auto& a : *inbound) {
+      if (a.outbound) continue;
+      auto answers = from.service_->inbox().answers(a.id);
+      bool answered = false;
+      if (answers) {
+        for (const auto& env : *answers) {
+          auto item = SignedItem::decodeStored(env);
+          if (item && item->signer == from.config_.id) answered = true;
+        }
+      }
+      if (!answered) {
+        std::lock_guard lock(d.mutex);
+        d.alerts.push_back(a.id);
+      }
+    }
+  }
+  auto handed = to.service_->inbox().list();
+  if (handed) {
+    for (const auto& a : *handed) {
+      if (!a.outbound) continue;
+      auto answers = to.service_->inbox().answers(a.id);
+      if (!answers) continue;
+      std::lock_guard lock(d.mutex);
+      for (auto& env : *answers) d.answers.emplace_back(a.id, std::move(env));
+    }
+  }
+}
+
+bool Bridge::handAlert(Direction& d, const std::string& id) {
+  Side& from = *sides_[d.from];
+  Side& to = *sides_[d.to];
+  auto stored = from.service_->inbox().get(id);
+  if (!stored || !*stored) return true;  // nothing to hand on
+  auto outcome = to.service_->sendAlert((*stored)->envelope, kSubmitTimeout);
+  if (!outcome) return false;  // the peer's broker is not reachable: later
+  Result<std::string> answered = std::string();
+  if (outcome->accepted) {
+    std::string sites;
+    auto custody = Json::parse(outcome->custody, nullptr, false);
+    if (custody.is_object() && custody.contains("targets") && custody["targets"].is_object()) {
+      for (const auto& [site, t] : custody["targets"].items()) {
+        if (t.value("hop", false) || !t.value("network", "").empty()) continue;
+        if (to.config_.network.size() + sites.size() + site.size() + 2 > kMaxReference) break;
+        sites += (sites.empty() ? "" : ",") + site;
+      }
+    }
+    answered = from.service_->answerAlert(id, std::string(json::kReceipt), "", "", to.config_.network + ":" + sites);
+    ++d.alertsForwarded;
+    spdlog::info("bridge alert={} handed to {} for {}", id, to.config_.network, sites);
+  } else {
+    std::string why = outcome->refusal + ": " + outcome->detail;
+    if (why.size() > 1000) why.resize(1000);
+    answered = from.service_->answerAlert(id, std::string(json::kDeclined), "bridge to " + to.config_.network, why);
+    ++d.alertsDeclined;
+    spdlog::warn("bridge alert={} not taken by {}: {}", id, to.config_.network, why);
+  }
+  if (!answered) {
+    spdlog::warn("bridge alert={}: answer not stored: {}", id, answered.error().message);
+    return false;
+  }
+  return true;
+}
+
+void Bridge::workAlerts(Direction& d) {
+  Side& from = *sides_[d.from];
+  recover(d);
+  while (!stopping()) {
+    std::optional<std::string> alert;
+    std::optional<std::pair<std::string, Bytes>> answer;
+    {
+      std::unique_lock lock(d.mutex);
+      d.cv.wait_for(lock, std::chrono::milliseconds(500),
+                    [&] { return stopping() || !d.alerts.empty() || !d.answers.empty(); });
+      if (stopping()) return;
+      if (!d.answers.empty()) {
+        answer = std::move(d.answers.front());
+        d.answers.pop_front();
+      } else if (!d.alerts.empty()) {
+        alert = d.alerts.front();
+        d.alerts.pop_front();
+      }
+    }
+    if (answer) {
+      auto r = from.service_->relayAnswer(answer->second);
+      if (!r) {
+        spdlog::warn("bridge alert={}: answer not relayed yet: {}", answer->first, r.error().message);
+        std::unique_lock lock(d.mutex);
+        d.answers.push_back(std::move(*answer));
+        d.cv.wait_for(lock, std::chrono::milliseconds(1000), [&] { return stopping(); });
+        continue;
+      }
+      ++d.answersRelayed;
+    }
+    if (alert && !handAlert(d, *alert)) {
+      std::unique_lock lock(d.mutex);
+      d.alerts.push_back(*alert);
+      d.cv.wait_for(lock, std::chrono::milliseconds(1000), [&] { return stopping(); });
+    }
+  }
+}
+
+}  // namespace liaison::adapters
