@@ -205,6 +205,7 @@ void Bridge::forwardItems(Direction& d) {
   Side& to = *sides_[d.to];
   const std::string route = from.config_.network + "->" + to.config_.network;
   size_t limit = kBatch;
+  int64_t holdMs = 1000;  // a held outbox is tried again after this (doubling, at most 8 s)
   auto pause = [&](std::chrono::milliseconds ms) {
     std::unique_lock lock(d.mutex);
     d.cv.wait_for(lock, ms, [&] { return stopping(); });
@@ -263,6 +264,7 @@ void Bridge::forwardItems(Direction& d) {
       std::lock_guard lock(d.mutex);
       d.waiting.clear();
       limit = kBatch;
+      holdMs = 1000;
       continue;
     }
     if (r->index > 0 && r->index < n) {
@@ -276,10 +278,28 @@ void Bridge::forwardItems(Direction& d) {
         if (d.waiting.empty()) spdlog::warn("bridge {}: held: {}: {}", route, r->refusal, r->detail);
         d.waiting = r->refusal + ": " + r->detail;
       }
-      limit = 1;
-      pause(std::chrono::milliseconds(2000));
+      // Peerings, certificates and revocations further on may be what ends the hold (the
+      // source's peering, queued behind a record): they go ahead, one at a time.
+      for (size_t i = 1; i < n && !stopping(); ++i) {
+        auto later = SignedItem::decode(envelopes[i]);
+        if (!later || later->signer != trust::kRootSigner) continue;
+        auto one = to.service_->submit({envelopes[i]}, kSubmitTimeout);
+        if (!one || (!one->accepted && retryable(one->refusal, *later))) continue;
+        auto txn = lmdb::Txn::beginWrite(*from.env_);
+        if (!txn || !txn->del(from.out_, keys[i]) || !std::move(*txn).commit()) continue;
+        if (one->accepted) {
+          d.forwarded += 1 - std::min<uint64_t>(1, one->ignored);
+        } else {
+          std::lock_guard lock(d.mutex);
+          ++d.refused[one->refusal];
+        }
+      }
+      limit = kBatch;
+      pause(std::chrono::milliseconds(holdMs));
+      holdMs = std::min<int64_t>(holdMs * 2, 8000);
       continue;
     }
+    holdMs = 1000;
     if (auto st = drop(1); !st) {
       spdlog::error("bridge {}: outbox: {}", route, st.error().message);
       pause(std::chrono::milliseconds(1000));

@@ -230,7 +230,8 @@ bool AlertRouter::isBridge(const std::string& site) const {
 }
 
 std::map<std::string, TargetState> AlertRouter::targetsFor(const std::set<std::string>& sites,
-                                                           bool fromPeer, int64_t now) const {
+                                                           bool fromPeer, int64_t now,
+                                                           std::map<std::string, std::string>* closed) const {
   std::map<std::string, TargetState> out;
   std::set<std::string> networks;
   for (const auto& s : sites) {
@@ -243,8 +244,12 @@ std::map<std::string, TargetState> AlertRouter::targetsFor(const std::set<std::s
       const int64_t at = clock_.nowSeconds();
       auto home = trust::homePeering(core_, *network);
       auto theirs = trust::foreignPeering(core_, *network);
-      if (trust::peeringClosed(core_, *network, at) || !home->offer.allows("alert", "", "") ||
-          !theirs->accept.allows("alert", "", "")) {
+      std::optional<std::string> why = trust::peeringClosed(core_, *network, at);
+      if (!why && !home->offer.allows("alert", "", "")) why = network_ + " does not offer alerts to " + *network;
+      if (!why && !theirs->accept.allows("alert", "", "")) why = *network + " does not accept alerts from " + network_;
+      if (!why && core_.bridgesFor(*network).empty()) why = "no bridge to " + *network + " is enrolled";
+      if (why) {
+        if (closed != nullptr) (*closed)[*network] = *why;
         continue;  // the peering does not carry alerts
       }
       t.network = *network;
@@ -337,7 +342,8 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   }
   sites.erase(site);
   sites.erase(item.signer);
-  c.targets = targetsFor(sites, fromPeer, now);
+  std::map<std::string, std::string> closed;
+  c.targets = targetsFor(sites, fromPeer, now, &closed);
   // An update or cancel reaches every site the original reached or was reaching.
   for (Custody* old : replaced) {
     for (const auto& [s, t] : old->targets) {
@@ -352,7 +358,9 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
     }
   }
   if (c.targets.empty()) {
-    return refuse(r.requestId, "no targets", "no site other than the sender answers for alert " + id);
+    std::string detail = "no site other than the sender answers for alert " + id;
+    for (const auto& [network, why] : closed) detail += "; sites in " + network + " cannot be reached: " + why;
+    return refuse(r.requestId, "no targets", detail);
   }
   if (alert.getAckRequired() && alert.getAckDeadline().size() > 0) {
     c.deadlineAt = now + vocab::parseDuration(str(alert.getAckDeadline())).value_or(0);

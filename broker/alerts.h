@@ -140,8 +140,9 @@ class AlertRouter {
   // Turns resolved sites into target states: home sites, peer-network sites and the hops
   // (bridges) for their networks when the peering lets alerts pass. `fromPeer`: the alert came
   // over a bridge, so only home sites are kept.
+  // `closed` (optional) receives each peer network left out and why.
   std::map<std::string, TargetState> targetsFor(const std::set<std::string>& sites, bool fromPeer,
-                                                int64_t now) const;
+                                                int64_t now, std::map<std::string, std::string>* closed = nullptr) const;
   bool isBridge(const std::string& site) const;
   void deliverDue(Custody& c, int64_t nowMs);
   void touch(Custody& c);
