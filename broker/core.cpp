@@ -229,8 +229,11 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     }
     auto reader = item->item.reader();
     if (!submitter.empty()) {
-      const bool foreign = item->signer == trust::kRootSigner ? item->signerKey != root_
-                                                              : !networkOf(item->signer).value_or("").empty();
+      bool foreign = !networkOf(item->signer).value_or("").empty();
+      if (item->signer == trust::kRootSigner) {  // a peered root's (an unknown key is refused below)
+        foreign = false;
+        for (const auto& [key, p] : state_.peerings) foreign = foreign || (p.home && p.peerRoot == item->signerKey);
+      }
       auto cert = member(submitter);
       if (foreign && (!cert || cert->role != "bridge")) {
         rollback();

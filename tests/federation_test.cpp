@@ -49,6 +49,11 @@ class Federation : public testing::FederationTest {
     for (const auto& a : json::parse(r.out)) ids.push_back(a["id"]);
     return ids;
   }
+  // The head of a network's broker log, as a site of it last heard (0 when unknown).
+  uint64_t brokerHead(const std::string& at) {
+    auto j = status(at);
+    return j.is_object() && j.contains("brokerHead") ? j["brokerHead"].get<uint64_t>() : 0;
+  }
   // Both networks running, peered, and each holding the other's certificates.
   void startPeered() {
     startTwoNetworks();
@@ -167,6 +172,112 @@ TEST_F(Federation, NothingCrossesWithoutBothPeeringsAndOutsideThePolicy) {
   auto sent = send("kg-bishkek", {"--headline", "x", "--target", "country:TH"}, &err);
   EXPECT_TRUE(sent.is_null());
   EXPECT_NE(err.find("CASC does not offer alerts to SEAJust"), std::string::npos) << err;
+}
+
+TEST_F(Federation, RevocationsCrossAndAnEndedPeeringWithdrawsThePeerEverywhere) {
+  startPeered();
+  // SEAJust enrols a Thai police site (its certificate crosses), then its root revokes it:
+  // CASC's replicas hold the revocation too.
+  const uint64_t members = status("kz-almaty")["counts"]["members"];
+  enroll("SEAJust", "th-police", "TH");
+  ASSERT_EQ(publish("seajust-secretariat", tmp / "th-police.member").exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return status("kz-almaty")["counts"]["members"] == members + 1; }, 20s))
+      << status("kz-almaty").dump();
+  auto revocation = liaison({"revoke", "--root", tmp / "SEAJust-root.key", "--site", "th-police"});
+  ASSERT_EQ(revocation.exitCode, 0);
+  testing::writeText(tmp / "th.revocation", revocation.out);
+  ASSERT_EQ(publish("seajust-secretariat", tmp / "th.revocation").exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return status("kz-almaty")["counts"]["revoked"] == 1; }, 20s))
+      << status("kz-almaty").dump();
+  // CASC's root ends the peering: SEAJust's records leave every CASC replica, and CASC's leave
+  // SEAJust's (the ended peering crosses first).
+  ASSERT_EQ(publish("casc-secretariat", peering("CASC", "SEAJust", {"--end"})).exitCode, 0);
+  for (auto at : {"kg-bishkek", "kz-almaty", "casc-secretariat"}) {
+    EXPECT_TRUE(waitFor([&] { return found(at, {"--country", "TH"}).empty(); }, 20s)) << at;
+  }
+  EXPECT_TRUE(waitFor([&] { return found("th-bangkok", {"--country", "KG"}).empty(); }, 20s));
+  EXPECT_TRUE(found("seajust-secretariat", {"--country", "KG"}).empty());
+  EXPECT_FALSE(liaison({"show", "--site", site("kg-bishkek"), "th-oag-ca-01"}).exitCode == 0);
+  // Nothing flows any more, either way.
+  ASSERT_EQ(publish("kg-bishkek", contactFile("kg3.json", "kg-gpo-intl-03", "")).exitCode, 0);
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(found("th-bangkok", {"--country", "KG"}).empty());
+}
+
+TEST_F(Federation, ForgedPeeringsReplaysAndARevokedBridgeAreRefused) {
+  startPeered();
+  // A peering signed by a key that is no network's root: refused at publishing, with the reason.
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "mallory"}).exitCode, 0);
+  auto forged = liaison({"peer", "--root", tmp / "mallory.key", "--network", "CASC", "--peer", "SEAJust",
+                         "--peer-root", tmp / "mallory.pub"});
+  ASSERT_EQ(forged.exitCode, 2);  // its own root as the peer's: refused by the command
+  forged = liaison({"peer", "--root", tmp / "mallory.key", "--network", "CASC", "--peer", "SEAJust",
+                    "--peer-root", tmp / "SEAJust-root.pub"});
+  ASSERT_EQ(forged.exitCode, 0);
+  testing::writeText(tmp / "forged.peering", forged.out);
+  auto r = publish("casc-secretariat", tmp / "forged.peering");
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_NE(r.err.find("unknown signer"), std::string::npos) << r.err;
+  // A bridge carrying everything again (its CASC side made anew, its cursor at the start):
+  // SEAJust's broker ignores every replay; its log does not grow.
+  const uint64_t head = brokerHead("th-bangkok");
+  ASSERT_GT(head, 0u);
+  daemons.erase("bridge");
+  std::filesystem::remove_all(site("casc-bridge"));
+  initSite("casc-bridge", "bridge");
+  startBridge();
+  EXPECT_TRUE(waitFor([&] {
+    auto st = status("casc-bridge");
+    return st.contains("extension") && st["extension"]["outbound"]["ignored"].get<uint64_t>() >= 5 &&
+           st["extension"]["outbound"]["queued"] == 0;
+  }, 30s)) << status("casc-bridge").dump();
+  EXPECT_EQ(brokerHead("th-bangkok"), head);
+  // CASC's root revokes the bridge: CASC's broker refuses it; nothing of SEAJust arrives any more.
+  auto revocation = liaison({"revoke", "--root", tmp / "CASC-root.key", "--site", "casc-bridge"});
+  testing::writeText(tmp / "bridge.revocation", revocation.out);
+  ASSERT_EQ(publish("casc-secretariat", tmp / "bridge.revocation").exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return status("kg-bishkek")["counts"]["revoked"] == 1; }, 20s));
+  std::this_thread::sleep_for(1s);
+  ASSERT_EQ(publish("th-bangkok", contactFile("th2.json", "th-oag-ca-02", kThai)).exitCode, 0);
+  std::this_thread::sleep_for(4s);
+  EXPECT_EQ(found("kg-bishkek", {"--country", "TH"}), std::vector<std::string>{"th-oag-ca-01"});
+  EXPECT_NE(testing::readText(tmp / "CASC-broker.log").find("casc-bridge"), std::string::npos);
+}
+
+TEST_F(Federation, KillNineOfTheBridgeLosesAndDoublesNothing) {
+  startPeered();
+  const uint64_t head = brokerHead("th-bangkok");
+  ASSERT_GT(head, 0u);
+  std::vector<std::string> alerts;
+  int published = 0;
+  for (int round = 0; round < 6; ++round) {
+    std::string file = tmp / ("batch" + std::to_string(round) + ".jsonl");
+    auto g = testing::run({bin + "/liaison-gendir", "--count", "60", "--first", std::to_string(1000 + round * 60),
+                           "--seed", std::to_string(round), "--countries", "KG", "--out", file});
+    ASSERT_EQ(g.exitCode, 0) << g.err;
+    ASSERT_EQ(publish("kg-bishkek", file).exitCode, 0);
+    published += 60;
+    auto sent = send("kg-bishkek", {"--headline", "round " + std::to_string(round), "--target", "country:TH"});
+    ASSERT_FALSE(sent.is_null());
+    alerts.push_back(sent["id"]);
+    // Kill the bridge at a different moment each round, then bring it back.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 * round));
+    daemons["bridge"]->kill9();
+    daemons.erase("bridge");
+    if (round % 2 == 1) std::this_thread::sleep_for(500ms);
+    startBridge();
+  }
+  // Every record reached SEAJust once: its log grew by exactly what was published.
+  EXPECT_TRUE(waitFor([&] { return found("th-bangkok", {"--country", "KG"}).size() == static_cast<size_t>(published + 1); }, 60s))
+      << found("th-bangkok", {"--country", "KG"}).size();
+  EXPECT_TRUE(waitFor([&] { return brokerHead("th-bangkok") >= head + published; }, 30s));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(brokerHead("th-bangkok"), head + published);
+  // Every alert reached Bangkok once, and its receipt came back to Bishkek.
+  EXPECT_TRUE(waitFor([&] { return listed("th-bangkok").size() == alerts.size(); }, 60s)) << listed("th-bangkok").size();
+  for (const auto& id : alerts) {
+    EXPECT_TRUE(waitFor([&] { return targetState("kg-bishkek", id, "th-bangkok") == "delivered"; }, 60s)) << id;
+  }
 }
 
 }  // namespace
