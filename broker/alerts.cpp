@@ -335,7 +335,7 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   std::vector<std::string> unknown;
   auto sites = resolve(alert.getTargets(), alert.getForwardToInterpol(), &unknown);
   resolve(alert.getEscalateTo(), false, &unknown);
-  if (!unknown.empty()) {
+  if (!unknown.empty() && !fromPeer) {  // a peer's alert names its own network's sites too
     std::string names;
     for (const auto& u : unknown) names += (names.empty() ? "" : ", ") + u;
     return refuse(r.requestId, "unknown target", "no member site answers for " + clip(names));
@@ -357,13 +357,21 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
       }
     }
   }
-  if (c.targets.empty()) {
+  if (alert.getAckRequired() && alert.getAckDeadline().size() > 0) {
+    // An alert of a peer network keeps the deadline its sender set (it may arrive late, when
+    // the sender's broker escalated it here): counted from when it was sent.
+    int64_t from = now;
+    if (fromPeer) from = std::min(now, parseTimestamp(str(alert.getSent())).value_or(now));
+    c.deadlineAt = from + vocab::parseDuration(str(alert.getAckDeadline())).value_or(0);
+  }
+  // From a peer network, an alert for nobody here yet may be for those it escalates to.
+  const bool escalatesHere =
+      fromPeer && c.deadlineAt != 0 &&
+      !targetsFor(resolve(alert.getEscalateTo(), false, nullptr), true, now).empty();
+  if (c.targets.empty() && !escalatesHere) {
     std::string detail = "no site other than the sender answers for alert " + id;
     for (const auto& [network, why] : closed) detail += "; sites in " + network + " cannot be reached: " + why;
     return refuse(r.requestId, "no targets", detail);
-  }
-  if (alert.getAckRequired() && alert.getAckDeadline().size() > 0) {
-    c.deadlineAt = now + vocab::parseDuration(str(alert.getAckDeadline())).value_or(0);
   }
   for (Custody* old : replaced) {
     std::string newState = c.msgType == "cancel" ? "cancelled" : "superseded";

@@ -142,6 +142,26 @@ TEST_F(Federation, AnAlertCrossesTheBridgeAndItsAcknowledgementComesBack) {
   EXPECT_TRUE(waitFor([&] { return listed("th-bangkok").size() == 2; }, 20s));
 }
 
+TEST_F(Federation, EscalationAndUpdateCrossToo) {
+  startPeered();
+  // For Almaty; nobody acknowledges within 2 s, so it escalates to Thailand, across the bridge.
+  auto sent = send("kg-bishkek", {"--headline", "Suspect boarding", "--target", "site:kz-almaty", "--ack-required",
+                                  "--ack-deadline", "PT2S", "--escalate-to", "country:TH"});
+  ASSERT_FALSE(sent.is_null());
+  const std::string id = sent["id"];
+  EXPECT_FALSE(sent["custody"]["targets"].contains("th-bangkok"));
+  EXPECT_TRUE(waitFor([&] { return listed("th-bangkok") == std::vector<std::string>{id}; }, 30s));
+  EXPECT_TRUE(waitFor([&] { return targetState("kg-bishkek", id, "th-bangkok") == "delivered"; }, 30s));
+  auto s = showAlert("kg-bishkek", id);
+  EXPECT_EQ(s["custody"]["escalated"], true);
+  EXPECT_EQ(s["custody"]["targets"]["th-bangkok"]["network"], "SEAJust");
+  // An update reaches Bangkok the same way.
+  auto update = liaison({"alert", "update", "--site", site("kg-bishkek"), id, "--headline", "Suspect boarded TG 123",
+                         "--format", "json"}, 60);
+  ASSERT_EQ(update.exitCode, 0) << update.err << update.out;
+  EXPECT_TRUE(waitFor([&] { return listed("th-bangkok").size() == 2; }, 30s));
+}
+
 TEST_F(Federation, NothingCrossesWithoutBothPeeringsAndOutsideThePolicy) {
   // SEAJust takes only central authorities from CASC; CASC offers no alerts.
   startTwoNetworks({"--offer", "kinds=contact,instrument"},
