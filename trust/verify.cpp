@@ -244,7 +244,7 @@ Decision verifyRootItem(const SignedItem& signedItem, const TrustView& trust, in
     }
     if (!via) {
       return refuse(Refusal::kUnknownSigner, itemKind(item) + " " + id +
-                                                 " is signed by neither this network's root nor a peered root (key " +
+                                                 " is not signed by this network's root key, nor by a peered network's root (key " +
                                                  fingerprint(signedItem.signerKey) + ")");
     }
     // A peer's root is trusted while our peering is in force, except to revoke its own members.
