@@ -215,6 +215,11 @@ int cmdPeer(const PeerFlags& f, const Clock& clock) {
   p.offer = std::move(*offer);
   p.accept = std::move(*accept);
   p.validUntil = clock.nowSeconds() + int64_t{f.days} * 86400;
+  if (!f.until.empty()) {
+    auto day = parseDate(f.until);
+    if (!day) return usage("--until: \"" + f.until + "\" is not a date (YYYY-MM-DD)");
+    p.validUntil = *day * 86400 + 86399;
+  }
   std::cout << json::armor(trust::sign(trust::peeringItem(p), std::string(trust::kRootSigner), *root));
   return kExitOk;
 }

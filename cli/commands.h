@@ -38,6 +38,7 @@ struct PeerFlags {
   int days = 365;
   uint64_t revision = 0;  // 0: the time now
   bool end = false;
+  std::string until;  // YYYY-MM-DD (end of that day, UTC); empty: `days` from now
 };
 int cmdPeer(const PeerFlags& flags, const Clock& clock);
 int cmdInit(const Context& ctx, const std::string& id, const std::string& root,

@@ -126,7 +126,9 @@ int main(int argc, char** argv) {
   peer->add_option("--peer-root", peerRoot, "the peer root's .pub file")->required();
   peer->add_option("--offer", offer, "what may pass to the peer: kinds=...;roles=...;countries=...");
   peer->add_option("--accept", accept, "what is taken from the peer, in the same form");
+  std::string peerUntil;
   peer->add_option("--days", days, "validity in days")->check(CLI::Range(1, 3660));
+  peer->add_option("--until", peerUntil, "valid until this date (YYYY-MM-DD), instead of --days");
   peer->add_option("--revision", peerRevision, "revision (default: the time now, in seconds)");
   peer->add_flag("--end", endPeering, "end the peering (a retired revision)");
 
@@ -267,7 +269,7 @@ int main(int argc, char** argv) {
   if (revoke->parsed()) return cmdRevoke(rootKey, site, reason, clock);
   if (peer->parsed()) {
     return cmdPeer(PeerFlags{rootKey, network, peerNetwork, peerRoot, offer, accept, days, peerRevision,
-                             endPeering},
+                             endPeering, peerUntil},
                    clock);
   }
   if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, broker, brokerKey, api);

@@ -264,6 +264,34 @@ TEST_F(Federation, ForgedPeeringsReplaysAndARevokedBridgeAreRefused) {
   EXPECT_NE(testing::readText(tmp / "CASC-broker.log").find("casc-bridge"), std::string::npos);
 }
 
+TEST_F(Federation, APeeringNamingAnotherRootOrExpiredLetsNothingIn) {
+  // CASC's peering names a root that is not SEAJust's; SEAJust's own peering has expired.
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "impostor"}).exitCode, 0);
+  startTwoNetworks({}, {}, /*peer=*/false);
+  auto wrong = liaison({"peer", "--root", tmp / "CASC-root.key", "--network", "CASC", "--peer", "SEAJust",
+                        "--peer-root", tmp / "impostor.pub"});
+  ASSERT_EQ(wrong.exitCode, 0);
+  testing::writeText(tmp / "wrong.peering", wrong.out);
+  ASSERT_EQ(publish("casc-secretariat", tmp / "wrong.peering").exitCode, 0);
+  ASSERT_EQ(publish("seajust-secretariat", peering("SEAJust", "CASC", {"--until", "2020-01-01"})).exitCode, 0);
+  ASSERT_EQ(publish("th-bangkok", contactFile("th.json", "th-oag-ca-01", kThai)).exitCode, 0);
+  ASSERT_EQ(publish("kg-bishkek", contactFile("kg.json", "kg-gpo-intl-01", "")).exitCode, 0);
+  // SEAJust's certificates and records are held at the bridge with the reason; CASC's are held
+  // because SEAJust's peering is not in force. Nothing of the other network is stored anywhere.
+  EXPECT_TRUE(waitFor([&] {
+    auto x = status("casc-bridge")["extension"];
+    return x["inbound"]["waiting"].get<std::string>().find("not signed by this network's root key") != std::string::npos &&
+           x["outbound"]["waiting"].get<std::string>().find("not in force") != std::string::npos;
+  }, 30s)) << status("casc-bridge")["extension"].dump();
+  EXPECT_TRUE(found("kg-bishkek", {"--country", "TH"}).empty());
+  EXPECT_TRUE(found("th-bangkok", {"--country", "KG"}).empty());
+  auto st = status("kz-almaty");
+  EXPECT_EQ(st["counts"]["members"], 4) << st.dump();  // CASC's own four only
+  // The status at a CASC site says which peering is not in force.
+  auto text = liaison({"status", "--site", site("th-bangkok")});
+  EXPECT_NE(text.out.find("SEAJust~CASC (home root), NOT in force"), std::string::npos) << text.out;
+}
+
 TEST_F(Federation, KillNineOfTheBridgeLosesAndDoublesNothing) {
   startPeered();
   const uint64_t head = brokerHead("th-bangkok");
