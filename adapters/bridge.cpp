@@ -228,6 +228,29 @@ void Bridge::forwardItems(Direction& d) {
                                reinterpret_cast<const uint8_t*>(v.data()) + v.size());
       }
     }
+    // A peering of the source network with a third network is not the destination's business:
+    // its broker would refuse it. Dropped here, silently.
+    {
+      std::vector<size_t> other;
+      for (size_t i = 0; i < keys.size(); ++i) {
+        auto item = SignedItem::decode(envelopes[i]);
+        if (item && item->item.reader().which() == schema::Item::PEERING &&
+            item->item.reader().getPeering().getPeer() != to.config_.network.c_str()) {
+          other.push_back(i);
+        }
+      }
+      if (!other.empty()) {
+        auto txn = lmdb::Txn::beginWrite(*from.env_);
+        bool ok = txn.ok();
+        for (size_t i : other) ok = ok && txn->del(from.out_, keys[i]).ok();
+        if (ok && std::move(*txn).commit().ok()) {
+          for (auto it = other.rbegin(); it != other.rend(); ++it) {
+            keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(*it));
+            envelopes.erase(envelopes.begin() + static_cast<std::ptrdiff_t>(*it));
+          }
+        }
+      }
+    }
     if (keys.empty()) {
       std::unique_lock lock(d.mutex);
       d.waiting.clear();

@@ -115,10 +115,12 @@ std::string targetLines(const Json& custody) {
     std::string who = t.value("by", "");
     if (t.contains("comment")) who += (who.empty() ? "" : ": ") + t.value("comment", "");
     if (t.contains("reference")) who += (who.empty() ? "" : " ") + std::string("ref ") + t.value("reference", "");
-    rows.push_back({site + (t.value("escalation", false) ? " (escalation)" : ""), t.value("state", ""),
-                    timeOrDash(t, "deliveredAt"), timeOrDash(t, "answeredAt"), who});
+    std::string where = t.value("network", "");
+    if (t.value("hop", false)) where = "bridge to " + where;
+    rows.push_back({site + (t.value("escalation", false) ? " (escalation)" : ""), where.empty() ? "-" : where,
+                    t.value("state", ""), timeOrDash(t, "deliveredAt"), timeOrDash(t, "answeredAt"), who});
   }
-  return renderTable({"SITE", "STATE", "DELIVERED", "ANSWERED", "BY"}, rows, 60);
+  return renderTable({"SITE", "NETWORK", "STATE", "DELIVERED", "ANSWERED", "BY"}, rows, 60);
 }
 
 int sendJson(const Context& ctx, const Json& alert) {

@@ -391,8 +391,8 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
     const Json& x = s["extension"];
     auto line = [&](const char* label, const Json& d, const std::string& peer) {
       std::string carriedRefused;
-      if (d.contains("carriedRefused") && d["carriedRefused"].is_object()) {
-        for (auto it = d["carriedRefused"].begin(); it != d["carriedRefused"].end(); ++it) {
+      if (d.contains("refused") && d["refused"].is_object()) {
+        for (auto it = d["refused"].begin(); it != d["refused"].end(); ++it) {
           carriedRefused += (carriedRefused.empty() ? "" : ", ") + it.key() + " " +
                      std::to_string(it->is_number_unsigned() ? it->get<uint64_t>() : 0);
         }
@@ -403,7 +403,7 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
              " already held, " + std::to_string(number(d, "alertsForwarded")) + " alerts handed on, " +
              std::to_string(number(d, "alertsDeclined")) + " not taken, " +
              std::to_string(number(d, "answersRelayed")) + " answers relayed" +
-             (carriedRefused.empty() ? std::string() : "; carriedRefused: " + carriedRefused) +
+             (carriedRefused.empty() ? std::string() : "; refused: " + carriedRefused) +
              (waiting.empty() ? std::string() : "; held: " + waiting) + "\n";
     };
     if (x.contains("outbound") && x["outbound"].is_object()) {

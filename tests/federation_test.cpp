@@ -292,6 +292,76 @@ TEST_F(Federation, APeeringNamingAnotherRootOrExpiredLetsNothingIn) {
   EXPECT_NE(text.out.find("SEAJust~CASC (home root), NOT in force"), std::string::npos) << text.out;
 }
 
+TEST_F(Federation, ThreeNetworksInARingCarryEachItemOnceAndNeverBack) {
+  // CASC, SEAJust and a third network, SAJN, each peered with both others, with three bridges
+  // in a ring: CASC→SEAJust, SEAJust→SAJN, SAJN→CASC (each bridge carries both ways).
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "SAJN-root"}).exitCode, 0);
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "SAJN-broker"}).exitCode, 0);
+  const std::vector<std::string> names = {"CASC", "SEAJust", "SAJN"};
+  auto secretariat = [](std::string n) {
+    for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return "sec-" + n;
+  };
+  const std::map<std::string, std::pair<std::string, std::string>> authority = {
+      {"CASC", {"kg-bishkek", "KG"}}, {"SEAJust", {"th-bangkok", "TH"}}, {"SAJN", {"bd-dhaka", "BD"}}};
+  for (const auto& n : names) {
+    enroll(n, authority.at(n).first, authority.at(n).second);
+    enroll(n, secretariat(n), "", "secretariat");
+  }
+  // Bridge i joins names[i] and names[i+1], with one key pair, as "<from>-<to>" in each.
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string a = names[i], b = names[(i + 1) % 3], key = "ring" + std::to_string(i);
+    enroll(a, "br" + std::to_string(i) + "-a", "", "bridge", key);
+    enroll(b, "br" + std::to_string(i) + "-b", "", "bridge", key);
+  }
+  for (const auto& n : names) startBroker(n);
+  for (const auto& n : names) {
+    for (const auto& id : {authority.at(n).first, secretariat(n)}) {
+      initSite(id);
+      startSite(id);
+    }
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string key = "ring" + std::to_string(i), a = "br" + std::to_string(i) + "-a",
+                      b = "br" + std::to_string(i) + "-b";
+    initSite(a, key);
+    initSite(b, key);
+    daemons[key] = std::make_unique<testing::Process>(
+        std::vector<std::string>{bin + "/liaison-bridge", "--site", site(a), "--site", site(b)}, tmp / (key + ".log"));
+  }
+  for (const auto& n : names) {
+    for (const auto& peer : names) {
+      if (peer == n) continue;
+      ASSERT_EQ(publish(secretariat(n), peering(n, peer)).exitCode, 0);
+    }
+  }
+  // One record in each network.
+  ASSERT_EQ(publish("kg-bishkek", contactFile("kg.json", "kg-1", "")).exitCode, 0);
+  ASSERT_EQ(publish("th-bangkok", contactFile("th.json", "th-1", kThai)).exitCode, 0);
+  ASSERT_EQ(publish("bd-dhaka", contactFile("bd.json", "bd-1", R"("country": "BD", "networks": ["SAJN"])")).exitCode, 0);
+  // Each reaches the two other networks.
+  for (const auto& [n, who] : authority) {
+    EXPECT_TRUE(waitFor([&] { return found(who.first, {}).size() == 3; }, 40s)) << n << ": " << found(who.first, {}).size();
+  }
+  // A new one in CASC: each log grows by exactly one entry, and nothing goes round the ring: no
+  // bridge ever carries an item its destination holds already (it would be "ignored" there).
+  const uint64_t heads[3] = {brokerHead("kg-bishkek"), brokerHead("th-bangkok"), brokerHead("bd-dhaka")};
+  ASSERT_EQ(publish("kg-bishkek", contactFile("kg2.json", "kg-2", "")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return found("th-bangkok", {}).size() == 4 && found("bd-dhaka", {}).size() == 4; }, 30s));
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(brokerHead("kg-bishkek"), heads[0] + 1);
+  EXPECT_EQ(brokerHead("th-bangkok"), heads[1] + 1);
+  EXPECT_EQ(brokerHead("bd-dhaka"), heads[2] + 1);
+  for (size_t i = 0; i < 3; ++i) {
+    auto st = status("br" + std::to_string(i) + "-a")["extension"];
+    for (auto way : {"outbound", "inbound"}) {
+      EXPECT_EQ(st[way]["ignored"], 0) << st.dump();
+      EXPECT_TRUE(st[way]["refused"].empty()) << st.dump();
+      EXPECT_GE(st[way]["forwarded"].get<int>(), 1) << st.dump();
+    }
+  }
+}
+
 TEST_F(Federation, KillNineOfTheBridgeLosesAndDoublesNothing) {
   startPeered();
   const uint64_t head = brokerHead("th-bangkok");

@@ -123,6 +123,8 @@ Result<Policy> parsePolicy(std::string_view text) {
     auto& target = key == "kinds" ? p.kinds : key == "roles" ? p.roles : p.countries;
     target.insert(target.end(), values.begin(), values.end());
   }
+  // Without kinds= a policy speaks of everything but requests (which need their own consent).
+  if (text.find("kinds=") == std::string_view::npos) p.kinds = {"contact", "instrument", "notice", "alert"};
   return p;
 }
 
@@ -202,7 +204,7 @@ std::optional<std::string> peeringClosed(const TrustView& trust, std::string_vie
   if (!home) return "no peering with " + std::string(network);
   if (!home->inForce(now)) return "the peering with " + std::string(network) + " is not in force";
   auto theirs = foreignPeering(trust, network);
-  if (!theirs) return std::string(network) + " has not published its peering";
+  if (!theirs) return "no peering of " + std::string(network) + " is held here yet (its root publishes it; a bridge carries it)";
   if (!theirs->inForce(now)) return std::string(network) + "'s peering is not in force";
   return std::nullopt;
 }

@@ -59,7 +59,8 @@ struct Peering {
 };
 Peering peeringFromReader(schema::Peering::Reader reader);
 OwnedItem peeringItem(const Peering& peering);
-// Parses a policy written as "kinds=contact,alert;roles=prosecutor;countries=TH,VN".
+// Parses a policy written as "kinds=contact,alert;roles=prosecutor;countries=TH,VN". Without
+// kinds= the kinds are contact, instrument, notice and alert; "kinds=" alone means none.
 Result<Policy> parsePolicy(std::string_view text);
 
 MemberCert memberFromReader(schema::Member::Reader reader);
