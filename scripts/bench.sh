@@ -43,11 +43,13 @@ sections=()
 bus="bus: 1 broker + 4 site daemons"
 alerts="alerts: 1 broker, a sending site + 8 target site daemons"
 interpol="Interpol adapter: local stand-in gateway and notices API"
+federation="federation: CASC + SEAJust, 2 brokers, 1 bridge, 2 site daemons each"
 if [ "$quick" = 1 ]; then
   sections+=("$(repeat dir directory "$dir/bin/liaison-bench-directory" --records 5000 --queries 200 --runs 1)")
   sections+=("$(repeat bus "$bus" "$dir/bin/liaison-bench-bus" --updates 1000 --catchup 3000 --probes 20)")
   sections+=("$(repeat alerts "$alerts" "$dir/bin/liaison-bench-alerts" --probes 10 --alerts 100)")
   sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 50 --notices 500)")
+  sections+=("$(repeat federation "$federation" "$dir/bin/liaison-bench-federation" --probes 20 --records 2000 --alerts 20)")
 else
   # The directory benchmark takes its own medians over 3 runs on one 100,000-record directory.
   sections+=("$(runs=1 repeat dir "directory: 100,000 records, medians of 3 runs inside" \
@@ -55,6 +57,7 @@ else
   sections+=("$(repeat bus "$bus" "$dir/bin/liaison-bench-bus" --updates 10000 --catchup 100000 --probes 200)")
   sections+=("$(repeat alerts "$alerts" "$dir/bin/liaison-bench-alerts" --probes 200 --alerts 3000)")
   sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 1000 --notices 10000)")
+  sections+=("$(repeat federation "$federation" "$dir/bin/liaison-bench-federation" --probes 200 --records 20000 --alerts 200)")
 fi
 echo
 python3 scripts/bench_table.py "${sections[@]}"
