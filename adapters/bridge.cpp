@@ -108,6 +108,19 @@ Status Bridge::Side::onEntries(const std::vector<bus::Entry>& entries) {
       LIAISON_TRY(txn->put(native_, *c.enrolled, ""));
       nativeCache_.insert(*c.enrolled);
     }
+    if (c.carry && item->item.reader().which() == schema::Item::PEERING) {
+      const std::string ended = "ended:" + itemId(item->item.reader());
+      if (item->item.reader().getPeering().getStatus() == "retired") {
+        LIAISON_TRY(txn->put(meta_, ended, ""));
+      } else {
+        auto was = txn->get(meta_, ended);
+        if (!was) return was.error();
+        if (*was) {
+          LIAISON_TRY(txn->del(meta_, ended));
+          bridge_.rewind_ = true;  // the forwarder asks both sides (not from this loop)
+        }
+      }
+    }
     if (!c.carry) continue;
     LIAISON_TRY(txn->put(out_, u64be(next++), asView(e.envelope)));
     ++carried;
@@ -115,7 +128,7 @@ Status Bridge::Side::onEntries(const std::vector<bus::Entry>& entries) {
   if (carried == 0 && entries.empty()) return {};
   LIAISON_TRY(txn->put(meta_, "next", u64be(next)));
   LIAISON_TRY(std::move(*txn).commit());
-  if (carried > 0) bridge_.wake(bridge_.dirs_[index_]);
+  if (carried > 0) bridge_.itemsAdded(bridge_.dirs_[index_]);
   return {};
 }
 
@@ -211,8 +224,20 @@ void Bridge::forwardItems(Direction& d) {
     d.cv.wait_for(lock, ms, [&] { return stopping(); });
   };
   while (!stopping()) {
+    if (d.from == 0 && rewind_.exchange(false)) {
+      for (auto& side : sides_) {
+        auto st = side->service_->rewind();
+        if (!st) spdlog::error("bridge: {} not rewound: {}", side->config_.id, st.error().message);
+      }
+      spdlog::info("bridge: a peering is back; both sides carry their networks' items again");
+    }
     std::vector<std::string> keys;
     std::vector<Bytes> envelopes;
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(d.mutex);
+      seen = d.itemsAdded;
+    }
     {
       auto txn = lmdb::Txn::beginRead(*from.env_);
       if (!txn) {
@@ -239,7 +264,12 @@ void Bridge::forwardItems(Direction& d) {
           other.push_back(i);
         }
       }
-      if (!other.empty()) {
+      if (!other.empty() && other.size() == keys.size()) {
+        auto txn = lmdb::Txn::beginWrite(*from.env_);
+        bool ok = txn.ok();
+        for (size_t i : other) ok = ok && txn->del(from.out_, keys[i]).ok();
+        if (ok && std::move(*txn).commit().ok()) continue;  // look at what follows at once
+      } else if (!other.empty()) {
         auto txn = lmdb::Txn::beginWrite(*from.env_);
         bool ok = txn.ok();
         for (size_t i : other) ok = ok && txn->del(from.out_, keys[i]).ok();
@@ -252,9 +282,11 @@ void Bridge::forwardItems(Direction& d) {
       }
     }
     if (keys.empty()) {
+      // Wait for onEntries to add items (it bumps itemsAdded under the mutex, so no wake-up is
+      // lost between the read above and this wait).
       std::unique_lock lock(d.mutex);
       d.waiting.clear();
-      d.cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping(); });
+      d.cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping() || d.itemsAdded != seen; });
       continue;
     }
     const size_t n = keys.size();

@@ -30,7 +30,9 @@
 // On disk (DIR/bridge/, an LMDB environment of the source side's directory):
 //   out     u64-BE arrival number → envelope waiting for the destination's broker
 //   native  site id → "" for each member the source network's root enrolled
-//   meta    "next" → u64 next arrival number
+//   meta    "next" → u64 next arrival number; "ended:" peering id → "" while a native peering
+//           is ended (when it comes back, both sides rewind their replicas, so that what was
+//           withdrawn on either side is carried again; the rest is ignored as replays)
 // Threads: the two daemons' loops (onEntries, onNewAlert, onAnswer: none of them blocks), one
 // forwarder per direction for items, one worker per direction for alerts and answers.
 #pragma once
@@ -107,6 +109,7 @@ class Bridge {
     std::condition_variable cv;
     std::map<std::string, uint64_t> refused;  // by reason
     std::string waiting;                      // why the outbox is held, "" when flowing
+    uint64_t itemsAdded = 0;                  // bumped when the outbox gains items
     std::deque<std::string> alerts;           // alert ids at `from` to hand to `to`
     std::deque<std::pair<std::string, Bytes>> answers;  // answers at `to` to relay to `from`
     std::set<std::string> loggedReasons;
@@ -118,11 +121,20 @@ class Bridge {
   void recover(Direction& d);
   bool handAlert(Direction& d, const std::string& id);
   json::Json directionJson(const Direction& d) const;
-  void wake(Direction& d) { d.cv.notify_all(); }
+  void wake(Direction& d) {
+    std::lock_guard lock(d.mutex);
+    d.cv.notify_all();
+  }
+  void itemsAdded(Direction& d) {
+    std::lock_guard lock(d.mutex);
+    ++d.itemsAdded;
+    d.cv.notify_all();
+  }
   bool stopping() const { return stop_.load() || stopped_.load(); }
 
   std::atomic<bool>& stop_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> rewind_{false};  // a peering came back: both sides replay their logs
   std::unique_ptr<Side> sides_[2];
   Direction dirs_[2];  // dirs_[0]: A → B, dirs_[1]: B → A
   std::mutex startMutex_;

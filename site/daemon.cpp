@@ -273,6 +273,9 @@ class Daemon final : public SiteService, public Transport {
     return onLoop<Result<std::string>>([&] { return desk_->relay(envelope); });
   }
   const directory::Directory* replica() const override { return dir_.get(); }
+  Status rewind() override {
+    return onLoop<Status>([&] { return replica_->rewind(nowMs()); });
+  }
 
   std::string extensionStatus() const override {
     return o_.extension != nullptr ? o_.extension->statusJson() : std::string();

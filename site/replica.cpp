@@ -192,6 +192,18 @@ void ReplicaCore::onTick(int64_t nowMs) {
   }
 }
 
+Status ReplicaCore::rewind(int64_t nowMs) {
+  LIAISON_TRY(flush());
+  const directory::Cursor none;
+  LIAISON_TRY(store_.apply({}, none, refused_));  // durable: a restart rewinds too
+  cursor_ = pendingCursor_ = none;
+  pending_.clear();
+  buffer_.clear();
+  spdlog::info("replica rewound: the broker's log is applied again from its start");
+  start(nowMs);
+  return {};
+}
+
 Status ReplicaCore::flush() {
   if (pending_.empty() && pendingCursor_ == cursor_) return {};
   directory::Cursor after = mode_ == Mode::kSnapshot ? cursor_ : pendingCursor_;

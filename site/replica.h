@@ -56,6 +56,10 @@ class ReplicaCore {
   void onTick(int64_t nowMs);
   // Applies what is pending in one transaction. Call after each burst of events.
   Status flush();
+  // Starts again from the beginning of the broker's log (everything is verified and applied
+  // again; what is held already is ignored as a replay). The bridge uses it after a peering
+  // that had ended comes back, to carry again what was withdrawn.
+  Status rewind(int64_t nowMs);
 
   directory::Cursor cursor() const { return cursor_; }
   uint64_t brokerEpoch() const { return brokerEpoch_; }

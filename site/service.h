@@ -79,6 +79,8 @@ class SiteService {
     (void)envelope;
     return makeError(Errc::kUnavailable, "this site does not relay answers");
   }
+  // Applies the broker's log again from its start (see ReplicaCore::rewind).
+  virtual Status rewind() { return makeError(Errc::kUnavailable, "this site does not rewind"); }
   // The site's replica (read-only use), or nullptr.
   virtual const directory::Directory* replica() const { return nullptr; }
   // The extension's state (a JSON object as text), or "" when the daemon has none.

@@ -222,6 +222,11 @@ TEST_F(Federation, RevocationsCrossAndAnEndedPeeringWithdrawsThePeerEverywhere) 
   ASSERT_EQ(publish("kg-bishkek", contactFile("kg3.json", "kg-gpo-intl-03", "")).exitCode, 0);
   std::this_thread::sleep_for(2s);
   EXPECT_TRUE(found("th-bangkok", {"--country", "KG"}).empty());
+  // CASC peers again: what was withdrawn on both sides comes back, and what was held flows.
+  ASSERT_EQ(publish("casc-secretariat", peering("CASC", "SEAJust")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return found("kg-bishkek", {"--country", "TH"}).size() == 1; }, 40s));
+  EXPECT_TRUE(waitFor([&] { return found("th-bangkok", {"--country", "KG"}).size() == 2; }, 40s))
+      << found("th-bangkok", {"--country", "KG"}).size();
 }
 
 TEST_F(Federation, ForgedPeeringsReplaysAndARevokedBridgeAreRefused) {
