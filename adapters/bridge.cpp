@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/encoding.h"
 #include "schemas/alert_json.h"
 #include "site/alerts.h"
 #include "trust/keys.h"
@@ -11,21 +12,6 @@ namespace liaison::adapters {
 namespace {
 
 using Json = json::Json;
-
-std::string u64be(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return s;
-}
-
-uint64_t readU64be(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
 
 std::string_view asView(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 

@@ -1,26 +1,15 @@
 #include "broker/store.h"
 
 #include <cstring>
+#include <functional>
 
+#include "common/encoding.h"
 #include "schemas/item.h"
 
 namespace liaison::broker {
 
 namespace {
 
-std::string u64be(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return s;
-}
-uint64_t readU64be(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
 std::string u64(uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
 uint64_t readU64(std::string_view s, size_t at = 0) {
   uint64_t v = 0;
@@ -119,32 +108,28 @@ Result<Store::Snapshot> LmdbStore::load() {
       s.heads[std::string(k)] = std::move(h);
     }
   }
-  {
-    auto c = lmdb::Cursor::open(*txn, members_);
+  // Certificates and peerings: [u64 seq][i64 acceptedAt][envelope], read as signed items.
+  auto eachState = [&](MDB_dbi dbi, schema::Item::Which which,
+                       const std::function<void(std::string_view, const SignedItem&)>& fn) -> Status {
+    auto c = lmdb::Cursor::open(*txn, dbi);
     if (!c) return c.error();
     for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
       if (v.size() < 16) continue;
       auto env = v.substr(16);
       auto item = SignedItem::decodeStored(
           std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
-      if (!item || item->item.reader().which() != schema::Item::MEMBER) continue;
-      s.members[std::string(k)] = trust::memberFromSigned(*item);
+      if (item && item->item.reader().which() == which) fn(k, *item);
     }
-  }
-  {
-    auto c = lmdb::Cursor::open(*txn, peerings_);
-    if (!c) return c.error();
-    for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
-      if (v.size() < 16) continue;
-      auto env = v.substr(16);
-      auto item = SignedItem::decodeStored(
-          std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
-      if (!item || item->item.reader().which() != schema::Item::PEERING) continue;
-      auto p = trust::peeringFromReader(item->item.reader().getPeering());
-      p.home = k.starts_with("0:");
-      s.peerings[std::string(k)] = std::move(p);
-    }
-  }
+    return {};
+  };
+  LIAISON_TRY(eachState(members_, schema::Item::MEMBER, [&](std::string_view key, const SignedItem& item) {
+    s.members[std::string(key)] = trust::memberFromSigned(item);
+  }));
+  LIAISON_TRY(eachState(peerings_, schema::Item::PEERING, [&](std::string_view key, const SignedItem& item) {
+    auto p = trust::peeringFromReader(item.item.reader().getPeering());
+    p.home = key.starts_with("0:");
+    s.peerings[std::string(key)] = std::move(p);
+  }));
   {
     auto c = lmdb::Cursor::open(*txn, revoked_);
     if (!c) return c.error();

@@ -27,6 +27,11 @@ std::optional<Bytes> fromZ85(std::string_view text);
 // On failure `badOffset` (if given) receives the offset of the first bad byte.
 bool isValidUtf8(std::string_view text, size_t* badOffset = nullptr);
 
+// A u64 as 8 big-endian bytes (LMDB keys that sort in numeric order), and back (a shorter
+// input reads as its bytes so far).
+std::string u64be(uint64_t v);
+uint64_t readU64be(std::string_view s);
+
 // "a,b,,c" → {"a", "b", "c"}: the parts between separators, empty ones dropped.
 std::vector<std::string> splitList(std::string_view text, char separator = ',');
 
