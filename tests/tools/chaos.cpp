@@ -1,25 +1,51 @@
-// liaison-chaos: a fault-injection run against a real network on 127.0.0.1 (1 broker, 4 site
-// daemons), checked against a simple model of what was acknowledged.
+// liaison-chaos: a fault-injection run against real processes on 127.0.0.1, checked against a
+// simple model of what was acknowledged.
 //
-//   liaison-chaos [--duration SECONDS] [--seed N] [--sites N]
+//   liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]
 //
-// Load (one client, seeded): publishes of new revisions of a pool of contacts, retirements and
-// alerts, each through a random live site's API. Every answer is recorded: acknowledged (the
-// broker accepted), refused, or unknown (no answer: it may or may not have happened).
-// Faults (seeded schedule): kill -9 and restart of the broker or a site, SIGSTOP/SIGCONT of a site
-// (a slow subscriber), a site whose LMDB map is full for a few seconds (restarted with
-// map_size_mb = 1, then without). A sampler reads records' revisions at random sites all along.
-// At the end every process is brought back, and once the network has converged the model is
-// checked: every acknowledged publish or retirement is at every replica with the same final
-// revision (the highest acknowledged, or a higher one whose outcome was unknown); nothing that
-// was never sent appears; no replica was ever seen to go back in revision; every acknowledged
-// alert is in the inbox of each of its targets, once, with the broker's custody showing it
-// delivered; escalations fired at most once. Prints the figures; the last line is
-// "violations: N" and the exit status is non-zero when N > 0.
+// Topology. --networks 2 (the default): two networks federated as DESIGN.md ("Federation") has
+// it: CASC (root, broker started with --network CASC, the first half of the sites s1.. with
+// countries KG and KZ in turn, a secretariat) and SEAJust (its own root and broker, the other
+// half with TH and VN, a secretariat); each secretariat publishes its network's peering (the
+// default policy: contacts, instruments, notices and alerts both ways) and is stopped again; one
+// liaison-bridge process, enrolled in both networks with role bridge and one key pair (ids
+// casc-bridge and seajust-bridge). Site ids are unique across the networks. --networks 1: one
+// broker and the sites, all KG (the run as it was before federation).
+//
+// Load (one client, seeded): publishes of new revisions of a pool of contacts per country (each
+// published by a site of that country, so records of both networks), retirements, and alerts,
+// each through a random live site's API. Alerts name their targets by site id (of the sender's
+// network only, or of either) or by a country of the other network (plus a site of the
+// sender's), need an acknowledgement within 3 s that nobody gives, and escalate to one more site
+// (of either network) where one is left. Every answer is recorded: acknowledged (the broker accepted), refused, or unknown (no
+// answer: it may or may not have happened). Alert ids are chosen by the client, so that even an
+// alert without an answer is known by id.
+// Faults (seeded schedule): kill -9 and restart of either broker, of the bridge or of a site,
+// SIGSTOP/SIGCONT of a site or of the bridge (a slow subscriber), a site whose LMDB map is full
+// for a few seconds (restarted with map_size_mb = 1, then without). A sampler reads records'
+// revisions at random sites of both networks all along.
+// At the end every process is brought back, and once both networks have converged (every site
+// and both sides of the bridge at their broker's head, the bridge's outboxes empty) the model is
+// checked: every acknowledged publish or retirement is at every replica of both networks with
+// the same final revision (the highest acknowledged, or a higher one whose outcome was unknown),
+// the other network's records included; the replicas of a network are equal; nothing that was
+// never sent appears; no replica was ever seen to go back in revision; every acknowledged alert is
+// in the inbox of each of its targets and of its escalation target (in either network) exactly
+// once, with the sender's custody (as `alert show` gets it from the broker) showing each of them
+// delivered, the bridge's hop delivered, escalation fired once and no site it was not meant for;
+// no inbox holds an alert that was refused, never sent, or not meant for it; the two brokers'
+// logs hold the same number of items (each network's items once in each). Prints the figures;
+// the last line is "violations: N" and the exit status is non-zero when N > 0. The processes'
+// logs and a journal of the faults (chaos.log) are kept in --keep-logs DIR, or in
+// $TMPDIR/liaison-chaos-SEED-PID when there were violations.
 #include <signal.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <ctime>
+#include <iomanip>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <set>
@@ -34,6 +60,9 @@ using namespace liaison;
 using namespace liaison::bench;
 using nlohmann::json;
 
+constexpr const char* kBridgeA = "casc-bridge";
+constexpr const char* kBridgeB = "seajust-bridge";
+
 struct Op {
   std::string kind;  // publish | retire | alert
   std::string site, id;
@@ -41,26 +70,205 @@ struct Op {
   std::string outcome;  // acked | refused | unknown
 };
 
+// A site of the run: which network (index into nets_) and country.
+struct Node {
+  int net = 0;
+  std::string country;
+};
+
+// An alert the client tried to send: where it should go.
+struct AlertPlan {
+  std::string sender;
+  std::set<std::string> targets;  // sites it must reach (resolved from site ids and countries)
+  std::string escalateTo;         // "" when none
+  bool crossing = false;          // a target or the escalation is in the other network
+  std::string outcome;
+};
+
+struct Member {
+  std::string id, country, role, key;  // key: path without .key/.pub
+};
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 class Chaos {
  public:
-  Chaos(uint64_t seed, int siteCount) : rng_(seed), faultRng_(seed * 7919 + 1), sampleRng_(seed * 104729 + 3) {
+  Chaos(uint64_t seed, int siteCount, int networks)
+      : networks_(networks), rng_(seed), faultRng_(seed * 7919 + 1), sampleRng_(seed * 104729 + 3) {
     for (int i = 1; i <= siteCount; ++i) ids_.push_back("s" + std::to_string(i));
+    const int first = networks_ == 2 ? (siteCount + 1) / 2 : siteCount;  // CASC's share
+    for (int i = 0; i < siteCount; ++i) {
+      Node n;
+      n.net = i < first ? 0 : 1;
+      if (networks_ == 1) {
+        n.country = "KG";
+      } else if (n.net == 0) {
+        n.country = i % 2 == 0 ? "KG" : "KZ";
+      } else {
+        n.country = (i - first) % 2 == 0 ? "TH" : "VN";
+      }
+      nodes_[ids_[i]] = n;
+      if (std::find(countries_.begin(), countries_.end(), n.country) == countries_.end()) countries_.push_back(n.country);
+    }
+    nets_[0] = std::make_unique<Bench>();
+    if (networks_ == 2) nets_[1] = std::make_unique<Bench>();
   }
 
+  ~Chaos() {
+    // The bridge first (it lives in CASC's folder and reads SEAJust's), then SEAJust, then CASC.
+    if (networks_ == 2) nets_[0]->sites[kBridgeA].daemon.reset();
+    nets_[1].reset();
+    nets_[0].reset();
+  }
+
+  Bench& benchOf(const std::string& id) {
+    if (id == kBridgeB) return *nets_[1];
+    if (id == kBridgeA) return *nets_[0];
+    return *nets_[nodes_.at(id).net];
+  }
+  Site& siteOf(const std::string& id) { return benchOf(id).sites[id]; }
+  static const char* networkName(int net) { return net == 0 ? "CASC" : "SEAJust"; }
+
   bool setup() {
-    if (!b_.setup(ids_)) return false;
+    if (networks_ == 1) {
+      if (!nets_[0]->setup(ids_)) return false;
+      for (const auto& id : ids_) {
+        if (!nets_[0]->start(id)) return false;
+        alive_[id] = true;
+      }
+      return true;
+    }
+    if (!std::filesystem::exists(nets_[0]->bin + "/liaison-bridge")) {
+      std::fprintf(stderr, "%s/liaison-bridge is missing: build it (cmake --build build --target liaison-bridge)\n",
+                   nets_[0]->bin.c_str());
+      return false;
+    }
+    const std::string bridgeKey = nets_[0]->tmp / "bridge";
+    for (int net = 0; net < 2; ++net) {
+      std::vector<Member> members;
+      for (const auto& id : ids_) {
+        if (nodes_.at(id).net == net) members.push_back({id, nodes_.at(id).country, "authority", ""});
+      }
+      members.push_back({net == 0 ? "casc-secretariat" : "seajust-secretariat", "", "secretariat", ""});
+      members.push_back({net == 0 ? kBridgeA : kBridgeB, "", "bridge", bridgeKey});
+      if (!makeNetwork(*nets_[net], networkName(net), members)) {
+        std::fprintf(stderr, "%s did not start\n", networkName(net));
+        return false;
+      }
+      memberCount_ += members.size();
+    }
     for (const auto& id : ids_) {
-      if (!b_.start(id)) return false;
+      if (!siteOf(id).daemon && !benchOf(id).start(id)) {
+        std::fprintf(stderr, "site %s did not start\n", id.c_str());
+        return false;
+      }
       alive_[id] = true;
     }
+    if (!startBridge()) {
+      std::fprintf(stderr, "the bridge did not start\n");
+      return false;
+    }
+    // Each secretariat publishes its network's peering with the other, signed by its root; it is
+    // then stopped (by PID): it is not one of the replicas the run checks.
+    for (int net = 0; net < 2; ++net) {
+      Bench& b = *nets_[net];
+      Bench& peer = *nets_[1 - net];
+      const std::string secretariat = net == 0 ? "casc-secretariat" : "seajust-secretariat";
+      std::string peering;
+      if (b.cli({"peer", "--root", b.tmp / "root.key", "--network", networkName(net), "--peer",
+                 networkName(1 - net), "--peer-root", peer.tmp / "root.pub"}, &peering) != 0) return false;
+      const std::string file = b.tmp / (std::string(networkName(net)) + "~" + networkName(1 - net) + ".peering");
+      testing::writeText(file, peering);
+      if (!b.start(secretariat) || b.cli({"publish", "--site", b.sites[secretariat].dir, file}) != 0) {
+        std::fprintf(stderr, "%s: peering not published\n", networkName(net));
+        return false;
+      }
+      b.sites[secretariat].daemon.reset();
+    }
+    // Both peerings in force and every member certificate across: every site holds the members
+    // of both networks (before that, an alert for a site of the other network is refused).
+    bool crossed = testing::waitFor([&] {
+      for (const auto& id : ids_) {
+        auto st = benchOf(id).status(id);
+        if (!st.is_object() || st["counts"].value("members", uint64_t{0}) < memberCount_) return false;
+      }
+      return true;
+    }, 60s);
+    if (!crossed) {
+      std::fprintf(stderr, "the networks did not exchange their members within 60 s\n");
+      return false;
+    }
     return true;
+  }
+
+  // One network made with the real `liaison` command in b.tmp: root, broker (started, on
+  // 127.0.0.1, with --network), and a site directory (`liaison init`) for each member.
+  static bool makeNetwork(Bench& b, const std::string& network, const std::vector<Member>& members) {
+    if (b.cli({"keygen", "--out", b.tmp / "root"}) != 0 || b.cli({"keygen", "--out", b.tmp / "broker"}) != 0) return false;
+    for (const auto& m : members) {
+      const std::string key = m.key.empty() ? b.tmp / m.id : m.key;
+      if (!std::filesystem::exists(key + ".key") && b.cli({"keygen", "--out", key}) != 0) return false;
+      std::vector<std::string> args = {"enroll", "--root", b.tmp / "root.key", "--site", m.id, "--public",
+                                       key + ".pub", "--network", network, "--role", m.role};
+      if (!m.country.empty()) {
+        args.push_back("--country");
+        args.push_back(m.country);
+      }
+      std::string cert;
+      if (b.cli(args, &cert) != 0) return false;
+      testing::writeText(b.tmp / (m.id + ".member"), cert);
+      b.members.push_back(b.tmp / (m.id + ".member"));
+    }
+    b.brokerArgv = {b.bin + "/liaison-broker", "--data", b.tmp / "broker-data", "--root", b.tmp / "root.pub",
+                    "--key", b.tmp / "broker.key", "--network", network, "--listen", "tcp://127.0.0.1:*",
+                    "--fanout", "tcp://127.0.0.1:*"};
+    for (const auto& m : b.members) {
+      b.brokerArgv.push_back("--member");
+      b.brokerArgv.push_back(m);
+    }
+    if (!b.startBroker()) return false;
+    for (const auto& m : members) {
+      Site& s = b.sites[m.id];
+      s.id = m.id;
+      s.dir = b.tmp / m.id;
+      const std::string key = m.key.empty() ? b.tmp / m.id : m.key;
+      if (b.cli({"init", "--site", s.dir, "--id", m.id, "--root", b.tmp / "root.pub", "--key", key + ".key",
+                 "--member", b.tmp / (m.id + ".member"), "--broker", b.listen, "--broker-key",
+                 b.tmp / "broker.pub", "--api", "127.0.0.1:0"}) != 0) return false;
+    }
+    return true;
+  }
+
+  // One liaison-bridge process for both sides (kept as CASC's casc-bridge daemon; its SEAJust
+  // side's API client set up beside it). True when both sides are up and connected; a bridge that
+  // runs but cannot reach a broker that is down is the caller's to judge.
+  bool startBridge() {
+    Site& b = nets_[1]->sites[kBridgeB];
+    std::filesystem::remove(b.dir + "/api.endpoint");
+    bool ok = nets_[0]->start(kBridgeA, "liaison-bridge", {"--site", b.dir});
+    if (!testing::waitFor([&] { return std::filesystem::exists(b.dir + "/api.endpoint"); }, 10s)) return false;
+    std::string endpoint = testing::readText(b.dir + "/api.endpoint");
+    while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+    b.http = std::make_unique<httplib::Client>("http://" + endpoint);
+    b.http->set_read_timeout(120, 0);
+    b.http->set_tcp_nodelay(true);
+    b.token = testing::readText(b.dir + "/api.token");
+    while (!b.token.empty() && b.token.back() == '\n') b.token.pop_back();
+    return ok && testing::waitFor([&] { return nets_[1]->connected(kBridgeB); }, 10s);
+  }
+  bool bridgeRunning() {
+    auto& d = nets_[0]->sites[kBridgeA].daemon;
+    return d && d->running();
   }
 
   // What a client needs to call a site now; false when it is down.
   bool endpointOf(const std::string& id, std::string& endpoint, std::string& token) {
     std::lock_guard lock(mutex_);
     if (!alive_[id]) return false;
-    auto& s = b_.sites[id];
+    auto& s = siteOf(id);
     endpoint = testing::readText(s.dir + "/api.endpoint");
     while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
     token = s.token;
@@ -68,6 +276,18 @@ class Chaos {
   }
 
   std::string randomSite(std::mt19937_64& rng) { return ids_[rng() % ids_.size()]; }
+
+  // The pool of record ids a country's sites publish: "chaos-N" (one network, as before) or
+  // "chaos-kg-N".
+  int poolSize() const { return networks_ == 1 ? 200 : 100; }
+  std::string recordPrefix(const std::string& country) const {
+    return networks_ == 1 ? "chaos-" : "chaos-" + lower(country) + "-";
+  }
+  std::string recordExtra(const std::string& country) const {
+    if (networks_ == 1) return "";
+    return ", \"country\": \"" + country + "\", \"networks\": [\"" +
+           (country == "TH" || country == "VN" ? "SEAJust" : "CASC") + "\"]";
+  }
 
   void load(std::atomic<bool>& stop) {
     while (!stop) {
@@ -77,6 +297,7 @@ class Chaos {
         std::this_thread::sleep_for(20ms);
         continue;
       }
+      const Node node = nodes_.at(site);
       httplib::Client http("http://" + endpoint);
       http.set_connection_timeout(2, 0);
       http.set_read_timeout(35, 0);
@@ -87,38 +308,50 @@ class Chaos {
       op.site = site;
       if (dice < 70) {
         op.kind = "publish";
-        op.id = "chaos-" + std::to_string(rng_() % 200);
+        op.id = recordPrefix(node.country) + std::to_string(rng_() % static_cast<uint64_t>(poolSize()));
         op.revision = ++nextRevision_[op.id];
         std::string body = testing::contactJson(op.id, "\"revision\": " + std::to_string(op.revision) +
-                                                          ", \"notes\": \"chaos " + std::to_string(op.revision) + "\"");
+                                                          ", \"notes\": \"chaos " + std::to_string(op.revision) +
+                                                          "\"" + recordExtra(node.country));
         auto r = http.Post("/v1/publish?name=chaos.json", h, body, "application/json");
         op.outcome = !r ? "unknown" : r->status == 200 ? "acked" : r->status == 422 || r->status == 400 ? "refused" : "unknown";
       } else if (dice < 80) {
         op.kind = "retire";
         std::lock_guard lock(historyMutex_);
-        if (ackedMax_.empty()) continue;
-        auto it = ackedMax_.begin();
-        std::advance(it, static_cast<long>(rng_() % ackedMax_.size()));
-        op.id = it->first;
+        // A record this site may speak for (its country's).
+        const std::string prefix = recordPrefix(node.country);
+        std::vector<std::string> mine;
+        for (auto it = ackedMax_.lower_bound(prefix); it != ackedMax_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+          mine.push_back(it->first);
+        }
+        if (mine.empty()) continue;
+        op.id = mine[rng_() % mine.size()];
       } else {
         op.kind = "alert";
-        std::vector<std::string> others;
-        for (const auto& s : ids_) {
-          if (s != site) others.push_back(s);
+        AlertPlan plan = planAlert(site);
+        op.id = "chaos-alert-" + std::to_string(++alertCounter_);
+        json a = {{"id", op.id}, {"headline", "chaos alert"}, {"ackRequired", true}, {"ackDeadline", "PT3S"}};
+        std::vector<std::string> sites;
+        for (const auto& t : plan.targets) {
+          if (!planCountry_.empty() && nodes_.at(t).country == planCountry_ && nodes_.at(t).net != node.net) continue;
+          sites.push_back(t);
         }
-        std::shuffle(others.begin(), others.end(), rng_);
-        json a = {{"headline", "chaos alert"}, {"ackRequired", true}, {"ackDeadline", "PT3S"}};
-        a["targets"]["sites"] = {others[0], others[1]};
-        a["escalateTo"]["sites"] = {others[2 % others.size()]};
+        if (!planCountry_.empty()) a["targets"]["countries"] = {planCountry_};
+        if (!sites.empty()) a["targets"]["sites"] = sites;
+        if (!plan.escalateTo.empty()) a["escalateTo"]["sites"] = {plan.escalateTo};
+        {
+          std::lock_guard lock(historyMutex_);
+          plans_[op.id] = plan;  // before sending: an alert without an answer may still arrive
+        }
         auto r = http.Post("/v1/alerts", h, a.dump(), "application/json");
         op.outcome = !r ? "unknown" : r->status == 200 ? "acked" : r->status == 422 ? "refused" : "unknown";
-        if (r && r->status == 200) {
-          auto j = json::parse(r->body, nullptr, false);
-          op.id = j.value("id", "");
+        if (op.outcome == "refused" && r) {
           std::lock_guard lock(historyMutex_);
-          alerts_[op.id] = {others[0], others[1]};
-          alertSender_[op.id] = site;
+          auto j = json::parse(r->body, nullptr, false);
+          ++alertRefusals_[j.is_object() ? j.value("refusal", "?") : "?"];
         }
+        std::lock_guard lock(historyMutex_);
+        plans_[op.id].outcome = op.outcome;
       }
       if (op.kind == "retire") {
         auto r = http.Post(("/v1/retire/" + op.id).c_str(), h, "", "text/plain");
@@ -136,6 +369,54 @@ class Chaos {
       }
       record(op);
     }
+  }
+
+  // Targets of an alert from `sender`. One network: two other sites, escalating to a third.
+  // Two networks, one of three kinds: two other sites of either network, escalating to a third;
+  // up to two other sites of the sender's network (escalating to a third one if there is one);
+  // a country of the other network (every site of it) and a site of the sender's network,
+  // escalating to a site left over. Sets planCountry_ ("" when the targets are sites only).
+  AlertPlan planAlert(const std::string& sender) {
+    AlertPlan p;
+    p.sender = sender;
+    planCountry_.clear();
+    std::vector<std::string> others;
+    for (const auto& s : ids_) {
+      if (s != sender) others.push_back(s);
+    }
+    std::shuffle(others.begin(), others.end(), rng_);
+    const int home = nodes_.at(sender).net;
+    const int kind = networks_ == 1 ? 0 : static_cast<int>(rng_() % 3);
+    if (kind == 0) {
+      p.targets = {others[0], others[1]};
+      p.escalateTo = others[2 % others.size()];
+      if (p.targets.count(p.escalateTo) != 0) p.escalateTo.clear();
+    } else if (kind == 1) {  // within the sender's network only
+      std::vector<std::string> mine;
+      for (const auto& s : others) {
+        if (nodes_.at(s).net == home) mine.push_back(s);
+      }
+      if (mine.empty()) mine.push_back(others[0]);  // a network of one site: across, then
+      for (size_t i = 0; i < mine.size() && i < 2; ++i) p.targets.insert(mine[i]);
+      if (mine.size() > 2) p.escalateTo = mine[2];
+    } else {
+      std::vector<std::string> peers, mine;
+      for (const auto& s : others) (nodes_.at(s).net == home ? mine : peers).push_back(s);
+      planCountry_ = nodes_.at(peers[rng_() % peers.size()]).country;
+      for (const auto& s : others) {
+        if (nodes_.at(s).country == planCountry_) p.targets.insert(s);
+      }
+      if (!mine.empty()) p.targets.insert(mine[rng_() % mine.size()]);
+      for (const auto& s : others) {
+        if (p.targets.count(s) == 0) {
+          p.escalateTo = s;
+          break;
+        }
+      }
+    }
+    for (const auto& t : p.targets) p.crossing = p.crossing || nodes_.at(t).net != home;
+    if (!p.escalateTo.empty()) p.crossing = p.crossing || nodes_.at(p.escalateTo).net != home;
+    return p;
   }
 
   void record(const Op& op) {
@@ -158,49 +439,82 @@ class Chaos {
       std::this_thread::sleep_for(std::chrono::milliseconds(700 + faultRng_() % 2500));
       if (stop) break;
       int dice = static_cast<int>(faultRng_() % 100);
-      if (dice < 20) {  // the broker dies and comes back
-        b_.broker->kill9();
-        ++faults_["kill -9 broker"];
+      // One network: 20 broker, 45 site, 20 map full, 15 SIGSTOP. Two: 10 + 10 brokers, 15
+      // bridge, 27 site, 18 map full, 20 SIGSTOP (of a site, or of the bridge one time in four).
+      const bool two = networks_ == 2;
+      if (dice < 20) {  // a broker dies and comes back
+        const int net = two && dice >= 10 ? 1 : 0;
+        const std::string name = two ? std::string(networkName(net)) + " broker" : "broker";
+        journal("kill -9 " + name);
+        nets_[net]->broker->kill9();
+        ++faults_["kill -9 " + name];
         std::this_thread::sleep_for(std::chrono::milliseconds(200 + faultRng_() % 1500));
-        if (!b_.startBroker()) ++violations_;
-      } else if (dice < 65) {  // a site dies and comes back
+        journal("start " + name);
+        if (!nets_[net]->startBroker()) violation("the " + name + " did not start again");
+        journal(name + " started");
+      } else if (two && dice < 35) {  // the bridge dies and comes back
+        journal("kill -9 bridge");
+        nets_[0]->sites[kBridgeA].daemon->kill9();
+        ++faults_["kill -9 bridge"];
+        std::this_thread::sleep_for(std::chrono::milliseconds(200 + faultRng_() % 2500));
+        journal("start bridge");
+        restartBridge();
+        journal("bridge started");
+      } else if (dice < (two ? 62 : 65)) {  // a site dies and comes back
         std::string id = randomSite(faultRng_);
         {
           std::lock_guard lock(mutex_);
           alive_[id] = false;
         }
-        b_.sites[id].daemon->kill9();
+        journal("kill -9 " + id);
+        siteOf(id).daemon->kill9();
         ++faults_["kill -9 site"];
         std::this_thread::sleep_for(std::chrono::milliseconds(200 + faultRng_() % 2500));
+        journal("start " + id);
         restart(id);
-      } else if (dice < 85) {  // a site's LMDB map is full: it can store nothing for a while
+        journal(id + " started");
+      } else if (dice < (two ? 80 : 85)) {  // a site's LMDB map is full: it can store nothing for a while
         std::string id = randomSite(faultRng_);
         {
           std::lock_guard lock(mutex_);
           alive_[id] = false;
         }
-        b_.sites[id].daemon->stop();
+        journal("stop " + id + " (to fill its LMDB map)");
+        siteOf(id).daemon->stop();
         setMapLimit(id, true);
         restart(id);
+        journal(id + " started with map_size_mb = 1");
         ++faults_["LMDB map full"];
         std::this_thread::sleep_for(std::chrono::milliseconds(2000 + faultRng_() % 3000));
         {
           std::lock_guard lock(mutex_);
           alive_[id] = false;
         }
-        b_.sites[id].daemon->stop();
+        journal("stop " + id + " (to lift the limit)");
+        siteOf(id).daemon->stop();
         setMapLimit(id, false);
         restart(id);
+        journal(id + " started without the limit");
+      } else if (two && faultRng_() % 4 == 0) {  // the bridge stops reading for a while
+        if (!bridgeRunning()) continue;
+        journal("SIGSTOP bridge");
+        nets_[0]->sites[kBridgeA].daemon->pause();
+        ++faults_["SIGSTOP bridge"];
+        std::this_thread::sleep_for(std::chrono::milliseconds(500 + faultRng_() % 2500));
+        nets_[0]->sites[kBridgeA].daemon->resume();
+        journal("SIGCONT bridge");
       } else {  // a site stops reading for a while
         std::string id = randomSite(faultRng_);
         {
           std::lock_guard lock(mutex_);
           if (!alive_[id]) continue;
         }
-        b_.sites[id].daemon->pause();
+        journal("SIGSTOP " + id);
+        siteOf(id).daemon->pause();
         ++faults_["SIGSTOP site"];
         std::this_thread::sleep_for(std::chrono::milliseconds(500 + faultRng_() % 2500));
-        b_.sites[id].daemon->resume();
+        siteOf(id).daemon->resume();
+        journal("SIGCONT " + id);
       }
     }
   }
@@ -208,7 +522,7 @@ class Chaos {
   // map_size_mb = 1 in the site's site.toml: LMDB then maps no more than the file already
   // holds, so the next write that needs a page fails with MDB_MAP_FULL. `false` removes it.
   void setMapLimit(const std::string& id, bool full) {
-    const std::string path = b_.sites[id].dir + "/site.toml";
+    const std::string path = siteOf(id).dir + "/site.toml";
     std::string toml = testing::readText(path);
     const std::string line = "map_size_mb = 1\n";
     auto at = toml.find(line);
@@ -218,12 +532,16 @@ class Chaos {
   }
 
   void restart(const std::string& id) {
-    if (!b_.start(id)) {
+    if (!benchOf(id).start(id)) {
       // It may not connect while the broker is down; it is running, which is what matters.
-      if (!b_.sites[id].daemon || !b_.sites[id].daemon->running()) ++violations_;
+      if (!siteOf(id).daemon || !siteOf(id).daemon->running()) violation("site " + id + " did not start again");
     }
     std::lock_guard lock(mutex_);
     alive_[id] = true;
+  }
+
+  void restartBridge() {
+    if (!startBridge() && !bridgeRunning()) violation("the bridge did not start again");
   }
 
   // Reads a random record at a random site (from its LMDB files, with the command) and checks
@@ -232,56 +550,168 @@ class Chaos {
     while (!stop) {
       std::this_thread::sleep_for(50ms);
       std::string site = randomSite(sampleRng_);
-      std::string id = "chaos-" + std::to_string(sampleRng_() % 200);
-      std::string out;
-      testing::RunResult r = testing::run({b_.bin + "/liaison", "show", "--site", b_.sites[site].dir, id, "--format", "json"}, "", 20);
+      const std::string& country = countries_[sampleRng_() % countries_.size()];
+      std::string id = recordPrefix(country) + std::to_string(sampleRng_() % static_cast<uint64_t>(poolSize()));
+      testing::RunResult r = testing::run({nets_[0]->bin + "/liaison", "show", "--site", siteOf(site).dir, id,
+                                           "--format", "json"}, "", 20);
       if (r.exitCode != 0) continue;
       auto j = json::parse(r.out, nullptr, false);
       if (!j.is_object()) continue;
       uint64_t rev = j.value("revision", uint64_t{0});
       std::lock_guard lock(historyMutex_);
       ++samples_;
+      if (nodes_.at(site).country != country) ++foreignSamples_;
       uint64_t& seen = seen_[site + "/" + id];
       if (rev < seen) {
-        ++violations_;
-        std::fprintf(stderr, "violation: %s at %s went back from revision %llu to %llu\n", id.c_str(),
-                     site.c_str(), static_cast<unsigned long long>(seen), static_cast<unsigned long long>(rev));
+        violation(id + " at " + site + " went back from revision " + std::to_string(seen) + " to " + std::to_string(rev));
       }
       seen = std::max(seen, rev);
     }
   }
 
-  // Everything back up; waits until every replica is at the broker's head with equal exports.
+  // The sites whose replicas are checked for convergence: the run's, and both sides of the bridge.
+  std::vector<std::string> replicaSites() const {
+    std::vector<std::string> all = ids_;
+    if (networks_ == 2) {
+      all.push_back(kBridgeA);
+      all.push_back(kBridgeB);
+    }
+    return all;
+  }
+
+  // Whether every replica of each network is at its broker's head (one head per network) and the
+  // bridge has nothing left to carry; `heads` gets the heads.
+  bool settled(std::vector<long long>& heads) {
+    heads.assign(2, -1);
+    for (const auto& id : replicaSites()) {
+      Bench& b = benchOf(id);
+      const int net = &b == nets_[0].get() ? 0 : 1;
+      auto st = b.status(id);
+      if (!st.is_object() || !st.value("connected", false)) {
+        waitingFor_ = id + " not connected";
+        return false;
+      }
+      long long h = st.value("brokerHead", -1LL), c = st.value("cursorSeq", -2LL);
+      if (h != c || (heads[net] >= 0 && h != heads[net])) {
+        waitingFor_ = id + " at " + std::to_string(c) + " of " + std::to_string(h);
+        return false;
+      }
+      heads[net] = h;
+      if (id == kBridgeA || id == kBridgeB) {
+        const auto& ext = st["extension"];
+        if (!ext.is_object()) {
+          waitingFor_ = id + " without its bridge status";
+          return false;
+        }
+        for (const char* dir : {"outbound", "inbound"}) {
+          const auto& d = ext[dir];
+          if (!d.is_object() || d.value("queued", uint64_t{1}) != 0 || !d.value("waiting", std::string("?")).empty() ||
+              d.value("alertsPending", uint64_t{1}) != 0) {
+            waitingFor_ = "the bridge (" + id + " " + dir + ": " + d.dump() + ")";
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  // Everything back up; waits until every replica is at its broker's head with the bridge idle,
+  // twice in a row with the same heads (what the bridge handed over last has been sequenced).
   double converge() {
     auto t0 = Steady::now();
-    if (!b_.broker->running()) b_.startBroker();
-    for (const auto& id : ids_) {
-      if (!b_.sites[id].daemon->running()) restart(id);
-      b_.sites[id].daemon->resume();
+    journal("load and faults stopped; everything back up, converging");
+    for (int net = 0; net < networks_; ++net) {
+      if (!nets_[net]->broker->running()) nets_[net]->startBroker();
     }
-    std::string first;
+    if (networks_ == 2) {
+      nets_[0]->sites[kBridgeA].daemon->resume();
+      if (!bridgeRunning()) restartBridge();
+    }
+    for (const auto& id : ids_) {
+      if (!siteOf(id).daemon->running()) restart(id);
+      siteOf(id).daemon->resume();
+    }
+    std::vector<long long> before;
+    auto said = Steady::now();
     bool ok = testing::waitFor([&] {
-      long long head = -1;
-      for (const auto& id : ids_) {
-        auto st = b_.status(id);
-        if (!st.is_object() || !st.value("connected", false)) return false;
-        long long h = st.value("brokerHead", -1LL), c = st.value("cursorSeq", -2LL);
-        if (h != c || (head >= 0 && h != head)) return false;
-        head = h;
+      std::vector<long long> heads;
+      if (!settled(heads)) {
+        before.clear();
+        if (Steady::now() - said > 10s) {  // slow: say what it waits for
+          said = Steady::now();
+          std::fprintf(stderr, "converging (%.0f s): waiting for %s\n", secondsSince(t0), waitingFor_.c_str());
+          journal("converging: waiting for " + waitingFor_);
+        }
+        return false;
       }
-      return true;
+      if (heads == before) return true;
+      before = heads;
+      std::this_thread::sleep_for(1s);
+      return false;
     }, 180s);
     if (!ok) {
-      std::fprintf(stderr, "violation: the network did not converge within 180 s\n");
-      ++violations_;
+      violation(std::string("the network") + (networks_ == 2 ? "s" : "") + " did not converge within 180 s; waiting for " +
+                waitingFor_);
+      for (const auto& id : replicaSites()) {
+        std::fprintf(stderr, "  %s: %s\n", id.c_str(), benchOf(id).status(id).dump().c_str());
+      }
     }
+    heads_ = before;
+    journal(ok ? "converged" : "not converged");
     return secondsSince(t0);
   }
 
+  json get(const std::string& site, const std::string& path, int timeout = 10) {
+    std::string endpoint, token;
+    if (!endpointOf(site, endpoint, token)) return {};
+    httplib::Client c("http://" + endpoint);
+    c.set_read_timeout(timeout, 0);
+    auto r = c.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
+    if (!r || r->status != 200) return {};
+    return json::parse(r->body, nullptr, false);
+  }
+
+  // The fault journal (chaos.log beside the processes' logs, kept with them): what was done
+  // when, stamped like the daemons' lines.
+  void journal(const std::string& what) {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char stamp[40];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::lock_guard lock(journalMutex_);
+    std::ofstream out(nets_[0]->tmp / "chaos.log", std::ios::app);
+    out << stamp << "." << std::setw(3) << std::setfill('0') << ms << " " << what << "\n";
+  }
+
+  void violation(const std::string& what) {
+    ++violations_;
+    std::fprintf(stderr, "violation: %s\n", what.c_str());
+    journal("violation: " + what);
+  }
+
   void check() {
-    std::map<std::string, std::map<std::string, std::pair<uint64_t, bool>>> replicas;  // site → id → (rev, retired)
+    checkRecords();
+    checkAlerts();
+    // Each network's log holds its own items and, carried by the bridge, the other's (members,
+    // peerings, records, retirements; with the default peering all of them cross): both logs
+    // then hold the same number of items. A difference is an item sequenced twice in one of
+    // them (a replay not recognised) or one that never crossed.
+    if (networks_ == 2 && heads_.size() == 2 && heads_[0] != heads_[1]) {
+      violation("the CASC broker's log holds " + std::to_string(heads_[0]) + " items and SEAJust's " +
+                std::to_string(heads_[1]) + ": some item is in one of them twice, or not at all");
+    }
+  }
+
+  void checkRecords() {
+    using Replica = std::map<std::string, std::pair<uint64_t, bool>>;  // id → (rev, retired)
+    std::map<std::string, Replica> replicas;
     for (const auto& id : ids_) {
-      testing::RunResult r = testing::run({b_.bin + "/liaison", "export", "--site", b_.sites[id].dir}, "", 60);
+      testing::RunResult r = testing::run({nets_[0]->bin + "/liaison", "export", "--site", siteOf(id).dir}, "", 60);
+      if (r.exitCode != 0) violation("export at " + id + " failed: " + r.err);
       std::istringstream in(r.out);
       std::string line;
       while (std::getline(in, line)) {
@@ -290,13 +720,43 @@ class Chaos {
         replicas[id][j.value("id", "")] = {j.value("revision", uint64_t{0}), j.value("status", "") == "retired"};
       }
     }
-    auto violation = [&](const std::string& what) {
-      ++violations_;
-      std::fprintf(stderr, "violation: %s\n", what.c_str());
+    auto chaosOnly = [](const Replica& r) {
+      Replica out;
+      for (const auto& [k, v] : r) {
+        if (k.rfind("chaos-", 0) == 0) out[k] = v;
+      }
+      return out;
     };
-    const auto& reference = replicas[ids_[0]];
+    // Within a network every replica is the same; across the networks, the run's records are.
+    std::string firstOf[2];
     for (const auto& id : ids_) {
-      if (replicas[id] != reference) violation("replica " + id + " differs from " + ids_[0]);
+      const int net = nodes_.at(id).net;
+      if (firstOf[net].empty()) {
+        firstOf[net] = id;
+      } else if (replicas[id] != replicas[firstOf[net]]) {
+        violation("replica " + id + " differs from " + firstOf[net]);
+      }
+    }
+    const Replica reference = chaosOnly(replicas[ids_[0]]);
+    if (networks_ == 2 && chaosOnly(replicas[firstOf[1]]) != reference) {
+      const Replica other = chaosOnly(replicas[firstOf[1]]);
+      size_t shown = 0;
+      for (const auto& id : [&] {
+             std::set<std::string> u;
+             for (const auto& [k, v] : reference) u.insert(k);
+             for (const auto& [k, v] : other) u.insert(k);
+             return u;
+           }()) {
+        auto a = reference.find(id), b = other.find(id);
+        if (a != reference.end() && b != other.end() && a->second == b->second) continue;
+        auto desc = [](const Replica& r, Replica::const_iterator it) {
+          return it == r.end() ? std::string("missing")
+                               : "revision " + std::to_string(it->second.first) + (it->second.second ? " retired" : "");
+        };
+        violation(id + ": " + desc(reference, a) + " at " + ids_[0] + " (CASC) but " + desc(other, b) + " at " +
+                  firstOf[1] + " (SEAJust)");
+        if (++shown == 20) break;
+      }
     }
     for (const auto& [rid, m] : ackedMax_) {
       auto it = reference.find(rid);
@@ -314,112 +774,261 @@ class Chaos {
       }
     }
     for (const auto& [rid, v] : reference) {
-      if (rid.rfind("chaos-", 0) != 0) continue;
       bool acked = ackedRevisions_.count(rid) && ackedRevisions_.at(rid).count(v.first);
       bool maybe = (unknown_.count(rid) && unknown_.at(rid).count(v.first)) || (unknownRetire_.count(rid) && v.second);
       if (!acked && !maybe) violation(rid + " revision " + std::to_string(v.first) + " appears but was never acknowledged or attempted");
     }
-    // Alerts: the sender's custody (from the broker) shows every target served and at most one
-    // escalation; each target holds the alert.
-    auto get = [&](const std::string& site, const std::string& path) -> json {
-      std::string endpoint, token;
-      if (!endpointOf(site, endpoint, token)) return {};
-      httplib::Client c("http://" + endpoint);
-      c.set_read_timeout(10, 0);
-      auto r = c.Get(path.c_str(), {{"Authorization", "Bearer " + token}});
-      if (!r || r->status != 200) return {};
-      return json::parse(r->body, nullptr, false);
-    };
-    // One budget for all of them: a systematic failure must not wait a minute per alert.
-    const auto deadline = Steady::now() + 120s;
-    for (const auto& [aid, targets] : alerts_) {
-      json custody;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-      bool served = testing::waitFor([&] {
-        auto shown = get(alertSender_[aid], "/v1/alerts/" + aid);
-        if (!shown.is_object() || !shown.value("live", false)) return false;
-        custody = shown["custody"];
-        for (const auto& [site, t] : custody["targets"].items()) {
-          if (t.value("state", "") == "queued") return false;
-        }
-        return true;
-      }, std::max(left, std::chrono::milliseconds(500)));
-      if (!served) {
-        violation("alert " + aid + " is not delivered to all its targets: " + custody.dump());
-        continue;
-      }
-      size_t escalated = 0;
-      for (const auto& [site, t] : custody["targets"].items()) {
-        if (t.value("escalation", false)) ++escalated;
-        if (!get(site, "/v1/alerts/" + aid).is_object()) violation("alert " + aid + " is not in the inbox of " + site);
-      }
-      for (const auto& t : targets) {
-        if (!custody["targets"].contains(t)) violation("alert " + aid + " lost its target " + t);
-      }
-      if (escalated > 1) violation("alert " + aid + " escalated more than once");
-      ++alertsChecked_;
+    records_ = reference.size();
+    for (const auto& [rid, v] : reference) {
+      bool seajust = rid.rfind("chaos-th-", 0) == 0 || rid.rfind("chaos-vn-", 0) == 0;
+      ++(seajust ? recordsOf_[1] : recordsOf_[0]);
     }
   }
 
-  void report(double seconds, double convergeSeconds) {
-    std::printf("chaos run: %.0f s, %zu sites, seed given on the command line\n", seconds, ids_.size());
+  // Alerts: the sender's custody (from its broker) shows every target and the escalation target
+  // served and nobody else; each of them holds the alert in its inbox once; no inbox holds an
+  // alert that was not meant for it.
+  void checkAlerts() {
+    std::vector<std::string> acked;
+    for (const auto& [aid, p] : plans_) {
+      if (p.outcome == "acked") acked.push_back(aid);
+    }
+    // One budget for all of them: a systematic failure must not wait a minute per alert.
+    const auto deadline = Steady::now() + 120s + std::chrono::milliseconds(20 * acked.size());
+    std::map<std::string, json> custodies;
+    std::set<std::string> unserved;
+    for (const auto& aid : acked) {
+      const AlertPlan& p = plans_[aid];
+      json custody;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+      bool served = testing::waitFor([&] {
+        auto shown = get(p.sender, "/v1/alerts/" + aid);
+        if (!shown.is_object() || !shown.value("live", false)) return false;
+        custody = shown["custody"];
+        const json& targets = custody["targets"];
+        if (!targets.is_object()) return false;
+        for (const auto& [site, t] : targets.items()) {
+          if (t.value("state", "") == "queued") return false;
+        }
+        for (const auto& t : p.targets) {
+          if (!targets.contains(t)) return false;
+        }
+        return p.escalateTo.empty() || targets.contains(p.escalateTo);
+      }, std::max(left, std::chrono::milliseconds(500)));
+      custodies[aid] = custody;
+      if (!served) unserved.insert(aid);
+    }
+    // Every inbox, once everything is served: which alerts it holds, and how many times.
+    std::map<std::string, std::map<std::string, int>> inbox;  // site → alert → times listed
+    for (const auto& id : ids_) {
+      auto list = get(id, "/v1/alerts", 60);
+      if (!list.is_object() || !list["alerts"].is_array()) {
+        violation("the inbox of " + id + " could not be read");
+        continue;
+      }
+      for (const auto& a : list["alerts"]) {
+        if (a.value("direction", "") == "in") ++inbox[id][a.value("id", "")];
+      }
+    }
+    for (const auto& [site, held] : inbox) {
+      for (const auto& [aid, n] : held) {
+        ++delivered_;
+        if (n > 1) violation("alert " + aid + " is " + std::to_string(n) + " times in the inbox of " + site);
+        auto it = plans_.find(aid);
+        if (it == plans_.end()) {
+          violation("alert " + aid + " in the inbox of " + site + " was never sent");
+        } else if (it->second.outcome == "refused") {
+          violation("alert " + aid + " was refused to its sender yet is in the inbox of " + site);
+        } else if (it->second.targets.count(site) == 0 && it->second.escalateTo != site) {
+          violation("alert " + aid + " from " + it->second.sender + " is in the inbox of " + site + ", not one of its targets");
+        }
+      }
+    }
+    for (const auto& aid : acked) {
+      const AlertPlan& p = plans_[aid];
+      const json& custody = custodies[aid];
+      std::string shown = custody.dump();
+      if (shown.size() > 1500) shown = shown.substr(0, 1500) + "...";
+      if (unserved.count(aid) != 0) {
+        violation("alert " + aid + " from " + p.sender + " is not delivered to all its targets" +
+                  (p.escalateTo.empty() ? "" : " and its escalation target " + p.escalateTo) + ": " + shown);
+      }
+      const json targets = custody.is_object() && custody["targets"].is_object() ? custody["targets"] : json::object();
+      size_t escalated = 0;
+      for (const auto& [site, t] : targets.items()) {
+        if (t.value("hop", false)) {
+          if (t.value("state", "") != "delivered" && unserved.count(aid) == 0) {
+            violation("alert " + aid + ": the bridge " + site + " is " + t.value("state", "?") + ": " + shown);
+          }
+          continue;
+        }
+        if (t.value("escalation", false)) ++escalated;
+        if (p.targets.count(site) == 0 && p.escalateTo != site) {
+          violation("alert " + aid + " from " + p.sender + " went to " + site + ", not one of its targets: " + shown);
+        }
+      }
+      auto served = [&](const std::string& site, const char* what) {
+        if (!targets.contains(site)) {
+          if (unserved.count(aid) == 0) violation("alert " + aid + " lost its " + what + " " + site + ": " + shown);
+          return;
+        }
+        std::string state = targets[site].value("state", "");
+        if (state != "delivered" && state != "acknowledged" && unserved.count(aid) == 0) {
+          violation("alert " + aid + ": " + what + " " + site + " is " + state + " in the sender's custody");
+        }
+        if (!inbox.count(site) || !inbox[site].count(aid)) {
+          violation("alert " + aid + " from " + p.sender + " is not in the inbox of its " + what + " " + site +
+                    " (custody: " + state + ")");
+        }
+      };
+      for (const auto& t : p.targets) served(t, "target");
+      if (!p.escalateTo.empty()) served(p.escalateTo, "escalation target");
+      if (escalated > 1) violation("alert " + aid + " escalated more than once: " + shown);
+      ++alertsChecked_;
+      if (p.crossing) ++alertsCrossing_;
+    }
+  }
+
+  void report(double seconds, double convergeSeconds, double checkSeconds, uint64_t seed) {
+    std::printf("chaos run: %.0f s, seed %llu, %d network%s, %zu sites", seconds,
+                static_cast<unsigned long long>(seed), networks_, networks_ == 2 ? "s" : "", ids_.size());
+    if (networks_ == 2) {
+      std::printf(" (CASC:");
+      for (const auto& id : ids_) {
+        if (nodes_.at(id).net == 0) std::printf(" %s/%s", id.c_str(), nodes_.at(id).country.c_str());
+      }
+      std::printf("; SEAJust:");
+      for (const auto& id : ids_) {
+        if (nodes_.at(id).net == 1) std::printf(" %s/%s", id.c_str(), nodes_.at(id).country.c_str());
+      }
+      std::printf(") and the bridge");
+    }
+    std::printf("\n");
     uint64_t total = 0;
     for (const auto& [k, n] : ops_) total += n;
     std::printf("operations: %llu\n", static_cast<unsigned long long>(total));
-    for (const auto& [k, n] : ops_) std::printf("  %-20s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+    for (const auto& [k, n] : ops_) std::printf("  %-24s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+    for (const auto& [k, n] : alertRefusals_) {
+      std::printf("    alert refused: %-14s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+    }
     uint64_t faults = 0;
     for (const auto& [k, n] : faults_) faults += n;
     std::printf("faults injected: %llu\n", static_cast<unsigned long long>(faults));
-    for (const auto& [k, n] : faults_) std::printf("  %-20s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
-    std::printf("revision samples: %llu\n", static_cast<unsigned long long>(samples_));
-    std::printf("alerts checked: %llu\n", static_cast<unsigned long long>(alertsChecked_));
-    std::printf("converged after the last fault in: %.1f s\n", convergeSeconds);
+    for (const auto& [k, n] : faults_) std::printf("  %-24s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+    std::printf("revision samples: %llu", static_cast<unsigned long long>(samples_));
+    if (networks_ == 2) std::printf(" (%llu of records of another country)", static_cast<unsigned long long>(foreignSamples_));
+    std::printf("\n");
+    if (networks_ == 2) {
+      std::printf("records at every replica of both networks: %zu (%zu published in CASC, %zu in SEAJust)\n", records_,
+                  recordsOf_[0], recordsOf_[1]);
+      if (heads_.size() == 2) {
+        std::printf("broker heads at the end: CASC %lld, SEAJust %lld\n", heads_[0], heads_[1]);
+      }
+      auto st = nets_[0]->status(kBridgeA);
+      if (st.is_object() && st["extension"].is_object()) {
+        for (const char* dir : {"outbound", "inbound"}) {
+          const auto& d = st["extension"][dir];
+          std::printf("bridge %s since its last start: %llu item(s) forwarded, %llu ignored as replays, "
+                      "%llu alert(s) handed on, %llu declined, %llu answer(s) relayed\n",
+                      std::string(dir) == "outbound" ? "CASC -> SEAJust" : "SEAJust -> CASC",
+                      static_cast<unsigned long long>(d.value("forwarded", uint64_t{0})),
+                      static_cast<unsigned long long>(d.value("ignored", uint64_t{0})),
+                      static_cast<unsigned long long>(d.value("alertsForwarded", uint64_t{0})),
+                      static_cast<unsigned long long>(d.value("alertsDeclined", uint64_t{0})),
+                      static_cast<unsigned long long>(d.value("answersRelayed", uint64_t{0})));
+        }
+      }
+    }
+    std::printf("alerts checked: %llu", static_cast<unsigned long long>(alertsChecked_));
+    if (networks_ == 2) std::printf(" (%llu crossing the bridge)", static_cast<unsigned long long>(alertsCrossing_));
+    std::printf("; held in inboxes: %llu\n", static_cast<unsigned long long>(delivered_));
+    std::printf("converged after the last fault in: %.1f s; checked in %.1f s\n", convergeSeconds, checkSeconds);
     std::printf("violations: %llu\n", static_cast<unsigned long long>(violations_.load()));
   }
 
   uint64_t violations() const { return violations_; }
 
+  // Copies every process's log (brokers, sites, bridge) into `dir`; returns how many.
+  int keepLogs(const std::string& dir) {
+    std::filesystem::create_directories(dir);
+    int n = 0;
+    for (int net = 0; net < networks_; ++net) {
+      for (const auto& entry : std::filesystem::directory_iterator(nets_[net]->tmp.path())) {
+        if (entry.path().extension() != ".log") continue;
+        std::string name = entry.path().filename().string();
+        if (networks_ == 2 && name == "broker.log") name = std::string(networkName(net)) + "-broker.log";
+        std::error_code ec;
+        std::filesystem::copy_file(entry.path(), dir + "/" + name, std::filesystem::copy_options::overwrite_existing, ec);
+        if (!ec) ++n;
+      }
+    }
+    return n;
+  }
+
  private:
-  Bench b_;
+  int networks_;
+  std::unique_ptr<Bench> nets_[2];  // CASC (or the one network), SEAJust
   std::vector<std::string> ids_;
+  std::map<std::string, Node> nodes_;
+  std::vector<std::string> countries_;
+  size_t memberCount_ = 0;
   std::mt19937_64 rng_, faultRng_, sampleRng_;
-  std::mutex mutex_, historyMutex_;
+  std::mutex mutex_, historyMutex_, journalMutex_;
   std::map<std::string, bool> alive_;
   std::map<std::string, uint64_t> nextRevision_;
   std::map<std::string, std::pair<uint64_t, bool>> ackedMax_;       // id → (revision, retired)
   std::map<std::string, std::set<uint64_t>> ackedRevisions_;
   std::map<std::string, std::map<uint64_t, bool>> unknown_;         // id → revision → retired
-  std::map<std::string, std::vector<std::string>> alerts_;         // acknowledged alerts → targets
-  std::map<std::string, std::string> alertSender_;
+  std::map<std::string, AlertPlan> plans_;                          // every alert tried, by id
+  std::string planCountry_;
+  uint64_t alertCounter_ = 0;
   std::set<std::string> unknownRetire_;  // retirements without an answer: revision not known
-  std::map<std::string, uint64_t> ops_, faults_, seen_;
-  uint64_t samples_ = 0, alertsChecked_ = 0;
+  std::map<std::string, uint64_t> ops_, faults_, seen_, alertRefusals_;
+  uint64_t samples_ = 0, foreignSamples_ = 0, alertsChecked_ = 0, alertsCrossing_ = 0, delivered_ = 0;
+  size_t records_ = 0, recordsOf_[2] = {0, 0};
+  std::vector<long long> heads_;
+  std::string waitingFor_;  // what convergence waits for, last seen
   std::atomic<uint64_t> violations_{0};
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int duration = 60, sites = 4;
+  int duration = 60, sites = 4, networks = 2;
   uint64_t seed = 0;
+  std::string keep;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--duration") duration = std::stoi(argv[i + 1]);
     else if (a == "--seed") seed = std::stoull(argv[i + 1]);
     else if (a == "--sites") sites = std::stoi(argv[i + 1]);
+    else if (a == "--networks") networks = std::stoi(argv[i + 1]);
+    else if (a == "--keep-logs") keep = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N]\n");
+      std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]\n");
       return 2;
     }
   }
+  if (argc % 2 == 0 || (networks != 1 && networks != 2)) {
+    std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]\n");
+    return 2;
+  }
   if (seed == 0) seed = std::random_device{}() | 1;
   if (sites < 4) sites = 4;
-  std::printf("liaison-chaos --duration %d --seed %llu --sites %d\n", duration, static_cast<unsigned long long>(seed), sites);
+  std::printf("liaison-chaos --duration %d --seed %llu --sites %d --networks %d\n", duration,
+              static_cast<unsigned long long>(seed), sites, networks);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
-  Chaos chaos(seed, sites);
+  Chaos chaos(seed, sites, networks);
+  auto logDir = [&] {
+    if (!keep.empty()) return keep;
+    const char* tmp = std::getenv("TMPDIR");
+    return std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/liaison-chaos-" + std::to_string(seed) + "-" +
+           std::to_string(getpid());
+  };
   if (!chaos.setup()) {
-    std::fprintf(stderr, "the network did not start\n");
+    std::fprintf(stderr, "the network%s did not start; %d log(s) kept in %s\n", networks == 2 ? "s" : "",
+                 chaos.keepLogs(logDir()), logDir().c_str());
     std::printf("violations: 1\n");
     return 1;
   }
@@ -435,7 +1044,16 @@ int main(int argc, char** argv) {
   sampler.join();
   double seconds = secondsSince(t0);
   double converge = chaos.converge();
+  auto t1 = Steady::now();
   chaos.check();
-  chaos.report(seconds, converge);
+  const double checkSeconds = secondsSince(t1);
+  // The processes' logs outlive the run when asked, and always when something was wrong.
+  if (!keep.empty() || chaos.violations() > 0) {
+    keep = logDir();
+    int n = chaos.keepLogs(keep);
+    std::fprintf(stderr, "%d log(s) kept in %s\n", n, keep.c_str());
+  }
+  std::fflush(stderr);
+  chaos.report(seconds, converge, checkSeconds, seed);
   return chaos.violations() == 0 ? 0 : 1;
 }
