@@ -16,7 +16,9 @@ using Json = json::Json;
 std::string_view asView(const Bytes& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
 
 constexpr size_t kBatch = 500;
-constexpr auto kSubmitTimeout = std::chrono::seconds(30);
+// A submission the destination's broker did not answer (it was killed with it in flight) is sent
+// again after this; carrying twice is harmless (the broker ignores what it holds).
+constexpr auto kSubmitTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxReference = 250;  // an answer's reference is at most 256 bytes
 
 }  // namespace
