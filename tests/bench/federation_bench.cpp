@@ -145,34 +145,6 @@ std::vector<std::string> idsOf(const std::string& jsonl) {
   return ids;
 }
 
-// As in alert_bench.cpp (file-local there): "2026-11-28T16:03:22.423" as the daemons log it
-// (local time) → ms since the epoch; and for each alert id, the times of the log lines of `file`
-// that hold `marker` and "alert=ID".
-int64_t logMs(const std::string& line) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(line.c_str(), "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return -1;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  tm.tm_isdst = -1;
-  return static_cast<int64_t>(std::mktime(&tm)) * 1000 + ms;
-}
-std::map<std::string, std::vector<int64_t>> alertTimes(const std::string& file, const std::string& marker) {
-  std::map<std::string, std::vector<int64_t>> out;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find(marker) == std::string::npos) continue;
-    auto at = line.find("alert=");
-    if (at == std::string::npos) continue;
-    auto end = line.find(' ', at);
-    out[line.substr(at + 6, end - at - 6)].push_back(logMs(line));
-  }
-  return out;
-}
 
 }  // namespace
 
