@@ -293,4 +293,23 @@ int cmdAlertAnswer(const Context& ctx, const std::string& id, const std::string&
   return failWith(makeError(status == 404 ? Errc::kNotFound : Errc::kInvalidInput, message));
 }
 
+int cmdDesk(const Context& ctx) {
+  auto config = siteConfig(ctx);
+  if (!config) return failWith(config.error());
+  auto api = ApiClient::find(*config);
+  if (!api) return failWith(api.error());
+  auto answer = api->call("POST", "/v1/desk/link");
+  if (!answer) return failWith(answer.error());
+  auto& [status, body] = *answer;
+  if (status != 200) return failWith(makeError(Errc::kIo, body.value("error", "HTTP " + std::to_string(status))));
+  if (ctx.format == "json") {
+    std::cout << body.dump(2) << "\n";
+    return kExitOk;
+  }
+  const int64_t minutes = body.value("expiresInSeconds", 300) / 60;
+  std::cout << "Open this link in a browser on this machine to sign in to the desk (it works once, for "
+            << minutes << " minutes):\n  " << body.value("link", "") << "\n";
+  return kExitOk;
+}
+
 }  // namespace liaison::cli

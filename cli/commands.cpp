@@ -424,58 +424,12 @@ int cmdCounterpart(const Context& ctx, const std::string& from, const std::strin
   auto site = openSite(ctx, true);
   if (!site) return failWith(site.error());
   const int64_t now = ctx.clock->nowSeconds();
-  directory::Query q = base;
-  q.country = to;
-  q.anyOfRoles = {"central-authority", "prosecutor", "network-contact-point",
-                  "interpol-ncb",      "liaison-officer", "investigator"};
-  // For formal requests the central authority comes first; for police cooperation the NCB.
-  q.rolePreference = {"central-authority", "prosecutor", "network-contact-point",
-                      "liaison-officer", "interpol-ncb", "investigator"};
-  if (q.competence == "joint-investigation" || q.competence == "spontaneous-information") {
-    q.rolePreference = {"prosecutor", "investigator", "interpol-ncb", "liaison-officer",
-                        "central-authority", "network-contact-point"};
-  }
-  std::vector<std::string> fromLanguages = directory::countryLanguages(from);
-  for (const auto& l : fromLanguages) q.preferLanguages.push_back(l);
-  q.preferLanguages.emplace_back("en");
-  auto hits = site->dir->find(q, now);
-  if (!hits) return failWith(hits.error());
-
-  // Legal bases: instruments both are party to, and bilateral arrangements named by the
-  // counterparts.
-  directory::Query iq;
-  iq.kind = "instrument";
-  iq.parties = {from, to};
-  iq.limit = 100;
-  auto instruments = site->dir->find(iq, now);
-  if (!instruments) return failWith(instruments.error());
-  std::vector<std::pair<std::string, std::string>> bases;  // id, name
-  std::set<std::string> seenBases;
-  for (const auto& i : *instruments) {
-    auto r = i.stored.record();
-    auto covers = r.getBody().getInstrument().getCovers();
-    bool fits = !q.competence || covers.size() == 0;
-    for (auto c : covers) fits = fits || str(c) == *q.competence;
-    if (!fits) continue;
-    seenBases.insert(str(r.getId()));
-    bases.emplace_back(str(r.getId()), str(r.getBody().getInstrument().getName()));
-  }
-  std::set<std::string> languages;
-  for (const auto& h : *hits) {
-    auto c = h.stored.record().getBody().getContact();
-    for (auto b : c.getLegalBases()) {
-      std::string basis = str(b);
-      if (basis == "bilateral:" + from && seenBases.insert(basis).second) {
-        bases.emplace_back(basis, "bilateral arrangement with " + from + " named by a focal point");
-      }
-    }
-    for (auto l : c.getLanguages()) {
-      std::string p(str(l).substr(0, str(l).find('-')));
-      for (const auto& want : q.preferLanguages) {
-        if (p == want) languages.insert(p);
-      }
-    }
-  }
+  auto found = directory::findCounterparts(*site->dir, from, to, base, now);
+  if (!found) return failWith(found.error());
+  const std::vector<directory::Hit>* hits = &found->hits;
+  const auto& bases = found->legalBases;
+  const auto& languages = found->sharedLanguages;
+  const directory::Query& q = base;
 
   if (ctx.format == "json") {
     json::Json out;

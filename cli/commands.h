@@ -70,4 +70,7 @@ int cmdAlertShow(const Context& ctx, const std::string& id);
 int cmdAlertAnswer(const Context& ctx, const std::string& id, const std::string& by,
                    const std::string& comment, bool decline);
 
+// liaison desk: asks the site daemon for a one-time sign-in link to the desk and prints it.
+int cmdDesk(const Context& ctx);
+
 }  // namespace liaison::cli

@@ -194,6 +194,10 @@ int main(int argc, char** argv) {
   siteOption(status);
   formatOption(status, {"table", "json"});
 
+  auto* desk = app.add_subcommand("desk", "print a one-time sign-in link to the desk (the web page)");
+  siteOption(desk);
+  formatOption(desk, {"text", "json"});
+
   // liaison alert send|list|show|ack|decline|update|cancel
   auto* alert = app.add_subcommand("alert", "urgent alerts: send, list, show, acknowledge, update, cancel");
   alert->require_subcommand(1);
@@ -312,6 +316,7 @@ int main(int argc, char** argv) {
     return cmdNotices(ctx, q);
   }
   if (status->parsed()) return cmdStatus(ctx);
+  if (desk->parsed()) return cmdDesk(ctx);
   if (alertSend->parsed()) return cmdAlertSend(ctx, alertFlags);
   if (alertList->parsed()) return cmdAlertList(ctx, openOnly);
   if (alertShow->parsed()) return cmdAlertShow(ctx, id);

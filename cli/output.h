@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "schemas/record.capnp.h"
+#include "schemas/vcard.h"
 
 namespace liaison::cli {
 
@@ -12,9 +13,8 @@ namespace liaison::cli {
 std::string renderTable(const std::vector<std::string>& headers,
                         const std::vector<std::vector<std::string>>& rows, size_t maxWidth = 40);
 
-// One vCard 4.0 (RFC 6350) for a contact: CRLF line ends, lines folded at 75 octets, text
-// escaped. What vCard has no property for is carried in X-LIAISON-* properties.
-std::string contactVcard(schema::Record::Reader record);
+// One vCard 4.0 (RFC 6350) for a contact (schemas/vcard.h).
+using vcard::contactVcard;
 
 // A readable block ("Field: value" lines) describing one record.
 std::string recordDetails(schema::Record::Reader record, bool stale, bool availableNow);

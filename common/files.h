@@ -23,4 +23,8 @@ bool fileExists(const std::string& path);
 // `bytes` random bytes from the kernel's CSPRNG (/dev/urandom), in hex: for API tokens.
 Result<std::string> randomHexToken(size_t bytes = 32);
 
+// Compares a presented secret (a token, a session id) with the expected one in time that depends
+// only on their lengths (the length of a token is no secret).
+bool sameSecret(std::string_view presented, std::string_view expected);
+
 }  // namespace liaison

@@ -48,6 +48,8 @@ std::optional<int64_t> zoneOffset(std::string_view zone, int64_t now) {
 
 bool knownTimeZone(std::string_view zone) { return zoneOffset(zone, 0).has_value(); }
 
+std::optional<int64_t> zoneOffsetAt(std::string_view zone, int64_t now) { return zoneOffset(zone, now); }
+
 bool isStale(schema::Contact::Reader contact, int64_t now) {
   auto due = parseDate(sv(contact.getVerification().getReviewDue()));
   return due && *due < daysOf(now);

@@ -151,6 +151,21 @@ class Directory {
   std::unique_ptr<Impl> impl_;
 };
 
+// Who to ask in `to` about a request from `from` (`liaison counterpart` and the desk): focal points
+// ranked for the request (the central authority first for formal requests, the prosecutor for
+// joint investigations and spontaneous information; those who work in `from`'s languages, then
+// English, first), the legal bases both countries share (instruments both are party to that
+// cover the competence, and bilateral arrangements with `from` a focal point names), and the
+// languages of `from` the focal points accept. `base` carries topic, competence, language,
+// availableNow, urgent and limit.
+struct Counterparts {
+  std::vector<Hit> hits;
+  std::vector<std::pair<std::string, std::string>> legalBases;  // id, name
+  std::vector<std::string> sharedLanguages;                     // sorted
+};
+Result<Counterparts> findCounterparts(const Directory& dir, const std::string& from,
+                                      const std::string& to, const Query& base, int64_t now);
+
 // The working languages of a country's authorities (BCP 47), for counterpart ranking.
 std::vector<std::string> countryLanguages(std::string_view country);
 
@@ -159,6 +174,8 @@ std::vector<std::string> countryLanguages(std::string_view country);
 bool availableAt(schema::Contact::Reader contact, int64_t now);
 // Past its reviewDue at `now`.
 bool isStale(schema::Contact::Reader contact, int64_t now);
+// Seconds east of UTC of an IANA time zone at `now`; nullopt when ICU does not know it.
+std::optional<int64_t> zoneOffsetAt(std::string_view zone, int64_t now);
 // Whether ICU knows this IANA time zone.
 bool knownTimeZone(std::string_view zone);
 

@@ -280,7 +280,15 @@ show "$L" status --site "$work/ip-adapter"
 echo
 echo "demo: every step happened, in $(( $(date +%s) - started )) s."
 if [ "$keep" = 1 ]; then
+  kg_desk=$("$L" desk --site "$work/kg-bishkek" | tail -1 | tr -d ' ')
+  th_desk=$("$L" desk --site "$work/th-bangkok" | tail -1 | tr -d ' ')
   cat <<EOF
+
+The desk (the web page) of Bishkek, in a browser on this machine (each link works once, for 5 minutes;
+\`liaison desk --site DIR\` prints a new one):
+  $kg_desk
+The desk of Bangkok:
+  $th_desk
 
 The two networks keep running in $work (logs in $work/logs). Try:
   export LIAISON_SITE=$work/th-bangkok

@@ -29,6 +29,7 @@
 #include "common/files.h"
 #include "schemas/alert_json.h"
 #include "schemas/json.h"
+#include "site/alert_ops.h"
 #include "site/alerts.h"
 #include "schemas/vocab.h"
 
@@ -85,17 +86,6 @@ bool loopbackHost(std::string_view host) {
          name(host.substr(0, colon));
 }
 
-// Compares a presented secret with the expected one in time that depends only on their lengths
-// (the length of a token is no secret).
-bool sameSecret(std::string_view presented, std::string_view expected) {
-  volatile unsigned char diff = presented.size() == expected.size() ? 0 : 1;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    unsigned char p = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
-    diff = diff | static_cast<unsigned char>(p ^ static_cast<unsigned char>(expected[i]));
-  }
-  return diff == 0;
-}
-
 bool validToken(std::string_view token) {
   return token.size() >= kMinTokenChars &&
          std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 0x7f; });
@@ -148,14 +138,15 @@ struct Submission {
 
 struct ApiServer::Impl {
   Impl(const directory::SiteConfig& c, SiteService& s, const trust::KeyPair& k,
-       const directory::Directory& d, std::string t)
-      : config(c), service(s), keys(k), dir(d), token(std::move(t)) {}
+       const directory::Directory& d, std::string t, WebPages* p)
+      : config(c), service(s), keys(k), dir(d), token(std::move(t)), pages(p) {}
 
   const directory::SiteConfig config;
   SiteService& service;
   const trust::KeyPair& keys;
   const directory::Directory& dir;
   const std::string token;
+  WebPages* const pages;
 
   httplib::Server server;
   std::thread thread;
@@ -398,159 +389,62 @@ struct ApiServer::Impl {
     answer(res, 200, out);
   }
 
-  // ---- alerts ----------------------------------------------------------------------------
-
-  // The state a person sees for an alert at this site.
-  static std::string effectiveState(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
-    if (!a.replacedBy.empty()) return a.replacedHow == "cancel" ? "cancelled" : "updated";
-    auto expires = parseTimestamp(str(alert.getExpires()));
-    bool expired = expires && now >= *expires;
-    if (a.outbound) {
-      if (a.custody.is_object()) {
-        std::string st = a.custody.value("state", "open");
-        if (st != "open") return st;
-        if (expired) return "expired";
-        size_t total = 0, delivered = 0, acked = 0;
-        const Json targets = a.custody.value("targets", Json::object());
-        for (const auto& [site, t] : targets.items()) {
-          ++total;
-          std::string ts = t.value("state", "");
-          if (ts != "queued") ++delivered;
-          if (ts == "acknowledged") ++acked;
-        }
-        std::string out = std::to_string(delivered) + "/" + std::to_string(total) + " delivered";
-        if (acked > 0) out += ", " + std::to_string(acked) + " acknowledged";
-        if (a.custody.value("escalated", false)) out += ", escalated";
-        return out;
-      }
-      return expired ? "expired" : "sent";
-    }
-    if (a.state == "new" && expired) return "expired";
-    return a.state;
+  void deskLink(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    if (pages == nullptr) return answer(res, 404, Json{{"error", "this site daemon serves no desk"}});
+    auto code = pages->signInCode();
+    if (!code) return answer(res, 500, Json{{"error", code.error().message}});
+    spdlog::info("api desk: a sign-in link was made");  // never the code
+    answer(res, 200, Json{{"link", "http://" + endpoint + "/signin?code=" + *code},
+                          {"expiresInSeconds", pages->signInCodeLifetime().count()}});
   }
 
-  static bool isOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
-    if (!a.replacedBy.empty()) return false;
-    auto expires = parseTimestamp(str(alert.getExpires()));
-    if (expires && now >= *expires) return false;
-    if (!a.outbound) return a.state == "new";
-    if (!a.custody.is_object()) return true;
-    if (a.custody.value("state", "open") != "open") return false;
-    const Json targets = a.custody.value("targets", Json::object());
-    for (const auto& [site, t] : targets.items()) {
-      std::string ts = t.value("state", "");
-      if (ts == "queued" || ts == "delivered") return true;
-    }
-    return false;
-  }
+  // ---- alerts (site/alert_ops.h) -----------------------------------------------------------
 
   void sendAlert(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     auto body = Json::parse(req.body, nullptr, false);
     if (body.is_discarded()) return refuse(res, 400, "the alert is not JSON");
-    json::AlertDefaults defaults{json::newUuid(), config.id, formatTimestamp(std::time(nullptr))};
-    auto item = json::alertFromJson(body, defaults, "alert");
-    if (!item) return refuse(res, 400, item.error().message);
-    const std::string id = str(item->reader().getAlert().getId());
-    const std::string msgType = str(item->reader().getAlert().getMsgType());
-    Bytes envelope = trust::sign(std::move(item).value(), config.id, keys).encode();
-    if (envelope.size() > kMaxEnvelopeBytes) return refuse(res, 413, "the alert is too large");
-    auto outcome = service.sendAlert(std::move(envelope), kSubmitTimeout);
-    if (!outcome) {
-      spdlog::warn("api alert={} not sent: {}", id, outcome.error().message);
-      int code = outcome.error().code == Errc::kUnavailable ? 503 : 500;
-      return answer(res, code, Json{{"error", "alert " + id + " not sent: " + outcome.error().message}});
-    }
-    if (!outcome->accepted) {
-      spdlog::warn("api alert={} refused by the broker ({}): {}", id, outcome->refusal, outcome->detail);
-      return answer(res, 422, Json{{"accepted", false}, {"id", id}, {"refusal", outcome->refusal},
-                                   {"detail", outcome->detail}});
-    }
-    spdlog::info("api alert={} msgType={} accepted by the broker", id, msgType);
-    Json out{{"accepted", true}, {"id", id}, {"msgType", msgType}};
-    out["custody"] = Json::parse(outcome->custody, nullptr, false);
-    answer(res, 200, out);
+    auto r = site::sendAlert(service, config, keys, body);
+    if (r.status == 400 || r.status == 413) refused.fetch_add(1, std::memory_order_relaxed);
+    answer(res, r.status, r.body);
   }
 
   void listAlerts(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     bool onlyOpen = req.get_param_value("open") == "1" || req.get_param_value("open") == "true";
-    auto all = service.inbox().list();
-    if (!all) return answer(res, 500, Json{{"error", all.error().message}});
-    const int64_t now = std::time(nullptr);
-    Json list = Json::array();
-    for (const auto& a : *all) {
-      auto item = SignedItem::decodeStored(a.envelope);
-      if (!item || item->item.reader().which() != schema::Item::ALERT) continue;
-      auto alert = item->item.reader().getAlert();
-      if (onlyOpen && !isOpen(a, alert, now)) continue;
-      Json x;
-      x["id"] = a.id;
-      x["direction"] = a.outbound ? "out" : "in";
-      x["msgType"] = str(alert.getMsgType());
-      x["sender"] = str(alert.getSender().getSite());
-      x["sent"] = str(alert.getSent());
-      x["urgency"] = str(alert.getUrgency());
-      x["severity"] = str(alert.getSeverity());
-      x["headline"] = str(alert.getHeadline());
-      x["receivedAt"] = formatTimestamp(a.receivedAt);
-      x["state"] = effectiveState(a, alert, now);
-      if (!a.replacedBy.empty()) x["replacedBy"] = a.replacedBy;
-      list.push_back(std::move(x));
-    }
-    answer(res, 200, Json{{"alerts", std::move(list)}});
+    auto r = site::listAlerts(service, onlyOpen, std::time(nullptr));
+    answer(res, r.status, r.body);
   }
 
   void showAlert(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     std::string id = req.matches[1];
+    if (req.get_param_value("format") == "cap") return showCap(id, res);
+    auto r = site::showAlert(service, id, 3000, std::time(nullptr));
+    answer(res, r.status, r.body);
+  }
+
+  // CAP 1.2: the alert, then one Ack message per person's answer.
+  void showCap(const std::string& id, httplib::Response& res) {
     auto stored = service.inbox().get(id);
     if (!stored) return answer(res, 500, Json{{"error", stored.error().message}});
-    bool live = false;
-    if (!*stored || (*stored)->outbound) {
-      // The broker knows every target's state now; a site that sent an alert and lost it on a
-      // crash gets it back from the report too.
-      auto report = service.alertStatus(id, std::chrono::milliseconds(3000));
-      if (report && report->accepted) {
-        live = true;
-        stored = service.inbox().get(id);
-        if (!stored) return answer(res, 500, Json{{"error", stored.error().message}});
-      }
-    }
     if (!*stored) return answer(res, 404, Json{{"error", "no alert " + id + " at this site"}});
-    const StoredAlert& a = **stored;
-    auto item = SignedItem::decodeStored(a.envelope);
+    auto item = SignedItem::decodeStored((*stored)->envelope);
     if (!item || item->item.reader().which() != schema::Item::ALERT) {
       return answer(res, 500, Json{{"error", "alert " + id + " is damaged in the inbox"}});
     }
     auto alert = item->item.reader().getAlert();
     auto answers = service.inbox().answers(id);
     if (!answers) return answer(res, 500, Json{{"error", answers.error().message}});
-    std::vector<SignedItem> acks;
+    std::string cap = json::alertToCap(alert);
     for (const auto& env : *answers) {
       auto ack = SignedItem::decodeStored(env);
-      if (ack && ack->item.reader().which() == schema::Item::ACK) acks.push_back(std::move(*ack));
+      if (!ack || ack->item.reader().which() != schema::Item::ACK) continue;
+      if (str(ack->item.reader().getAck().getKind()) == json::kReceipt) continue;
+      cap += json::ackToCap(ack->item.reader().getAck(), alert);
     }
-    if (req.get_param_value("format") == "cap") {
-      std::string cap = json::alertToCap(alert);
-      for (const auto& ack : acks) {
-        if (str(ack.item.reader().getAck().getKind()) == json::kReceipt) continue;
-        cap += json::ackToCap(ack.item.reader().getAck(), alert);
-      }
-      return answer(res, 200, Json{{"cap", cap}});
-    }
-    Json out;
-    out["alert"] = json::alertToJson(alert);
-    out["direction"] = a.outbound ? "out" : "in";
-    out["state"] = effectiveState(a, alert, std::time(nullptr));
-    out["receivedAt"] = formatTimestamp(a.receivedAt);
-    if (!a.replacedBy.empty()) out["replacedBy"] = a.replacedBy;
-    out["custody"] = a.custody;
-    out["live"] = live;
-    Json list = Json::array();
-    for (const auto& ack : acks) list.push_back(json::ackToJson(ack.item.reader().getAck()));
-    out["answers"] = std::move(list);
-    answer(res, 200, out);
+    answer(res, 200, Json{{"cap", cap}});
   }
 
   void answerAlert(const httplib::Request& req, httplib::Response& res) {
@@ -565,27 +459,9 @@ struct ApiServer::Impl {
     std::string by = body["by"].get<std::string>();
     std::string comment = body.value("comment", Json("")).is_string() ? body.value("comment", "") : "";
     bool decline = body.value("decline", Json(false)).is_boolean() && body.value("decline", false);
-    std::string kind(decline ? json::kDeclined : json::kAcknowledged);
-    auto key = service.answerAlert(id, kind, by, comment);
-    if (!key) {
-      const Error& e = key.error();
-      int code = e.code == Errc::kNotFound ? 404 : e.code == Errc::kInvalidInput ? 400 : 503;
-      return refuse(res, code, e.message);
-    }
-    // Wait a little for the broker's verdict (not at all when it is unreachable); the answer is
-    // stored and will go anyway.
-    auto until = std::chrono::steady_clock::now() +
-                 (service.status().connected ? std::chrono::seconds(10) : std::chrono::seconds(0));
-    while (std::chrono::steady_clock::now() < until) {
-      if (auto outcome = service.answerOutcome(*key)) {
-        if (outcome->empty()) return answer(res, 200, Json{{"accepted", true}, {"id", id}, {"kind", kind}});
-        return answer(res, 422, Json{{"accepted", false}, {"id", id}, {"kind", kind}, {"detail", *outcome}});
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    answer(res, 202, Json{{"accepted", false}, {"queued", true}, {"id", id}, {"kind", kind},
-                          {"detail", "stored at this site; the broker has not confirmed it yet and it "
-                                     "will be sent as soon as the broker is reachable"}});
+    auto r = site::answerAlert(service, id, by, comment, decline);
+    if (r.body.contains("error")) refused.fetch_add(1, std::memory_order_relaxed);
+    answer(res, r.status, r.body);
   }
 
   // Runs a handler; an exception (a bug, or a KJ exception from a malformed stored item)
@@ -631,6 +507,7 @@ struct ApiServer::Impl {
       std::string allow;
       if (req.path == "/v1/publish" || req.path.starts_with("/v1/retire/")) allow = "POST";
       if (req.path == "/v1/status") allow = "GET";
+      if (req.path == "/v1/desk/link") allow = "POST";
       if (req.path == "/v1/alerts") allow = req.method == "GET" || req.method == "HEAD" ? "GET" : "POST";
       if (req.path.starts_with("/v1/alerts/")) allow = req.path.ends_with("/answer") ? "POST" : "GET";
       if (!allow.empty() && req.method != allow && !(allow == "GET" && req.method == "HEAD")) {
@@ -643,6 +520,7 @@ struct ApiServer::Impl {
     server.Post("/v1/publish", guarded("publish", &Impl::publish));
     server.Post(R"(/v1/retire/(.+))", guarded("retire", &Impl::retire));
     server.Get("/v1/status", guarded("status", &Impl::status));
+    server.Post("/v1/desk/link", guarded("desk link", &Impl::deskLink));
     server.Post("/v1/alerts", guarded("alert send", &Impl::sendAlert));
     server.Get("/v1/alerts", guarded("alert list", &Impl::listAlerts));
     server.Get(R"(/v1/alerts/([A-Za-z0-9._-]{1,128}))", guarded("alert show", &Impl::showAlert));
@@ -650,9 +528,14 @@ struct ApiServer::Impl {
 
     // Errors httplib answers itself (no route, a body over the limit, a malformed request) get a
     // JSON body too; answers our handlers made already have one.
-    httplib::Server::HandlerWithResponse onError = [this](const httplib::Request&,
+    httplib::Server::HandlerWithResponse onError = [this](const httplib::Request& req,
                                                           httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      if (pages != nullptr && !req.path.starts_with("/v1/") && req.path != "/v1") {
+        refused.fetch_add(1, std::memory_order_relaxed);
+        pages->errorPage(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
       std::string message;
       switch (res.status) {
         case 404:
@@ -685,7 +568,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const directory::SiteConfig&
                                                     SiteService& service,
                                                     const trust::KeyPair& keys,
                                                     const directory::Directory& dir,
-                                                    std::string token) {
+                                                    std::string token, WebPages* pages) {
   auto listen = parseListen(config.api);
   if (!listen) return listen.error();
   if (!validToken(token)) {
@@ -693,7 +576,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const directory::SiteConfig&
                                               std::to_string(kMinTokenChars) +
                                               " printable characters without spaces");
   }
-  auto impl = std::make_unique<Impl>(config, service, keys, dir, std::move(token));
+  auto impl = std::make_unique<Impl>(config, service, keys, dir, std::move(token), pages);
   impl->configure();
   int port = listen->port;
   errno = 0;
@@ -711,6 +594,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const directory::SiteConfig&
   impl->endpoint = listen->shownHost + ":" + std::to_string(port);
   impl->endpointPath = config.dir + "/api.endpoint";
   impl->endpointText = impl->endpoint + "\n";
+  if (pages != nullptr) pages->mount(impl->server, impl->endpoint);
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {
     raw->server.listen_after_bind();

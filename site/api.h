@@ -15,6 +15,9 @@
 //        → as publish, plus "id" and "revision"; 200 with "alreadyRetired": true when it is;
 //          404 when this replica holds no such record
 //   GET  /v1/status             SiteService::status(), the replica's counts, refused requests
+//   POST /v1/desk/link          a one-time sign-in link to the desk → 200 {"link", "expiresInSeconds"}
+//                               (404 when the daemon serves no desk)
+// Every path outside /v1/ belongs to the web pages given to start() (the desk, desk/desk.h).
 // Writes need "Authorization: Bearer TOKEN" (401 otherwise); status does not. Any other path is
 // 404, a known path with the wrong method 405.
 //
@@ -45,7 +48,27 @@
 #include "site/service.h"
 #include "trust/keys.h"
 
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
 namespace liaison::site {
+
+// Pages served on the API's address beside it (the desk): every path outside /v1/.
+class WebPages {
+ public:
+  virtual ~WebPages() = default;
+  // Adds its routes to the server, once, before it serves; `endpoint` is the address bound
+  // ("127.0.0.1:PORT"), which the pages require as the Host of every request.
+  virtual void mount(httplib::Server& server, const std::string& endpoint) = 0;
+  // A new one-time sign-in code (POST /v1/desk/link, for `liaison desk`) and its lifetime.
+  [[nodiscard]] virtual Result<std::string> signInCode() = 0;
+  virtual std::chrono::seconds signInCodeLifetime() const = 0;
+  // Renders an error httplib made itself (no route, malformed request) on a path outside /v1/.
+  virtual void errorPage(const httplib::Request& req, httplib::Response& res) = 0;
+};
 
 inline constexpr size_t kMaxBodyBytes = size_t{64} << 20;
 // One submission must fit the broker's batch (broker::Core::kMaxBatch) and one bus frame
@@ -61,13 +84,14 @@ class ApiServer {
   // Listens on config.api ("127.0.0.1:PORT", "localhost:PORT" or "[::1]:PORT"; port 0 picks a
   // free one) and serves until stop(). Errors: a non-loopback or malformed address, a token
   // shorter than 32 characters, a port in use, DIR/api.endpoint not writable.
-  // `service`, `keys` and `dir` are borrowed and must outlive the server; records are signed
+  // `service`, `keys`, `dir` and `pages` (optional) are borrowed and must outlive the server; records are signed
   // with `keys` as signer config.id.
   [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(const directory::SiteConfig& config,
                                                                 SiteService& service,
                                                                 const trust::KeyPair& keys,
                                                                 const directory::Directory& dir,
-                                                                std::string token);
+                                                                std::string token,
+                                                                WebPages* pages = nullptr);
 
   ~ApiServer();  // stop()
   ApiServer(const ApiServer&) = delete;

@@ -18,6 +18,7 @@
 #include "common/parallel.h"
 #include "directory/site.h"
 #include "site/alerts.h"
+#include "desk/desk.h"
 #include "site/api.h"
 #include "site/extension.h"
 #include "site/replica.h"
@@ -171,7 +172,8 @@ class Daemon final : public SiteService, public Transport {
 
     auto token = loadOrCreateApiToken(config_.dir);
     if (!token) return token.error();
-    auto api = ApiServer::start(config_, *this, keys_, *dir_, *token);
+    web_ = desk::makeDesk(config_, *this, keys_, *dir_, clock_);
+    auto api = ApiServer::start(config_, *this, keys_, *dir_, *token, web_.get());
     if (!api) return api.error();
     api_ = std::move(api).value();
     auto cursor = replica_->cursor();
@@ -541,8 +543,9 @@ class Daemon final : public SiteService, public Transport {
   std::unique_ptr<ReplicaCore> replica_;
   std::unique_ptr<bus::Context> ctx_;
   std::unique_ptr<bus::Socket> dealer_, sub_;
-  std::unique_ptr<ApiServer> api_;
   SystemClock clock_;
+  std::unique_ptr<WebPages> web_;  // the desk, served by api_
+  std::unique_ptr<ApiServer> api_;
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<HookRunner> hook_;
   std::unique_ptr<AlertDesk> desk_;

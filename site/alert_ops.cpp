@@ -1,0 +1,191 @@
+#include "site/alert_ops.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "common/clock.h"
+#include "schemas/alert_json.h"
+#include "site/api.h"
+
+namespace liaison::site {
+
+namespace {
+
+using json::Json;
+
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+bool expiredAt(schema::Alert::Reader alert, int64_t now) {
+  auto expires = parseTimestamp(str(alert.getExpires()));
+  return expires && now >= *expires;
+}
+
+}  // namespace
+
+std::string alertState(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
+  if (!a.replacedBy.empty()) return a.replacedHow == "cancel" ? "cancelled" : "updated";
+  const bool expired = expiredAt(alert, now);
+  if (a.outbound) {
+    if (a.custody.is_object()) {
+      std::string st = a.custody.value("state", "open");
+      if (st != "open") return st;
+      if (expired) return "expired";
+      size_t total = 0, delivered = 0, acked = 0;
+      const Json targets = a.custody.value("targets", Json::object());
+      for (const auto& [site, t] : targets.items()) {
+        ++total;
+        std::string ts = t.value("state", "");
+        if (ts != "queued") ++delivered;
+        if (ts == "acknowledged") ++acked;
+      }
+      std::string out = std::to_string(delivered) + "/" + std::to_string(total) + " delivered";
+      if (acked > 0) out += ", " + std::to_string(acked) + " acknowledged";
+      if (a.custody.value("escalated", false)) out += ", escalated";
+      return out;
+    }
+    return expired ? "expired" : "sent";
+  }
+  if (a.state == "new" && expired) return "expired";
+  return a.state;
+}
+
+bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
+  if (!a.replacedBy.empty()) return false;
+  if (expiredAt(alert, now)) return false;
+  if (!a.outbound) return a.state == "new";
+  if (!a.custody.is_object()) return true;
+  if (a.custody.value("state", "open") != "open") return false;
+  const Json targets = a.custody.value("targets", Json::object());
+  for (const auto& [site, t] : targets.items()) {
+    std::string ts = t.value("state", "");
+    if (ts == "queued" || ts == "delivered") return true;
+  }
+  return false;
+}
+
+OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
+                   const trust::KeyPair& keys, const Json& body) {
+  json::AlertDefaults defaults{json::newUuid(), config.id, formatTimestamp(std::time(nullptr))};
+  auto item = json::alertFromJson(body, defaults, "alert");
+  if (!item) return {400, Json{{"error", item.error().message}}};
+  const std::string id = str(item->reader().getAlert().getId());
+  const std::string msgType = str(item->reader().getAlert().getMsgType());
+  Bytes envelope = trust::sign(std::move(item).value(), config.id, keys).encode();
+  if (envelope.size() > kMaxEnvelopeBytes) return {413, Json{{"error", "the alert is too large"}}};
+  auto outcome = service.sendAlert(std::move(envelope), kSubmitTimeout);
+  if (!outcome) {
+    spdlog::warn("alert={} not sent: {}", id, outcome.error().message);
+    int code = outcome.error().code == Errc::kUnavailable ? 503 : 500;
+    return {code, Json{{"error", "alert " + id + " not sent: " + outcome.error().message}}};
+  }
+  if (!outcome->accepted) {
+    spdlog::warn("alert={} refused by the broker ({}): {}", id, outcome->refusal, outcome->detail);
+    return {422, Json{{"accepted", false}, {"id", id}, {"refusal", outcome->refusal},
+                      {"detail", outcome->detail}}};
+  }
+  spdlog::info("alert={} msgType={} accepted by the broker", id, msgType);
+  Json out{{"accepted", true}, {"id", id}, {"msgType", msgType}};
+  out["custody"] = Json::parse(outcome->custody, nullptr, false);
+  return {200, std::move(out)};
+}
+
+OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
+  auto all = service.inbox().list();
+  if (!all) return {500, Json{{"error", all.error().message}}};
+  Json list = Json::array();
+  for (const auto& a : *all) {
+    auto item = SignedItem::decodeStored(a.envelope);
+    if (!item || item->item.reader().which() != schema::Item::ALERT) continue;
+    auto alert = item->item.reader().getAlert();
+    const bool open = alertOpen(a, alert, now);
+    if (onlyOpen && !open) continue;
+    Json x;
+    x["id"] = a.id;
+    x["direction"] = a.outbound ? "out" : "in";
+    x["msgType"] = str(alert.getMsgType());
+    x["sender"] = str(alert.getSender().getSite());
+    x["sent"] = str(alert.getSent());
+    x["urgency"] = str(alert.getUrgency());
+    x["severity"] = str(alert.getSeverity());
+    x["headline"] = str(alert.getHeadline());
+    x["receivedAt"] = formatTimestamp(a.receivedAt);
+    x["state"] = alertState(a, alert, now);
+    x["open"] = open;
+    if (!a.replacedBy.empty()) x["replacedBy"] = a.replacedBy;
+    list.push_back(std::move(x));
+  }
+  return {200, Json{{"alerts", std::move(list)}}};
+}
+
+OpResult showAlert(SiteService& service, const std::string& id, int waitMs, int64_t now) {
+  auto stored = service.inbox().get(id);
+  if (!stored) return {500, Json{{"error", stored.error().message}}};
+  bool live = false;
+  if (!*stored || (*stored)->outbound) {
+    // The broker knows every target's state now; a site that sent an alert and lost it on a
+    // crash gets it back from the report too.
+    auto report = service.alertStatus(id, std::chrono::milliseconds(waitMs));
+    if (report && report->accepted) {
+      live = true;
+      stored = service.inbox().get(id);
+      if (!stored) return {500, Json{{"error", stored.error().message}}};
+    }
+  }
+  if (!*stored) return {404, Json{{"error", "no alert " + id + " at this site"}}};
+  const StoredAlert& a = **stored;
+  auto item = SignedItem::decodeStored(a.envelope);
+  if (!item || item->item.reader().which() != schema::Item::ALERT) {
+    return {500, Json{{"error", "alert " + id + " is damaged in the inbox"}}};
+  }
+  auto alert = item->item.reader().getAlert();
+  auto answers = service.inbox().answers(id);
+  if (!answers) return {500, Json{{"error", answers.error().message}}};
+  Json out;
+  out["alert"] = json::alertToJson(alert);
+  out["direction"] = a.outbound ? "out" : "in";
+  out["state"] = alertState(a, alert, now);
+  out["open"] = alertOpen(a, alert, now);
+  out["receivedAt"] = formatTimestamp(a.receivedAt);
+  if (!a.replacedBy.empty()) out["replacedBy"] = a.replacedBy;
+  out["custody"] = a.custody;
+  out["live"] = live;
+  Json list = Json::array();
+  for (const auto& env : *answers) {
+    auto ack = SignedItem::decodeStored(env);
+    if (ack && ack->item.reader().which() == schema::Item::ACK) {
+      list.push_back(json::ackToJson(ack->item.reader().getAck()));
+    }
+  }
+  out["answers"] = std::move(list);
+  return {200, std::move(out)};
+}
+
+OpResult answerAlert(SiteService& service, const std::string& id, const std::string& by,
+                     const std::string& comment, bool decline) {
+  std::string kind(decline ? json::kDeclined : json::kAcknowledged);
+  auto key = service.answerAlert(id, kind, by, comment);
+  if (!key) {
+    const Error& e = key.error();
+    int code = e.code == Errc::kNotFound ? 404 : e.code == Errc::kInvalidInput ? 400 : 503;
+    return {code, Json{{"error", e.message}}};
+  }
+  // Wait a little for the broker's verdict (not at all when it is unreachable); the answer is
+  // stored and will go anyway.
+  auto until = std::chrono::steady_clock::now() +
+               (service.status().connected ? std::chrono::seconds(10) : std::chrono::seconds(0));
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto outcome = service.answerOutcome(*key)) {
+      if (outcome->empty()) return {200, Json{{"accepted", true}, {"id", id}, {"kind", kind}}};
+      return {422, Json{{"accepted", false}, {"id", id}, {"kind", kind}, {"detail", *outcome}}};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {202, Json{{"accepted", false}, {"queued", true}, {"id", id}, {"kind", kind},
+                    {"detail", "stored at this site; the broker has not confirmed it yet and it "
+                               "will be sent as soon as the broker is reachable"}}};
+}
+
+}  // namespace liaison::site

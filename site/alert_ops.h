@@ -1,0 +1,46 @@
+// What a person can do with alerts at a site, shared by the local HTTP API (site/api.cpp) and the
+// desk (desk/desk.cpp), so both show the same states and answer the same way. Each operation
+// returns the HTTP status and the JSON body the API sends (DESIGN.md, "Alerts"); the desk renders
+// the same JSON as a page.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "directory/site.h"
+#include "schemas/json.h"
+#include "site/alerts.h"
+#include "site/service.h"
+#include "trust/keys.h"
+
+namespace liaison::site {
+
+struct OpResult {
+  int status = 200;
+  json::Json body;
+};
+
+// The state a person sees for an alert at this site: in: new | acknowledged | declined |
+// expired | updated | cancelled; out: "3/8 delivered, 1 acknowledged[, escalated]", sent,
+// expired, updated, cancelled, or the broker's final state.
+std::string alertState(const StoredAlert& a, schema::Alert::Reader alert, int64_t now);
+// Still asks something of someone: in and new, or out with a target not yet answered.
+bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now);
+
+// Signs the alert in JSON form (an update or cancel too) as this site and sends it; `person`,
+// when given, is the sender's name. 200 {accepted, id, msgType, custody}, 422 refused, 400 bad
+// input (the message names the field), 503 broker unreachable.
+OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
+                   const trust::KeyPair& keys, const json::Json& alert);
+// {"alerts": [{id, direction, msgType, sender, sent, urgency, severity, headline, receivedAt,
+// state, open, replacedBy?}]} newest first.
+OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now);
+// {alert, direction, state, open, receivedAt, replacedBy?, custody, live, answers}. Asks the broker
+// for the custody of an alert this site sent (at most `waitMs`).
+OpResult showAlert(SiteService& service, const std::string& id, int waitMs, int64_t now);
+// A person's answer: 200 accepted, 202 stored and queued, 404 no such alert, 400 bad input,
+// 422 refused by the broker.
+OpResult answerAlert(SiteService& service, const std::string& id, const std::string& by,
+                     const std::string& comment, bool decline);
+
+}  // namespace liaison::site
