@@ -115,28 +115,24 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     match = std::move(roles);
   }
 
-  // Name: every word of the query must match some name key of the record.
+  // Name: every word of the query must match some name key of the record, through any of the
+  // word's keys (its spelling variants); a record holding the word's primary key is exact.
   Bitmap exactNames;  // sized when a name is asked for
   bool haveName = false;
   if (query.name && match.any()) {
     thread_local names::Folder folder;  // its ICU transliterator is costly to build
-    auto words = folder.keys(*query.name);
-    bool firstWord = true;
-    for (const auto& w : words) {
-      if (w.empty()) continue;
+    for (const auto& variants : folder.words(*query.name)) {
       haveName = true;
       std::set<std::string> keys;
-      LIAISON_TRY(matchingKeys(txn, dbi, w, keys));
+      for (const auto& v : variants) LIAISON_TRY(matchingKeys(txn, dbi, v, keys));
       Bitmap wordDocs(docs);
       if (exactNames.words.empty()) exactNames = Bitmap(docs);
       for (const auto& k : keys) {
         LIAISON_TRY(nameBitmap(txn, dbi, k, wordDocs));
-        if (k == w) LIAISON_TRY(nameBitmap(txn, dbi, k, exactNames));
+        if (k == variants.front()) LIAISON_TRY(nameBitmap(txn, dbi, k, exactNames));
       }
       match.andWith(wordDocs);
-      firstWord = false;
     }
-    (void)firstWord;
     if (!haveName) match.andWith(Bitmap(docs));  // a name of only punctuation matches nothing
   }
 
