@@ -330,8 +330,8 @@ class Desk final : public site::WebPages {
     std::string out = "<!DOCTYPE html>\n<html lang=\"" + std::string(langCode(c.lang)) +
                       "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
                       "initial-scale=1\"><title>" +
-                      h(title) + " · Liaison</title><link rel=\"stylesheet\" href=\"/static/desk.css\">"
-                      "<script src=\"/static/desk.js\" defer></script></head><body";
+                      h(title) + " · Liaison</title><link rel=\"stylesheet\" href=\"/static/desk.css?v=" + assetVersion() +
+                      "\"><script src=\"/static/desk.js?v=" + assetVersion() + "\" defer></script></head><body";
     if (c.session) out += " data-poll=\"/alerts/poll\"";
     out += "><a class=\"skip\" href=\"#main\">" + h(c.t("Skip to content")) + "</a><header><div class=\"brand\">Liaison";
     out += " <span class=\"site\">" + h(config_.id) + (config_.network.empty() ? "" : " · " + h(config_.network)) + "</span></div>";
@@ -416,12 +416,22 @@ class Desk final : public site::WebPages {
     c.res.set_redirect(localPath(c.query.get("back")), 303);
   }
 
+  // The stylesheet and the script hold no personal data and are addressed by a hash of their
+  // content, so a browser keeps them for a day and asks again only after an upgrade.
+  static const std::string& assetVersion() {
+    static const std::string version = [] {
+      char buf[24];
+      std::snprintf(buf, sizeof buf, "%zx", std::hash<std::string_view>{}(kDeskCss) ^ std::hash<std::string_view>{}(kDeskJs));
+      return std::string(buf);
+    }();
+    return version;
+  }
   void css(Ctx& c) {
-    c.res.set_header("Cache-Control", "no-cache");
+    c.res.set_header("Cache-Control", "private, max-age=86400");
     c.res.set_content(std::string(kDeskCss), "text/css; charset=utf-8");
   }
   void js(Ctx& c) {
-    c.res.set_header("Cache-Control", "no-cache");
+    c.res.set_header("Cache-Control", "private, max-age=86400");
     c.res.set_content(std::string(kDeskJs), "text/javascript; charset=utf-8");
   }
 
