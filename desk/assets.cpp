@@ -87,6 +87,12 @@ const std::string_view kDeskJs = R"JS(
 "use strict";
 (function () {
   var lang = document.documentElement.lang || "en";
+  // The reader's own locale when it is in the page's language (en-GB dates for an en-GB browser).
+  var locale = lang;
+  var prefs = navigator.languages || [navigator.language || ""];
+  for (var p = 0; p < prefs.length; p++) {
+    if (prefs[p] && prefs[p].split("-")[0].toLowerCase() === lang) { locale = prefs[p]; break; }
+  }
 
   // Times in the reader's locale and time zone.
   function formatTimes(root) {
@@ -97,7 +103,7 @@ const std::string_view kDeskJs = R"JS(
       if (isNaN(d.getTime())) continue;
       var opts = t.hasAttribute("data-date") ? { dateStyle: "medium", timeZone: "UTC" }
                                              : { dateStyle: "medium", timeStyle: "short" };
-      try { t.textContent = new Intl.DateTimeFormat(lang, opts).format(d); t.title = v; } catch (e) {}
+      try { t.textContent = new Intl.DateTimeFormat(locale, opts).format(d); t.title = v; } catch (e) {}
     }
   }
 
@@ -130,7 +136,7 @@ const std::string_view kDeskJs = R"JS(
     var badge = document.getElementById("alert-badge");
     var inbox = document.getElementById("inbox");
     var banner = document.getElementById("new-alert");
-    var seen = null, stopped = false;
+    var seen = inbox ? inbox.getAttribute("data-version") : null, stopped = false;
     function tick() {
       if (stopped) return;
       fetch(url, { credentials: "same-origin" }).then(function (r) {

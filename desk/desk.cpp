@@ -33,7 +33,9 @@ namespace {
 
 using json::Json;
 
-constexpr std::string_view kSessionCookie = "liaison_session";
+// A browser keeps cookies per host, not per port: each site on a machine names its session cookie
+// with its port, so signing in at one desk does not sign you out of another.
+constexpr std::string_view kSessionCookie = "liaison_session_";
 constexpr std::string_view kLangCookie = "liaison_lang";
 constexpr int kSearchLimit = 50;
 
@@ -243,7 +245,9 @@ class Desk final : public site::WebPages {
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("X-Frame-Options", "DENY");
-    res.set_header("Referrer-Policy", "no-referrer");
+    // same-origin, not no-referrer: under no-referrer a browser posts forms with "Origin: null",
+    // which the Origin check must refuse.
+    res.set_header("Referrer-Policy", "same-origin");
   }
 
   // The Host must be the address this site listens on: a page on another name (DNS rebinding)
@@ -257,8 +261,10 @@ class Desk final : public site::WebPages {
     return endpoint_.starts_with("127.0.0.1:") && host == "localhost:" + port_;
   }
 
+  std::string sessionCookie() const { return std::string(kSessionCookie) + port_; }
+
   std::optional<Session> sessionOf(const httplib::Request& req) {
-    std::string id = cookieValue(req.get_header_value("Cookie"), kSessionCookie);
+    std::string id = cookieValue(req.get_header_value("Cookie"), sessionCookie());
     if (id.empty()) return std::nullopt;
     return sessions_.touch(id);
   }
@@ -392,7 +398,7 @@ class Desk final : public site::WebPages {
       return signInPage(c, c.t("This sign-in link is not valid: it was used already, or it is more than five minutes old. Run `liaison desk` for a new one."));
     }
     spdlog::info("desk: signed in (sessions now {})", sessions_.size());
-    c.res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + session->id +
+    c.res.set_header("Set-Cookie", sessionCookie() + "=" + session->id +
                                        "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                        std::to_string(kSessionLifetime.count()));
     c.res.set_redirect("/search", 303);
@@ -401,7 +407,7 @@ class Desk final : public site::WebPages {
   void signOut(Ctx& c) {
     sessions_.signOut(c.session->id);
     c.session.reset();
-    c.res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    c.res.set_header("Set-Cookie", sessionCookie() + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     std::string body = "<h1>" + h(c.t("Signed out.")) + "</h1><p>" +
                        h(c.t("To open the desk again, run `liaison desk` on the site's machine.")) + "</p>";
     page(c, std::string(c.t("Signed out.")), "", body);
@@ -729,19 +735,18 @@ class Desk final : public site::WebPages {
     if (a.getAlways()) availability += " · " + h(c.t("24/7"));
     body += "<p class=\"availability\">" + availability + "</p>";
     auto away = parseDate(str(a.getOutOfOfficeUntil()));
+    std::string deputy;
+    if (a.getDeputyId().size() > 0) {
+      auto d = dir_.get(str(a.getDeputyId()));
+      std::string label = str(a.getDeputyId());
+      if (d && *d && (*d)->record().getBody().isContact()) label = str((*d)->record().getBody().getContact().getName().getLatin());
+      deputy = h(c.t("Deputy:")) + " <a id=\"deputy\" href=\"/contact?id=" + urlEncode(str(a.getDeputyId())) + "\">" + h(label) + "</a>";
+    }
     if (away && *away >= daysOf(now + shift)) {
-      std::string deputy;
-      if (a.getDeputyId().size() > 0) {
-        auto d = dir_.get(str(a.getDeputyId()));
-        std::string label = str(a.getDeputyId());
-        if (d && *d && (*d)->record().getBody().isContact()) label = str((*d)->record().getBody().getContact().getName().getLatin());
-        deputy = " " + h(c.t("Deputy:")) + " <a href=\"/contact?id=" + urlEncode(str(a.getDeputyId())) + "\">" + h(label) + "</a>";
-      }
       body += "<p class=\"notice warn\" role=\"status\">" + h(subst(c.t("Out of office until {}."), {str(a.getOutOfOfficeUntil())})) +
-              deputy + "</p>";
-    } else if (a.getDeputyId().size() > 0) {
-      body += "<p>" + h(c.t("Deputy:")) + " <a href=\"/contact?id=" + urlEncode(str(a.getDeputyId())) + "\">" +
-              h(a.getDeputyId()) + "</a></p>";
+              " " + deputy + "</p>";
+    } else if (!deputy.empty()) {
+      body += "<p>" + deputy + "</p>";
     }
     body += "<h2>" + h(c.t("How to reach them")) + "</h2><ul class=\"channels\">";
     for (auto ch : ct.getChannels()) {
@@ -818,7 +823,7 @@ class Desk final : public site::WebPages {
       return rank(a) < rank(b);
     });
     if (list.empty()) return notice("info", c.t("No alerts at this site."));
-    std::string out = "<table class=\"alerts\"><caption>" + h(subst(c.t("{} alerts"), {std::to_string(list.size())})) +
+    std::string out = "<table class=\"alerts\"><caption>" + h(subst(c.t("Alerts: {}"), {std::to_string(list.size())})) +
                       "</caption><thead><tr><th scope=\"col\">" + h(c.t("State")) + "</th><th scope=\"col\">" +
                       h(c.t("Headline")) + "</th><th scope=\"col\">" + h(c.t("Direction")) + "</th><th scope=\"col\">" +
                       h(c.t("Sender")) + "</th><th scope=\"col\">" + h(c.t("Sent")) + "</th><th scope=\"col\">" +
@@ -860,9 +865,12 @@ class Desk final : public site::WebPages {
     return out;
   }
 
-  std::string inboxVersion() {
-    auto r = site::listAlerts(service_, false, clock_.nowSeconds());
-    return r.body.dump();
+  // Changes with anything a reader of the inbox would see (a new alert, a state, an answer). The
+  // page carries the version it shows, so an alert that arrives before the first poll is not missed.
+  static std::string inboxVersion(const Json& list) {
+    char version[24];
+    std::snprintf(version, sizeof version, "%016zx", std::hash<std::string>{}(list.dump()));
+    return version;
   }
 
   void alerts(Ctx& c) {
@@ -871,7 +879,8 @@ class Desk final : public site::WebPages {
     std::string table = inboxTable(c, r.body["alerts"]);
     if (c.query.get("fragment") == "1") return c.res.set_content(table, "text/html; charset=utf-8");
     std::string body = "<h1>" + h(c.t("Alerts")) + "</h1><p class=\"actions\"><a class=\"button\" id=\"new-alert-link\" href=\"/alerts/new\">" +
-                       h(c.t("Send an alert")) + "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" aria-live=\"polite\">" +
+                       h(c.t("Send an alert")) + "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" + inboxVersion(r.body) +
+                       "\" aria-live=\"polite\">" +
                        table + "</div>";
     page(c, std::string(c.t("Alerts")), "alerts", body);
   }
@@ -883,11 +892,7 @@ class Desk final : public site::WebPages {
     for (const auto& a : r.body["alerts"]) {
       if (a.value("open", false) && a.value("direction", "") == "in") ++open;
     }
-    // The version changes with any change a reader would see (a new alert, a state, an answer).
-    std::hash<std::string> hash;
-    char version[24];
-    std::snprintf(version, sizeof version, "%016zx", hash(r.body.dump()));
-    c.res.set_content(Json{{"version", version}, {"open", open}}.dump(), "application/json");
+    c.res.set_content(Json{{"version", inboxVersion(r.body)}, {"open", open}}.dump(), "application/json");
   }
 
   // The form to send an alert (also shown again with what was typed when it was refused).

@@ -259,7 +259,8 @@ TEST_F(DeskHttp, WithoutASessionEveryPageIsTheSignInPageAndNoData) {
   auto page = get("/search");
   EXPECT_NE(page->body.find("liaison desk"), std::string::npos) << "the sign-in page says how to sign in";
   // A made-up session cookie is no session.
-  auto forged = get("/search?name=Kudaiarov", {{"Cookie", "liaison_session=" + std::string(64, 'a')}});
+  auto forged = get("/search?name=Kudaiarov",
+                    {{"Cookie", "liaison_session_" + std::to_string(port) + "=" + std::string(64, 'a')}});
   EXPECT_EQ(forged->status, 401);
 }
 
@@ -270,7 +271,7 @@ TEST_F(DeskHttp, SignInSetsAStrictHttpOnlyCookieOnceAndTheCodeIsThenSpent) {
   EXPECT_EQ(first->status, 303);
   EXPECT_EQ(first->get_header_value("Location"), "/search");
   std::string cookie = first->get_header_value("Set-Cookie");
-  EXPECT_TRUE(cookie.starts_with("liaison_session=")) << cookie;
+  EXPECT_TRUE(cookie.starts_with("liaison_session_" + std::to_string(port) + "=")) << cookie;
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
   EXPECT_EQ(cookie.find(code), std::string::npos) << "the session is not the code";
@@ -315,6 +316,8 @@ TEST_F(DeskHttp, EveryPostNeedsTheFormsCsrfTokenAndItsOwnOrigin) {
   EXPECT_EQ(wrong->status, 403);
   auto other = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "http://evil.example"}});
   EXPECT_EQ(other->status, 403);
+  auto opaque = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "null"}});
+  EXPECT_EQ(opaque->status, 403);
   EXPECT_EQ(get("/status", cookie)->status, 200) << "a refused sign-out signed nobody out";
   // Another session's token is no good either.
   Browser b2 = signIn();
@@ -360,6 +363,8 @@ TEST_F(DeskHttp, PagesCarryAStrictPolicyAndAreNotCached) {
     EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << path;
     EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store") << path;
     EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    // Not no-referrer: under it a browser posts forms with "Origin: null", refused by the check.
+    EXPECT_EQ(r->get_header_value("Referrer-Policy"), "same-origin") << path;
     // No inline script or style anywhere in the page.
     EXPECT_EQ(r->body.find("<script>"), std::string::npos) << path;
     EXPECT_EQ(r->body.find(" style=\""), std::string::npos) << path;

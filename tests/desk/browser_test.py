@@ -360,11 +360,8 @@ class Desk:
         self.failures.append(
             f"{what}: the desk refused the form that Chromium posted ({refusal!r}; "
             f"see the site's log: 'desk POST {urllib.parse.urlsplit(action).path}: refused (403)'). "
-            "The likely cause (seen with Chromium 156): the desk serves every page with "
-            "`Referrer-Policy: no-referrer`, so the browser sends `Origin: null` with a form's POST (Fetch "
-            "standard, 'append a request Origin header'), and desk.cpp Desk::serve accepts only an empty "
-            "Origin or http://<Host>: every form POST of the desk (answer, send, update, cancel, sign out) "
-            "would fail in a real browser.")
+            "Under `Referrer-Policy: no-referrer` Chromium posts forms with `Origin: null`, which the "
+            "desk's Origin check refuses: the desk must keep sending `Referrer-Policy: same-origin`.")
         self.shot("refused-" + urllib.parse.urlsplit(action).path.strip("/").replace("/", "-"))
         log(f"FAILED CHECK (going on): {self.failures[-1]}")
         # Go on with the same form sent by fetch() from the desk's page (its Origin is the page's).
@@ -431,9 +428,10 @@ def run(net, desk):
     desk.one("#f-name", "the search page's name field")
     check(desk.lang() == "en", f"the page is in English for an en-GB browser (html lang={desk.lang()!r})")
     cookies = {c["name"]: c for c in d.get_cookies()}
-    check("liaison_session" in cookies, f"a session cookie is set (cookies: {sorted(cookies)})")
-    check(cookies["liaison_session"].get("httpOnly") is True, "the session cookie is HttpOnly")
-    check(cookies["liaison_session"].get("sameSite") == "Strict", "the session cookie is SameSite=Strict")
+    kg_cookie = "liaison_session_" + urllib.parse.urlsplit(link).port.__str__()
+    check(kg_cookie in cookies, f"a session cookie named for the site's port is set (cookies: {sorted(cookies)})")
+    check(cookies[kg_cookie].get("httpOnly") is True, "the session cookie is HttpOnly")
+    check(cookies[kg_cookie].get("sameSite") == "Strict", "the session cookie is SameSite=Strict")
 
     fcp = desk.wait(lambda _: d.execute_script(
         "var e = performance.getEntriesByType('paint').filter(function (p) {"
@@ -583,11 +581,12 @@ def run(net, desk):
     check(target.get("by") == officer, f"Almaty's custody names {officer!r} (got {target.get('by')!r})")
     log(f"Almaty's `liaison alert show` reads {KG}: acknowledged by {target.get('by')}")
 
-    # Almaty's own desk. Cookies belong to a host, not a port: both desks on 127.0.0.1 would share
-    # one `liaison_session` cookie (signing in at one signs out of the other), so Almaty's desk is
-    # opened as localhost:PORT, the other name the desk answers to.
-    kz_link = net.desk_link(KZ).replace("http://127.0.0.1:", "http://localhost:", 1)
+    # Almaty's own desk, on the same host (127.0.0.1) in the same browser: cookies belong to a host,
+    # not a port, so each desk names its session cookie with its port, and signing in at one must
+    # not sign the reader out of the other.
+    kz_link = net.desk_link(KZ)
     kz = origin_of(kz_link)
+    kz_cookie = "liaison_session_" + str(urllib.parse.urlsplit(kz_link).port)
     desk.get(kz_link, "Almaty's sign-in link")
     desk.wait(lambda _: urllib.parse.urlsplit(d.current_url).path == "/search", "Almaty's desk signs in")
     desk.get(f"{kz}/alerts/view?id={alert_id}", "the alert at Almaty")
@@ -604,7 +603,9 @@ def run(net, desk):
     check(ended == "/signout", f"signing out answers at /signout (at {d.current_url!r})")
     if not desk.fell_back:
         check("Signed out." in desk.one("h1", "the signed-out page").text, "signing out shows 'Signed out.'")
-    check(not [c for c in d.get_cookies() if c["name"] == "liaison_session"], "signing out removes the session cookie")
+    check(not [c for c in d.get_cookies() if c["name"] == kz_cookie], "signing out removes Almaty's session cookie")
+    desk.get(f"{kg}/status", "Bishkek's desk, after signing in and out at Almaty")
+    check(bool(desk.css("#status")), "Bishkek's session survived Almaty's sign-in and sign-out")
     desk.get(f"{kz}/alerts/view?id={alert_id}", "the alert at Almaty, signed out")
     check("Sign in" in desk.one("h1", "the sign-in page").text and not desk.css("#custody"),
           "signed out, Almaty's desk shows the sign-in page, not the alert")
