@@ -104,7 +104,8 @@ std::string Form::get(std::string_view name) const {
 }
 
 bool Form::has(std::string_view name) const {
-  return std::any_of(fields_.begin(), fields_.end(), [&](const auto& f) { return f.first == name; });
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const auto& f) { return f.first == name; });
 }
 
 std::vector<std::string> Form::all(std::string_view name) const {
@@ -117,8 +118,8 @@ std::vector<std::string> Form::all(std::string_view name) const {
 
 Result<Form> parseForm(std::string_view body) {
   if (body.size() > kMaxFormBytes) {
-    return makeError(Errc::kInvalidInput, "the form is larger than " +
-                                              std::to_string(kMaxFormBytes / 1024) + " KiB");
+    return makeError(Errc::kInvalidInput,
+                     "the form is larger than " + std::to_string(kMaxFormBytes / 1024) + " KiB");
   }
   Form form;
   size_t count = 0;
@@ -133,21 +134,23 @@ Result<Form> parseForm(std::string_view body) {
     }
     size_t eq = pair.find('=');
     std::string_view rawName = pair.substr(0, eq);
-    std::string_view rawValue = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string_view rawValue =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     auto name = decodeComponent(rawName.substr(0, kMaxFieldName * 3 + 1), "a field name");
     if (!name) return name.error();
     if (!validName(*name)) {
-      return makeError(Errc::kInvalidInput, "a field name that is empty, too long or not [A-Za-z0-9_.-]");
+      return makeError(Errc::kInvalidInput,
+                       "a field name that is empty, too long or not [A-Za-z0-9_.-]");
     }
     if (rawValue.size() > kMaxFieldValue * 3) {
-      return makeError(Errc::kInvalidInput, *name + ": longer than " +
-                                                std::to_string(kMaxFieldValue / 1024) + " KiB");
+      return makeError(Errc::kInvalidInput,
+                       *name + ": longer than " + std::to_string(kMaxFieldValue / 1024) + " KiB");
     }
     auto value = decodeComponent(rawValue, *name);
     if (!value) return value.error();
     if (value->size() > kMaxFieldValue) {
-      return makeError(Errc::kInvalidInput, *name + ": longer than " +
-                                                std::to_string(kMaxFieldValue / 1024) + " KiB");
+      return makeError(Errc::kInvalidInput,
+                       *name + ": longer than " + std::to_string(kMaxFieldValue / 1024) + " KiB");
     }
     if (!cleanText(*value)) {
       return makeError(Errc::kInvalidInput, *name + ": not valid UTF-8 text");
@@ -175,12 +178,23 @@ std::string escapeHtml(std::string_view text) {
       continue;
     }
     switch (char c = text[i++]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -221,7 +235,8 @@ Lang chooseLang(std::string_view cookie, std::string_view acceptLanguage) {
   while (!acceptLanguage.empty() && ranges++ < 32) {
     size_t comma = acceptLanguage.find(',');
     std::string_view range = acceptLanguage.substr(0, comma);
-    acceptLanguage = comma == std::string_view::npos ? std::string_view{} : acceptLanguage.substr(comma + 1);
+    acceptLanguage =
+        comma == std::string_view::npos ? std::string_view{} : acceptLanguage.substr(comma + 1);
     double q = 1.0;
     size_t semi = range.find(';');
     if (semi != std::string_view::npos) {
@@ -283,8 +298,9 @@ Result<std::string> Sessions::newCode() {
   const int64_t now = clock_.nowSeconds();
   expireLocked(now);
   while (codes_.size() >= kMaxCodes) {
-    auto oldest = std::min_element(codes_.begin(), codes_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto oldest = std::min_element(codes_.begin(), codes_.end(), [](const auto& a, const auto& b) {
+      return a.second < b.second;
+    });
     codes_.erase(oldest);
   }
   codes_[*code] = now + kCodeLifetime.count();
@@ -306,9 +322,9 @@ std::optional<Session> Sessions::signIn(std::string_view code) {
   if (found == codes_.end()) return std::nullopt;
   codes_.erase(found);
   while (sessions_.size() >= kMaxSessions) {
-    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
-      return a.second.seen < b.second.seen;
-    });
+    auto oldest = std::min_element(
+        sessions_.begin(), sessions_.end(),
+        [](const auto& a, const auto& b) { return a.second.seen < b.second.seen; });
     sessions_.erase(oldest);
   }
   Session s{*id, *csrf, {}, now, now};

@@ -83,7 +83,8 @@ std::vector<std::string> texts(List list) {
   return out;
 }
 
-std::string joinWords(const Ctx& c, std::string_view vocabulary, const std::vector<std::string>& values) {
+std::string joinWords(const Ctx& c, std::string_view vocabulary,
+                      const std::vector<std::string>& values) {
   std::string out;
   for (const auto& v : values) {
     if (!out.empty()) out += ", ";
@@ -114,15 +115,17 @@ std::string textField(std::string_view id, std::string_view name, std::string_vi
          "></div>";
 }
 
-std::string checkField(std::string_view id, std::string_view name, std::string_view label, bool checked) {
-  return "<div class=\"field check\"><input type=\"checkbox\" id=\"" + h(id) + "\" name=\"" + h(name) +
-         "\" value=\"1\"" + (checked ? " checked" : "") + "><label for=\"" + h(id) + "\">" + h(label) +
-         "</label></div>";
+std::string checkField(std::string_view id, std::string_view name, std::string_view label,
+                       bool checked) {
+  return "<div class=\"field check\"><input type=\"checkbox\" id=\"" + h(id) + "\" name=\"" +
+         h(name) + "\" value=\"1\"" + (checked ? " checked" : "") + "><label for=\"" + h(id) +
+         "\">" + h(label) + "</label></div>";
 }
 
-std::string selectField(const Ctx& c, std::string_view id, std::string_view name, std::string_view label,
-                        std::string_view vocabulary, std::initializer_list<std::string_view> values,
-                        std::string_view current, bool any = true) {
+std::string selectField(const Ctx& c, std::string_view id, std::string_view name,
+                        std::string_view label, std::string_view vocabulary,
+                        std::initializer_list<std::string_view> values, std::string_view current,
+                        bool any = true) {
   std::string out = "<div class=\"field\"><label for=\"" + h(id) + "\">" + h(label) +
                     "</label><select id=\"" + h(id) + "\" name=\"" + h(name) + "\">";
   if (any) out += option("", c.t("any"), current.empty());
@@ -130,9 +133,9 @@ std::string selectField(const Ctx& c, std::string_view id, std::string_view name
   return out + "</select></div>";
 }
 
-std::string selectSpan(const Ctx& c, std::string_view id, std::string_view name, std::string_view label,
-                       std::string_view vocabulary, std::span<const std::string_view> values,
-                       std::string_view current) {
+std::string selectSpan(const Ctx& c, std::string_view id, std::string_view name,
+                       std::string_view label, std::string_view vocabulary,
+                       std::span<const std::string_view> values, std::string_view current) {
   std::string out = "<div class=\"field\"><label for=\"" + h(id) + "\">" + h(label) +
                     "</label><select id=\"" + h(id) + "\" name=\"" + h(name) + "\">";
   out += option("", c.t("any"), current.empty());
@@ -153,16 +156,17 @@ std::string topicList(const Ctx& c) {
 }
 
 std::string languageList(const Ctx& c) {
-  static constexpr std::string_view kTags[] = {"ru", "en", "ky", "kk", "uz", "tg", "tk", "az", "hy",
-                                               "ka", "th", "vi", "km", "lo", "my", "ms", "id", "fil", "zh"};
+  static constexpr std::string_view kTags[] = {"ru", "en", "ky", "kk",  "uz", "tg", "tk",
+                                               "az", "hy", "ka", "th",  "vi", "km", "lo",
+                                               "my", "ms", "id", "fil", "zh"};
   std::string out = "<datalist id=\"languages\">";
   for (auto t : kTags) out += option(t, languageName(c.lang, t), false);
   return out + "</datalist>";
 }
 
 std::string notice(std::string_view kind, std::string_view text) {
-  return "<p class=\"notice " + h(kind) + "\" role=\"" + (kind == "error" ? "alert" : "status") + "\">" +
-         h(text) + "</p>";
+  return "<p class=\"notice " + h(kind) + "\" role=\"" + (kind == "error" ? "alert" : "status") +
+         "\">" + h(text) + "</p>";
 }
 
 }  // namespace
@@ -171,16 +175,22 @@ class Desk final : public site::WebPages {
  public:
   Desk(const directory::SiteConfig& config, site::SiteService& service, const trust::KeyPair& keys,
        const directory::Directory& dir, const Clock& clock)
-      : config_(config), service_(service), keys_(keys), dir_(dir), clock_(clock), sessions_(clock) {}
+      : config_(config),
+        service_(service),
+        keys_(keys),
+        dir_(dir),
+        clock_(clock),
+        sessions_(clock) {}
 
   void mount(httplib::Server& server, const std::string& endpoint) override {
     endpoint_ = endpoint;
     auto colon = endpoint.rfind(':');
     port_ = endpoint.substr(colon + 1);
     auto get = [&](const std::string& path, Handler fn, bool needsSession) {
-      server.Get(path, [this, fn, needsSession](const httplib::Request& req, httplib::Response& res) {
-        serve(req, res, fn, needsSession, false);
-      });
+      server.Get(path,
+                 [this, fn, needsSession](const httplib::Request& req, httplib::Response& res) {
+                   serve(req, res, fn, needsSession, false);
+                 });
     };
     auto post = [&](const std::string& path, Handler fn) {
       server.Post(path, [this, fn](const httplib::Request& req, httplib::Response& res) {
@@ -222,7 +232,8 @@ class Desk final : public site::WebPages {
                        : status == 413 ? std::string(c.t("What was sent is too large."))
                                        : std::string(c.t("The request was malformed."));
     c.session = sessionOf(req);
-    page(c, std::string(c.t("Error")), "", "<h1>" + h(c.t("Error")) + "</h1>" + notice("error", text));
+    page(c, std::string(c.t("Error")), "",
+         "<h1>" + h(c.t("Error")) + "</h1>" + notice("error", text));
     res.status = status;
   }
 
@@ -239,9 +250,10 @@ class Desk final : public site::WebPages {
   // ---- the frame every request goes through ---------------------------------------------------
 
   static void secure(httplib::Response& res) {
-    res.set_header("Content-Security-Policy",
-                   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                   "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    res.set_header(
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("X-Frame-Options", "DENY");
@@ -273,11 +285,13 @@ class Desk final : public site::WebPages {
     refused_.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("desk {} {}: refused ({}): {}", c.req.method, c.req.path, status, message);
     c.res.status = status;
-    page(c, std::string(c.t("Error")), "", "<h1>" + h(c.t("Error")) + "</h1>" + notice("error", message));
+    page(c, std::string(c.t("Error")), "",
+         "<h1>" + h(c.t("Error")) + "</h1>" + notice("error", message));
   }
 
   using Handler = void (Desk::*)(Ctx&);
-  void serve(const httplib::Request& req, httplib::Response& res, Handler fn, bool needsSession, bool isPost) {
+  void serve(const httplib::Request& req, httplib::Response& res, Handler fn, bool needsSession,
+             bool isPost) {
     secure(res);
     Ctx c(req, res);
     c.lang = chooseLang(cookieValue(req.get_header_value("Cookie"), kLangCookie),
@@ -287,14 +301,17 @@ class Desk final : public site::WebPages {
         refused_.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("desk {} {}: refused, Host is not {}", req.method, req.path, endpoint_);
         res.status = 403;
-        res.set_content(std::string(c.t("This page answers only at its own address:")) + " http://" +
-                            endpoint_ + "/\n",
+        res.set_content(std::string(c.t("This page answers only at its own address:")) +
+                            " http://" + endpoint_ + "/\n",
                         "text/plain; charset=utf-8");
         return;
       }
       auto q = req.target.find('?');
-      auto query = parseForm(q == std::string::npos ? std::string_view{} : std::string_view(req.target).substr(q + 1));
-      if (!query) return refuse(c, 400, std::string(c.t("The request was malformed.")) + " " + query.error().message);
+      auto query = parseForm(q == std::string::npos ? std::string_view{}
+                                                    : std::string_view(req.target).substr(q + 1));
+      if (!query)
+        return refuse(c, 400,
+                      std::string(c.t("The request was malformed.")) + " " + query.error().message);
       c.query = std::move(query).value();
       c.session = sessionOf(req);
       if (needsSession && !c.session) {
@@ -312,12 +329,16 @@ class Desk final : public site::WebPages {
           return refuse(c, 415, c.t("The request was malformed."));
         }
         auto form = parseForm(req.body);
-        if (!form) return refuse(c, 400, std::string(c.t("The request was malformed.")) + " " + form.error().message);
+        if (!form)
+          return refuse(
+              c, 400, std::string(c.t("The request was malformed.")) + " " + form.error().message);
         c.form = std::move(form).value();
         std::string origin = req.get_header_value("Origin");
         bool originOk = origin.empty() || origin == "http://" + req.get_header_value("Host");
         if (!originOk || !sameSecret(c.form.get("csrf"), c.session->csrf)) {
-          return refuse(c, 403, c.t("This form has expired or did not come from this desk. Reload the page and try again."));
+          return refuse(c, 403,
+                        c.t("This form has expired or did not come from this desk. Reload the page "
+                            "and try again."));
         }
       }
       (this->*fn)(c);
@@ -333,54 +354,73 @@ class Desk final : public site::WebPages {
   // The page around a body: navigation, the language switch, the alert badge.
   void page(Ctx& c, const std::string& title, std::string_view active, const std::string& body) {
     const std::string back = urlEncode(localPath(c.req.target));
-    std::string out = "<!DOCTYPE html>\n<html lang=\"" + std::string(langCode(c.lang)) +
-                      "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
-                      "initial-scale=1\"><title>" +
-                      h(title) + " · Liaison</title><link rel=\"stylesheet\" href=\"/static/desk.css?v=" + assetVersion() +
-                      "\"><script src=\"/static/desk.js?v=" + assetVersion() + "\" defer></script></head><body";
+    std::string out =
+        "<!DOCTYPE html>\n<html lang=\"" + std::string(langCode(c.lang)) +
+        "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\"><title>" +
+        h(title) +
+        " · Liaison</title><link rel=\"stylesheet\" href=\"/static/desk.css?v=" + assetVersion() +
+        "\"><script src=\"/static/desk.js?v=" + assetVersion() + "\" defer></script></head><body";
     if (c.session) out += " data-poll=\"/alerts/poll\"";
-    out += "><a class=\"skip\" href=\"#main\">" + h(c.t("Skip to content")) + "</a><header><div class=\"brand\">Liaison";
-    out += " <span class=\"site\">" + h(config_.id) + (config_.network.empty() ? "" : " · " + h(config_.network)) + "</span></div>";
+    out += "><a class=\"skip\" href=\"#main\">" + h(c.t("Skip to content")) +
+           "</a><header><div class=\"brand\">Liaison";
+    out += " <span class=\"site\">" + h(config_.id) +
+           (config_.network.empty() ? "" : " · " + h(config_.network)) + "</span></div>";
     if (c.session) {
       out += "<nav aria-label=\"" + h(c.t("Main")) + "\"><ul>";
       auto item = [&](std::string_view path, std::string_view key, std::string_view label) {
-        out += "<li><a href=\"" + std::string(path) + "\"" + (active == key ? " aria-current=\"page\"" : "") + ">" +
-               h(label) + "</a></li>";
+        out += "<li><a href=\"" + std::string(path) + "\"" +
+               (active == key ? " aria-current=\"page\"" : "") + ">" + h(label) + "</a></li>";
       };
       item("/search", "search", c.t("Search"));
       item("/counterpart", "counterpart", c.t("Counterpart"));
-      out += "<li><a href=\"/alerts\"" + std::string(active == "alerts" ? " aria-current=\"page\"" : "") + ">" +
-             h(c.t("Alerts")) + " <span id=\"alert-badge\" class=\"badge\" aria-live=\"polite\"></span></a></li>";
+      out += "<li><a href=\"/alerts\"" +
+             std::string(active == "alerts" ? " aria-current=\"page\"" : "") + ">" +
+             h(c.t("Alerts")) +
+             " <span id=\"alert-badge\" class=\"badge\" aria-live=\"polite\"></span></a></li>";
       item("/notices", "notices", c.t("Notices"));
       item("/status", "status", c.t("Status"));
       out += "</ul></nav>";
     }
     out += "<div class=\"tools\"><span class=\"langs\" aria-label=\"" + h(c.t("Language")) + "\">";
-    out += c.lang == Lang::kEn ? "<strong lang=\"en\">EN</strong>"
-                               : "<a id=\"lang-en\" lang=\"en\" hreflang=\"en\" href=\"/lang?to=en&amp;back=" + back + "\">English</a>";
+    out +=
+        c.lang == Lang::kEn
+            ? "<strong lang=\"en\">EN</strong>"
+            : "<a id=\"lang-en\" lang=\"en\" hreflang=\"en\" href=\"/lang?to=en&amp;back=" + back +
+                  "\">English</a>";
     out += " · ";
-    out += c.lang == Lang::kRu ? "<strong lang=\"ru\">RU</strong>"
-                               : "<a id=\"lang-ru\" lang=\"ru\" hreflang=\"ru\" href=\"/lang?to=ru&amp;back=" + back + "\">Русский</a>";
+    out +=
+        c.lang == Lang::kRu
+            ? "<strong lang=\"ru\">RU</strong>"
+            : "<a id=\"lang-ru\" lang=\"ru\" hreflang=\"ru\" href=\"/lang?to=ru&amp;back=" + back +
+                  "\">Русский</a>";
     out += "</span>";
     if (c.session) {
       out += "<form method=\"post\" action=\"/signout\" class=\"inline\">" + csrfField(c) +
              "<button type=\"submit\" class=\"link\">" + h(c.t("Sign out")) + "</button></form>";
     }
-    out += "</div></header><div id=\"new-alert\" class=\"banner\" role=\"status\" aria-live=\"polite\" hidden>"
-           "<a href=\"/alerts\">" + h(c.t("A new alert has arrived.")) + "</a></div><main id=\"main\">" + body +
-           "</main><footer>" + h(c.t("Answers come from this site's own replica; nothing leaves this machine.")) +
-           "</footer></body></html>\n";
+    out +=
+        "</div></header><div id=\"new-alert\" class=\"banner\" role=\"status\" "
+        "aria-live=\"polite\" hidden>"
+        "<a href=\"/alerts\">" +
+        h(c.t("A new alert has arrived.")) + "</a></div><main id=\"main\">" + body +
+        "</main><footer>" +
+        h(c.t("Answers come from this site's own replica; nothing leaves this machine.")) +
+        "</footer></body></html>\n";
     c.res.set_content(out, "text/html; charset=utf-8");
   }
 
   std::string csrfField(const Ctx& c) const {
-    return c.session ? "<input type=\"hidden\" name=\"csrf\" value=\"" + h(c.session->csrf) + "\">" : std::string();
+    return c.session ? "<input type=\"hidden\" name=\"csrf\" value=\"" + h(c.session->csrf) + "\">"
+                     : std::string();
   }
 
   void signInPage(Ctx& c, std::string_view message) {
     std::string body = "<h1>" + h(c.t("Sign in")) + "</h1>";
     if (!message.empty()) body += notice("error", message);
-    body += "<p>" + h(c.t("To open the desk, run this on the site's machine and open the link it prints (it works once, for five minutes):")) +
+    body += "<p>" +
+            h(c.t("To open the desk, run this on the site's machine and open the link it prints "
+                  "(it works once, for five minutes):")) +
             "</p><pre><code>liaison desk</code></pre>";
     page(c, std::string(c.t("Sign in")), "", body);
   }
@@ -395,7 +435,8 @@ class Desk final : public site::WebPages {
       refused_.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("desk: a sign-in with an unknown, used or expired code");
       c.res.status = 401;
-      return signInPage(c, c.t("This sign-in link is not valid: it was used already, or it is more than five minutes old. Run `liaison desk` for a new one."));
+      return signInPage(c, c.t("This sign-in link is not valid: it was used already, or it is more "
+                               "than five minutes old. Run `liaison desk` for a new one."));
     }
     spdlog::info("desk: signed in (sessions now {})", sessions_.size());
     c.res.set_header("Set-Cookie", sessionCookie() + "=" + session->id +
@@ -407,9 +448,11 @@ class Desk final : public site::WebPages {
   void signOut(Ctx& c) {
     sessions_.signOut(c.session->id);
     c.session.reset();
-    c.res.set_header("Set-Cookie", sessionCookie() + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    c.res.set_header("Set-Cookie",
+                     sessionCookie() + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     std::string body = "<h1>" + h(c.t("Signed out.")) + "</h1><p>" +
-                       h(c.t("To open the desk again, run `liaison desk` on the site's machine.")) + "</p>";
+                       h(c.t("To open the desk again, run `liaison desk` on the site's machine.")) +
+                       "</p>";
     page(c, std::string(c.t("Signed out.")), "", body);
   }
 
@@ -427,7 +470,9 @@ class Desk final : public site::WebPages {
   static const std::string& assetVersion() {
     static const std::string version = [] {
       char buf[24];
-      std::snprintf(buf, sizeof buf, "%zx", std::hash<std::string_view>{}(kDeskCss) ^ std::hash<std::string_view>{}(kDeskJs));
+      std::snprintf(
+          buf, sizeof buf, "%zx",
+          std::hash<std::string_view>{}(kDeskCss) ^ std::hash<std::string_view>{}(kDeskJs));
       return std::string(buf);
     }();
     return version;
@@ -454,47 +499,54 @@ class Desk final : public site::WebPages {
       const std::string id = str(r.getId());
       if (r.getBody().isNotice()) {
         auto n = r.getBody().getNotice();
-        out += "<tr><td><a href=\"/contact?id=" + urlEncode(id) + "\">" + h(n.getName()) + ", " + h(n.getForename()) +
-               "</a></td><td>" + h(c.w("notice", str(n.getNoticeType()))) + "</td><td>Interpol</td><td>" +
-               joinCountries(c, texts(n.getNationalities())) + "</td><td>" + h(networkOf(hit.stored)) +
-               "</td><td>—</td><td>—</td></tr>";
+        out += "<tr><td><a href=\"/contact?id=" + urlEncode(id) + "\">" + h(n.getName()) + ", " +
+               h(n.getForename()) + "</a></td><td>" + h(c.w("notice", str(n.getNoticeType()))) +
+               "</td><td>Interpol</td><td>" + joinCountries(c, texts(n.getNationalities())) +
+               "</td><td>" + h(networkOf(hit.stored)) + "</td><td>—</td><td>—</td></tr>";
         continue;
       }
       if (!r.getBody().isContact()) continue;
       auto ct = r.getBody().getContact();
       bool available = hit.availableNow ? *hit.availableNow : directory::availableAt(ct, now);
       std::string name = h(ct.getName().getLatin());
-      if (ct.getName().getOriginal().size() > 0) name += " <span class=\"original\">" + h(ct.getName().getOriginal()) + "</span>";
+      if (ct.getName().getOriginal().size() > 0)
+        name += " <span class=\"original\">" + h(ct.getName().getOriginal()) + "</span>";
       std::string state = available ? "<span class=\"yes\">" + h(c.t("available now")) + "</span>"
                                     : "<span class=\"no\">" + h(c.t("not now")) + "</span>";
       if (hit.stale) state += " <span class=\"stale\">" + h(c.t("stale")) + "</span>";
       out += "<tr><td><a href=\"/contact?id=" + urlEncode(id) + "\">" + name + "</a></td><td>" +
-             h(c.w("role", str(ct.getRole()))) + "</td><td>" + h(ct.getOrganization()) + "</td><td>" +
-             h(countryName(c.lang, str(ct.getCountry()))) + "</td><td>" + h(networkOf(hit.stored)) + "</td><td>" +
-             joinLanguages(c, texts(ct.getLanguages())) + "</td><td>" + state + "</td></tr>";
+             h(c.w("role", str(ct.getRole()))) + "</td><td>" + h(ct.getOrganization()) +
+             "</td><td>" + h(countryName(c.lang, str(ct.getCountry()))) + "</td><td>" +
+             h(networkOf(hit.stored)) + "</td><td>" + joinLanguages(c, texts(ct.getLanguages())) +
+             "</td><td>" + state + "</td></tr>";
     }
     return out;
   }
 
-  std::string hitTable(const Ctx& c, const std::vector<directory::Hit>& hits, int64_t now, std::string_view caption) {
+  std::string hitTable(const Ctx& c, const std::vector<directory::Hit>& hits, int64_t now,
+                       std::string_view caption) {
     if (hits.empty()) return notice("info", c.t("Nothing matched in this site's replica."));
-    return "<table class=\"hits\"><caption>" + h(caption) + "</caption><thead><tr><th scope=\"col\">" +
-           h(c.t("Name")) + "</th><th scope=\"col\">" + h(c.t("Role")) + "</th><th scope=\"col\">" +
-           h(c.t("Organization")) + "</th><th scope=\"col\">" + h(c.t("Country")) + "</th><th scope=\"col\">" +
-           h(c.t("Network")) + "</th><th scope=\"col\">" + h(c.t("Languages")) + "</th><th scope=\"col\">" +
-           h(c.t("Now")) + "</th></tr></thead><tbody>" + hitRows(c, hits, now) + "</tbody></table>";
+    return "<table class=\"hits\"><caption>" + h(caption) +
+           "</caption><thead><tr><th scope=\"col\">" + h(c.t("Name")) + "</th><th scope=\"col\">" +
+           h(c.t("Role")) + "</th><th scope=\"col\">" + h(c.t("Organization")) +
+           "</th><th scope=\"col\">" + h(c.t("Country")) + "</th><th scope=\"col\">" +
+           h(c.t("Network")) + "</th><th scope=\"col\">" + h(c.t("Languages")) +
+           "</th><th scope=\"col\">" + h(c.t("Now")) + "</th></tr></thead><tbody>" +
+           hitRows(c, hits, now) + "</tbody></table>";
   }
 
   // Reads the filters of `find` from the query; an error names the field in the reader's language.
   std::optional<std::string> readQuery(const Ctx& c, directory::Query& q) {
     auto upper = [](std::string s) {
-      std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+      std::transform(s.begin(), s.end(), s.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
       return s;
     };
     const Form& f = c.query;
     if (auto v = f.get("name"); !v.empty()) q.name = v;
     if (auto v = upper(f.get("country")); !v.empty()) {
-      if (!vocab::isCountry(v)) return subst(c.t("Country: \"{}\" is not a country code (KG, TH, ...)."), {v});
+      if (!vocab::isCountry(v))
+        return subst(c.t("Country: \"{}\" is not a country code (KG, TH, ...)."), {v});
       q.country = v;
     }
     if (auto v = f.get("role"); !v.empty()) {
@@ -502,15 +554,18 @@ class Desk final : public site::WebPages {
       q.role = v;
     }
     if (auto v = f.get("topic"); !v.empty()) {
-      if (!vocab::isTopic(v)) return subst(c.t("Topic: \"{}\" is not a topic (trafficking-in-persons, ...)."), {v});
+      if (!vocab::isTopic(v))
+        return subst(c.t("Topic: \"{}\" is not a topic (trafficking-in-persons, ...)."), {v});
       q.topic = v;
     }
     if (auto v = f.get("competence"); !v.empty()) {
-      if (!vocab::isCompetence(v)) return subst(c.t("Competence: \"{}\" is not a competence."), {v});
+      if (!vocab::isCompetence(v))
+        return subst(c.t("Competence: \"{}\" is not a competence."), {v});
       q.competence = v;
     }
     if (auto v = f.get("language"); !v.empty()) {
-      if (!vocab::isLanguageTag(v)) return subst(c.t("Language: \"{}\" is not a language code (ru, en, th, ...)."), {v});
+      if (!vocab::isLanguageTag(v))
+        return subst(c.t("Language: \"{}\" is not a language code (ru, en, th, ...)."), {v});
       q.language = v;
     }
     if (auto v = f.get("network"); !v.empty()) {
@@ -518,7 +573,8 @@ class Desk final : public site::WebPages {
       q.network = v;
     }
     if (auto v = f.get("basis"); !v.empty()) {
-      if (!vocab::isLegalBasis(v)) return subst(c.t("Legal basis: \"{}\" is not a legal basis."), {v});
+      if (!vocab::isLegalBasis(v))
+        return subst(c.t("Legal basis: \"{}\" is not a legal basis."), {v});
       q.legalBasis = v;
     }
     if (auto v = f.get("verified"); !v.empty()) {
@@ -548,7 +604,8 @@ class Desk final : public site::WebPages {
       auto started = std::chrono::steady_clock::now();
       auto hits = dir_.find(q, now);
       if (!hits) throw std::runtime_error(hits.error().message);
-      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+      auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - started);
       spdlog::debug("desk search: {} hits in {} us", hits->size(), micros.count());
       results = hitTable(c, *hits, now, subst(c.t("{} found"), {std::to_string(hits->size())}));
     }
@@ -558,20 +615,30 @@ class Desk final : public site::WebPages {
     }
     const Form& f = c.query;
     std::string body = "<h1>" + h(c.t("Find a contact")) + "</h1>";
-    body += "<form id=\"search-form\" class=\"filters\" method=\"get\" action=\"/search\" data-live=\"results\" role=\"search\">";
+    body +=
+        "<form id=\"search-form\" class=\"filters\" method=\"get\" action=\"/search\" "
+        "data-live=\"results\" role=\"search\">";
     body += textField("f-name", "name", c.t("Name, in any script"), f.get("name"),
                       "type=\"search\" autocomplete=\"off\" autofocus");
-    body += textField("f-country", "country", c.t("Country"), f.get("country"), "list=\"countries\" maxlength=\"2\" autocomplete=\"off\"");
+    body += textField("f-country", "country", c.t("Country"), f.get("country"),
+                      "list=\"countries\" maxlength=\"2\" autocomplete=\"off\"");
     body += selectSpan(c, "f-role", "role", c.t("Role"), "role", vocab::roles(), f.get("role"));
-    body += textField("f-topic", "topic", c.t("Topic"), f.get("topic"), "list=\"topics\" autocomplete=\"off\"");
-    body += selectSpan(c, "f-competence", "competence", c.t("Competence"), "competence", vocab::competences(), f.get("competence"));
-    body += textField("f-language", "language", c.t("Language they accept"), f.get("language"), "list=\"languages\" autocomplete=\"off\"");
-    body += textField("f-network", "network", c.t("Network"), f.get("network"), "autocomplete=\"off\"");
-    body += textField("f-basis", "basis", c.t("Legal basis"), f.get("basis"), "autocomplete=\"off\"");
-    body += textField("f-verified", "verified", c.t("Verified within (days)"), f.get("verified"), "type=\"number\" min=\"1\" max=\"3650\"");
+    body += textField("f-topic", "topic", c.t("Topic"), f.get("topic"),
+                      "list=\"topics\" autocomplete=\"off\"");
+    body += selectSpan(c, "f-competence", "competence", c.t("Competence"), "competence",
+                       vocab::competences(), f.get("competence"));
+    body += textField("f-language", "language", c.t("Language they accept"), f.get("language"),
+                      "list=\"languages\" autocomplete=\"off\"");
+    body +=
+        textField("f-network", "network", c.t("Network"), f.get("network"), "autocomplete=\"off\"");
+    body +=
+        textField("f-basis", "basis", c.t("Legal basis"), f.get("basis"), "autocomplete=\"off\"");
+    body += textField("f-verified", "verified", c.t("Verified within (days)"), f.get("verified"),
+                      "type=\"number\" min=\"1\" max=\"3650\"");
     body += checkField("f-now", "now", c.t("Available now"), f.get("now") == "1");
     body += checkField("f-urgent", "urgent", c.t("Urgent: 24/7 first"), f.get("urgent") == "1");
-    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Search")) + "</button></div></form>";
+    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Search")) +
+            "</button></div></form>";
     body += countryList(c) + topicList(c) + languageList(c);
     body += "<div id=\"results\" aria-live=\"polite\">" + results + "</div>";
     page(c, std::string(c.t("Search")), "search", body);
@@ -583,7 +650,8 @@ class Desk final : public site::WebPages {
     const int64_t now = clock_.nowSeconds();
     const Form& f = c.query;
     auto upper = [](std::string s) {
-      std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+      std::transform(s.begin(), s.end(), s.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
       return s;
     };
     std::string from = upper(f.get("from")), to = upper(f.get("to"));
@@ -591,8 +659,10 @@ class Desk final : public site::WebPages {
     if (!from.empty() || !to.empty()) {
       directory::Query q;
       auto error = readQuery(c, q);
-      if (!error && !vocab::isCountry(from)) error = subst(c.t("From: \"{}\" is not a country code (KG, TH, ...)."), {from});
-      if (!error && !vocab::isCountry(to)) error = subst(c.t("To: \"{}\" is not a country code (KG, TH, ...)."), {to});
+      if (!error && !vocab::isCountry(from))
+        error = subst(c.t("From: \"{}\" is not a country code (KG, TH, ...)."), {from});
+      if (!error && !vocab::isCountry(to))
+        error = subst(c.t("To: \"{}\" is not a country code (KG, TH, ...)."), {to});
       if (error) {
         c.res.status = 400;
         results = notice("error", *error);
@@ -601,12 +671,17 @@ class Desk final : public site::WebPages {
         q.country.reset();
         auto found = directory::findCounterparts(dir_, from, to, q, now);
         if (!found) throw std::runtime_error(found.error().message);
-        results = "<h2>" + h(subst(c.t("Focal points in {} for a request from {}"),
-                                   {countryName(c.lang, to), countryName(c.lang, from)})) + "</h2>";
-        results += hitTable(c, found->hits, now, subst(c.t("{} found, best first"), {std::to_string(found->hits.size())}));
+        results = "<h2>" +
+                  h(subst(c.t("Focal points in {} for a request from {}"),
+                          {countryName(c.lang, to), countryName(c.lang, from)})) +
+                  "</h2>";
+        results +=
+            hitTable(c, found->hits, now,
+                     subst(c.t("{} found, best first"), {std::to_string(found->hits.size())}));
         results += "<h2>" + h(c.t("Legal bases both countries share")) + "</h2>";
         if (found->legalBases.empty()) {
-          results += notice("info", c.t("None recorded: ask the secretariat; reciprocity may apply."));
+          results +=
+              notice("info", c.t("None recorded: ask the secretariat; reciprocity may apply."));
         } else {
           results += "<ul class=\"bases\">";
           for (const auto& [id, name] : found->legalBases) {
@@ -614,22 +689,30 @@ class Desk final : public site::WebPages {
           }
           results += "</ul>";
         }
-        results += "<h2>" + h(c.t("Languages they accept that the requesting country uses")) + "</h2>";
+        results +=
+            "<h2>" + h(c.t("Languages they accept that the requesting country uses")) + "</h2>";
         results += found->sharedLanguages.empty()
                        ? notice("info", c.t("None: plan for translation."))
                        : "<p>" + joinLanguages(c, found->sharedLanguages) + "</p>";
       }
     }
     std::string body = "<h1>" + h(c.t("Who do I ask?")) + "</h1>";
-    body += "<form id=\"counterpart-form\" class=\"filters\" method=\"get\" action=\"/counterpart\">";
-    body += textField("c-from", "from", c.t("Request from (country)"), f.get("from"), "list=\"countries\" maxlength=\"2\" required autocomplete=\"off\"");
-    body += textField("c-to", "to", c.t("Request to (country)"), f.get("to"), "list=\"countries\" maxlength=\"2\" required autocomplete=\"off\"");
-    body += textField("c-topic", "topic", c.t("Topic"), f.get("topic"), "list=\"topics\" autocomplete=\"off\"");
-    body += selectSpan(c, "c-competence", "competence", c.t("Competence"), "competence", vocab::competences(), f.get("competence"));
-    body += textField("c-language", "language", c.t("Language they accept"), f.get("language"), "list=\"languages\" autocomplete=\"off\"");
+    body +=
+        "<form id=\"counterpart-form\" class=\"filters\" method=\"get\" action=\"/counterpart\">";
+    body += textField("c-from", "from", c.t("Request from (country)"), f.get("from"),
+                      "list=\"countries\" maxlength=\"2\" required autocomplete=\"off\"");
+    body += textField("c-to", "to", c.t("Request to (country)"), f.get("to"),
+                      "list=\"countries\" maxlength=\"2\" required autocomplete=\"off\"");
+    body += textField("c-topic", "topic", c.t("Topic"), f.get("topic"),
+                      "list=\"topics\" autocomplete=\"off\"");
+    body += selectSpan(c, "c-competence", "competence", c.t("Competence"), "competence",
+                       vocab::competences(), f.get("competence"));
+    body += textField("c-language", "language", c.t("Language they accept"), f.get("language"),
+                      "list=\"languages\" autocomplete=\"off\"");
     body += checkField("c-now", "now", c.t("Available now"), f.get("now") == "1");
     body += checkField("c-urgent", "urgent", c.t("Urgent: 24/7 first"), f.get("urgent") == "1");
-    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Find counterparts")) + "</button></div></form>";
+    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Find counterparts")) +
+            "</button></div></form>";
     body += countryList(c) + topicList(c) + languageList(c);
     body += "<div id=\"results\">" + results + "</div>";
     page(c, std::string(c.t("Counterpart")), "counterpart", body);
@@ -647,7 +730,8 @@ class Desk final : public site::WebPages {
     if (!*got) {
       c.res.status = 404;
       page(c, std::string(c.t("Not found")), "search",
-           "<h1>" + h(c.t("Not found")) + "</h1>" + notice("error", subst(c.t("This site's replica holds no record {}."), {id})));
+           "<h1>" + h(c.t("Not found")) + "</h1>" +
+               notice("error", subst(c.t("This site's replica holds no record {}."), {id})));
       return std::nullopt;
     }
     return std::move(*got);
@@ -658,7 +742,8 @@ class Desk final : public site::WebPages {
     for (char ch : value) {
       if ((ch >= '0' && ch <= '9') || (ch == '+' && digits.empty())) digits.push_back(ch);
     }
-    if (kind == "email" && vocab::isEmail(value)) return "<a href=\"mailto:" + h(value) + "\">" + h(value) + "</a>";
+    if (kind == "email" && vocab::isEmail(value))
+      return "<a href=\"mailto:" + h(value) + "\">" + h(value) + "</a>";
     if ((kind == "phone" || kind == "mobile") && vocab::isPhone(value)) {
       return "<a href=\"tel:" + h(digits) + "\">" + h(value) + "</a>";
     }
@@ -678,7 +763,8 @@ class Desk final : public site::WebPages {
     };
     const std::string network = networkOf(*stored);
     std::string networkText = h(network);
-    if (!stored->network.empty()) networkText += " (" + h(c.t("a peer network, over a bridge")) + ")";
+    if (!stored->network.empty())
+      networkText += " (" + h(c.t("a peer network, over a bridge")) + ")";
     if (r.getBody().isNotice()) {
       auto n = r.getBody().getNotice();
       body += "<h1>" + h(n.getName()) + ", " + h(n.getForename()) + "</h1><dl class=\"card\">";
@@ -702,14 +788,17 @@ class Desk final : public site::WebPages {
     }
     auto ct = r.getBody().getContact();
     auto a = ct.getAvailability();
-    body += "<h1>" + h(ct.getName().getHonorific()) + (ct.getName().getHonorific().size() > 0 ? " " : "") +
-            h(ct.getName().getLatin());
-    if (ct.getName().getOriginal().size() > 0) body += " <span class=\"original\">" + h(ct.getName().getOriginal()) + "</span>";
+    body += "<h1>" + h(ct.getName().getHonorific()) +
+            (ct.getName().getHonorific().size() > 0 ? " " : "") + h(ct.getName().getLatin());
+    if (ct.getName().getOriginal().size() > 0)
+      body += " <span class=\"original\">" + h(ct.getName().getOriginal()) + "</span>";
     body += "</h1>";
     if (r.getStatus() != "active") body += notice("error", c.w("status", str(r.getStatus())));
     if (directory::isStale(ct, now)) {
-      body += notice("warn", subst(c.t("Stale: the review of this record was due on {}; check before relying on it."),
-                                   {str(ct.getVerification().getReviewDue())}));
+      body += notice(
+          "warn",
+          subst(c.t("Stale: the review of this record was due on {}; check before relying on it."),
+                {str(ct.getVerification().getReviewDue())}));
     }
     // Now, where the contact is.
     std::string nowText;
@@ -725,12 +814,14 @@ class Desk final : public site::WebPages {
       int64_t local = now + shift;
       int64_t secs = ((local % 86400) + 86400) % 86400;
       char hhmm[8];
-      std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60));
+      std::snprintf(hhmm, sizeof hhmm, "%02d:%02d", static_cast<int>(secs / 3600),
+                    static_cast<int>(secs / 60 % 60));
       nowText = subst(c.t("{} there ({})"), {hhmm, str(a.getTimezone())});
     }
     const bool available = directory::availableAt(ct, now);
-    std::string availability = available ? "<strong class=\"yes\">" + h(c.t("Available now")) + "</strong>"
-                                         : "<strong class=\"no\">" + h(c.t("Not available now")) + "</strong>";
+    std::string availability =
+        available ? "<strong class=\"yes\">" + h(c.t("Available now")) + "</strong>"
+                  : "<strong class=\"no\">" + h(c.t("Not available now")) + "</strong>";
     if (!nowText.empty()) availability += " · <span id=\"local-time\">" + h(nowText) + "</span>";
     if (a.getAlways()) availability += " · " + h(c.t("24/7"));
     body += "<p class=\"availability\">" + availability + "</p>";
@@ -739,12 +830,16 @@ class Desk final : public site::WebPages {
     if (a.getDeputyId().size() > 0) {
       auto d = dir_.get(str(a.getDeputyId()));
       std::string label = str(a.getDeputyId());
-      if (d && *d && (*d)->record().getBody().isContact()) label = str((*d)->record().getBody().getContact().getName().getLatin());
-      deputy = h(c.t("Deputy:")) + " <a id=\"deputy\" href=\"/contact?id=" + urlEncode(str(a.getDeputyId())) + "\">" + h(label) + "</a>";
+      if (d && *d && (*d)->record().getBody().isContact())
+        label = str((*d)->record().getBody().getContact().getName().getLatin());
+      deputy = h(c.t("Deputy:")) +
+               " <a id=\"deputy\" href=\"/contact?id=" + urlEncode(str(a.getDeputyId())) + "\">" +
+               h(label) + "</a>";
     }
     if (away && *away >= daysOf(now + shift)) {
-      body += "<p class=\"notice warn\" role=\"status\">" + h(subst(c.t("Out of office until {}."), {str(a.getOutOfOfficeUntil())})) +
-              " " + deputy + "</p>";
+      body += "<p class=\"notice warn\" role=\"status\">" +
+              h(subst(c.t("Out of office until {}."), {str(a.getOutOfOfficeUntil())})) + " " +
+              deputy + "</p>";
     } else if (!deputy.empty()) {
       body += "<p>" + deputy + "</p>";
     }
@@ -758,11 +853,13 @@ class Desk final : public site::WebPages {
     }
     body += "</ul>";
     if (ct.getRequiresEncryption()) body += notice("info", c.t("Send only encrypted."));
-    if (ct.getRequiresESignature()) body += notice("info", c.t("Requests need an electronic signature."));
+    if (ct.getRequiresESignature())
+      body += notice("info", c.t("Requests need an electronic signature."));
     body += "<dl class=\"card\">";
     row(c.t("Role"), h(c.w("role", str(ct.getRole()))));
     row(c.t("Title"), h(ct.getTitle()));
-    row(c.t("Organization"), h(ct.getOrganization()) + (ct.getUnit().size() > 0 ? ", " + h(ct.getUnit()) : ""));
+    row(c.t("Organization"),
+        h(ct.getOrganization()) + (ct.getUnit().size() > 0 ? ", " + h(ct.getUnit()) : ""));
     row(c.t("Country"), h(countryName(c.lang, str(ct.getCountry()))) +
                             (ct.getLocality().size() > 0 ? ", " + h(ct.getLocality()) : ""));
     row(c.t("Kind"), h(c.w("kind", str(ct.getContactKind()))));
@@ -770,18 +867,24 @@ class Desk final : public site::WebPages {
     row(c.t("Languages"), joinLanguages(c, texts(ct.getLanguages())));
     row(c.t("Competences"), joinWords(c, "competence", texts(ct.getCompetences())));
     row(c.t("Topics"), joinWords(c, "topic", texts(ct.getTopics())));
-    row(c.t("Legal bases"), ct.getLegalBases().size() > 0 ? h(joinPlain(texts(ct.getLegalBases()))) : "");
-    row(c.t("Office hours"), h(a.getHours()) + (a.getTimezone().size() > 0 ? " (" + h(a.getTimezone()) + ")" : ""));
+    row(c.t("Legal bases"),
+        ct.getLegalBases().size() > 0 ? h(joinPlain(texts(ct.getLegalBases()))) : "");
+    row(c.t("Office hours"),
+        h(a.getHours()) + (a.getTimezone().size() > 0 ? " (" + h(a.getTimezone()) + ")" : ""));
     row(c.t("After hours"), h(a.getAfterHours()));
     row(c.t("Networks"), ct.getNetworks().size() > 0 ? h(joinPlain(texts(ct.getNetworks()))) : "");
     row(c.t("Came from"), networkText);
     row(c.t("Verified"), dateTag(str(ct.getVerification().getVerifiedAt())) +
-                             (ct.getVerification().getVerifiedBy().size() > 0 ? " · " + h(ct.getVerification().getVerifiedBy()) : ""));
+                             (ct.getVerification().getVerifiedBy().size() > 0
+                                  ? " · " + h(ct.getVerification().getVerifiedBy())
+                                  : ""));
     row(c.t("Review due"), dateTag(str(ct.getVerification().getReviewDue())));
     row(c.t("Notes"), h(ct.getNotes()));
-    row(c.t("Record"), h(id) + " · " + h(subst(c.t("revision {}"), {std::to_string(r.getRevision())})));
-    body += "</dl><p class=\"actions\"><a class=\"button\" id=\"vcard\" href=\"/contact/vcard?id=" + urlEncode(id) + "\">" +
-            h(c.t("Download vCard")) + "</a> <a class=\"button\" href=\"/alerts/new?focal=" + urlEncode(id) + "\">" +
+    row(c.t("Record"),
+        h(id) + " · " + h(subst(c.t("revision {}"), {std::to_string(r.getRevision())})));
+    body += "</dl><p class=\"actions\"><a class=\"button\" id=\"vcard\" href=\"/contact/vcard?id=" +
+            urlEncode(id) + "\">" + h(c.t("Download vCard")) +
+            "</a> <a class=\"button\" href=\"/alerts/new?focal=" + urlEncode(id) + "\">" +
             h(c.t("Send an alert to this focal point")) + "</a></p>";
     page(c, str(ct.getName().getLatin()), "search", body);
   }
@@ -802,9 +905,12 @@ class Desk final : public site::WebPages {
     const std::string id = c.query.get("id");
     auto stored = record(c, id);
     if (!stored) return;
-    if (!stored->record().getBody().isContact()) return refuse(c, 400, c.t("Only a contact has a vCard."));
+    if (!stored->record().getBody().isContact())
+      return refuse(c, 400, c.t("Only a contact has a vCard."));
     std::string file;
-    for (char ch : id) file.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_');
+    for (char ch : id)
+      file.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch
+                                                                                            : '_');
     c.res.set_header("Content-Disposition", "attachment; filename=\"" + file + ".vcf\"");
     c.res.set_content(vcard::contactVcard(stored->record()), "text/vcard; charset=utf-8");
   }
@@ -823,21 +929,27 @@ class Desk final : public site::WebPages {
       return rank(a) < rank(b);
     });
     if (list.empty()) return notice("info", c.t("No alerts at this site."));
-    std::string out = "<table class=\"alerts\"><caption>" + h(subst(c.t("Alerts: {}"), {std::to_string(list.size())})) +
-                      "</caption><thead><tr><th scope=\"col\">" + h(c.t("State")) + "</th><th scope=\"col\">" +
-                      h(c.t("Headline")) + "</th><th scope=\"col\">" + h(c.t("Direction")) + "</th><th scope=\"col\">" +
-                      h(c.t("Sender")) + "</th><th scope=\"col\">" + h(c.t("Sent")) + "</th><th scope=\"col\">" +
-                      h(c.t("Urgency")) + "</th><th scope=\"col\">" + h(c.t("Severity")) + "</th></tr></thead><tbody>";
+    std::string out = "<table class=\"alerts\"><caption>" +
+                      h(subst(c.t("Alerts: {}"), {std::to_string(list.size())})) +
+                      "</caption><thead><tr><th scope=\"col\">" + h(c.t("State")) +
+                      "</th><th scope=\"col\">" + h(c.t("Headline")) + "</th><th scope=\"col\">" +
+                      h(c.t("Direction")) + "</th><th scope=\"col\">" + h(c.t("Sender")) +
+                      "</th><th scope=\"col\">" + h(c.t("Sent")) + "</th><th scope=\"col\">" +
+                      h(c.t("Urgency")) + "</th><th scope=\"col\">" + h(c.t("Severity")) +
+                      "</th></tr></thead><tbody>";
     for (const auto& a : list) {
       const bool open = a.value("open", false);
-      out += std::string("<tr class=\"") + (open ? "open" : "closed") + "\" data-alert=\"" + h(a.value("id", "")) +
-             "\"><td>" + h(stateText(c, a.value("state", ""))) + "</td><td><a href=\"/alerts/view?id=" +
-             urlEncode(a.value("id", "")) + "\">" + h(a.value("headline", "")) + "</a>" +
-             (a.value("msgType", "alert") != "alert" ? " <span class=\"tag\">" + h(c.w("msgType", a.value("msgType", ""))) + "</span>" : "") +
-             "</td><td>" + h(a.value("direction", "") == "in" ? c.t("received") : c.t("sent")) + "</td><td>" +
-             h(a.value("sender", "")) + "</td><td>" + timeTag(a.value("sent", "")) + "</td><td>" +
-             h(c.w("urgency", a.value("urgency", ""))) + "</td><td>" + h(c.w("severity", a.value("severity", ""))) +
-             "</td></tr>";
+      out += std::string("<tr class=\"") + (open ? "open" : "closed") + "\" data-alert=\"" +
+             h(a.value("id", "")) + "\"><td>" + h(stateText(c, a.value("state", ""))) +
+             "</td><td><a href=\"/alerts/view?id=" + urlEncode(a.value("id", "")) + "\">" +
+             h(a.value("headline", "")) + "</a>" +
+             (a.value("msgType", "alert") != "alert"
+                  ? " <span class=\"tag\">" + h(c.w("msgType", a.value("msgType", ""))) + "</span>"
+                  : "") +
+             "</td><td>" + h(a.value("direction", "") == "in" ? c.t("received") : c.t("sent")) +
+             "</td><td>" + h(a.value("sender", "")) + "</td><td>" + timeTag(a.value("sent", "")) +
+             "</td><td>" + h(c.w("urgency", a.value("urgency", ""))) + "</td><td>" +
+             h(c.w("severity", a.value("severity", ""))) + "</td></tr>";
     }
     return out + "</tbody></table>";
   }
@@ -849,11 +961,13 @@ class Desk final : public site::WebPages {
     size_t start = 0;
     while (start <= state.size()) {
       size_t comma = state.find(", ", start);
-      std::string part = state.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string part =
+          state.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!out.empty()) out += ", ";
       if (auto slash = part.find('/'); slash != std::string::npos) {
         auto space = part.find(' ');
-        out += subst(c.t("{} of {} delivered"), {part.substr(0, slash), part.substr(slash + 1, space - slash - 1)});
+        out += subst(c.t("{} of {} delivered"),
+                     {part.substr(0, slash), part.substr(slash + 1, space - slash - 1)});
       } else if (auto space = part.find(' '); space != std::string::npos) {
         out += subst(c.t("{} acknowledged"), {part.substr(0, space)});
       } else {
@@ -866,7 +980,8 @@ class Desk final : public site::WebPages {
   }
 
   // Changes with anything a reader of the inbox would see (a new alert, a state, an answer). The
-  // page carries the version it shows, so an alert that arrives before the first poll is not missed.
+  // page carries the version it shows, so an alert that arrives before the first poll is not
+  // missed.
   static std::string inboxVersion(const Json& list) {
     char version[24];
     std::snprintf(version, sizeof version, "%016zx", std::hash<std::string>{}(list.dump()));
@@ -878,10 +993,13 @@ class Desk final : public site::WebPages {
     if (r.status != 200) throw std::runtime_error(r.body.value("error", "inbox"));
     std::string table = inboxTable(c, r.body["alerts"]);
     if (c.query.get("fragment") == "1") return c.res.set_content(table, "text/html; charset=utf-8");
-    std::string body = "<h1>" + h(c.t("Alerts")) + "</h1><p class=\"actions\"><a class=\"button\" id=\"new-alert-link\" href=\"/alerts/new\">" +
-                       h(c.t("Send an alert")) + "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" + inboxVersion(r.body) +
-                       "\" aria-live=\"polite\">" +
-                       table + "</div>";
+    std::string body =
+        "<h1>" + h(c.t("Alerts")) +
+        "</h1><p class=\"actions\"><a class=\"button\" id=\"new-alert-link\" "
+        "href=\"/alerts/new\">" +
+        h(c.t("Send an alert")) +
+        "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" +
+        inboxVersion(r.body) + "\" aria-live=\"polite\">" + table + "</div>";
     page(c, std::string(c.t("Alerts")), "alerts", body);
   }
 
@@ -892,7 +1010,8 @@ class Desk final : public site::WebPages {
     for (const auto& a : r.body["alerts"]) {
       if (a.value("open", false) && a.value("direction", "") == "in") ++open;
     }
-    c.res.set_content(Json{{"version", inboxVersion(r.body)}, {"open", open}}.dump(), "application/json");
+    c.res.set_content(Json{{"version", inboxVersion(r.body)}, {"open", open}}.dump(),
+                      "application/json");
   }
 
   // The form to send an alert (also shown again with what was typed when it was refused).
@@ -903,38 +1022,65 @@ class Desk final : public site::WebPages {
     std::string person = f.get("person");
     if (person.empty() && c.session) person = c.session->person;
     body += "<fieldset><legend>" + h(c.t("The alert")) + "</legend>";
-    body += textField("a-person", "person", c.t("Your name"), person, "required autocomplete=\"name\"");
-    body += textField("a-headline", "headline", c.t("Headline"), f.get("headline"), "required maxlength=\"256\"");
+    body +=
+        textField("a-person", "person", c.t("Your name"), person, "required autocomplete=\"name\"");
+    body += textField("a-headline", "headline", c.t("Headline"), f.get("headline"),
+                      "required maxlength=\"256\"");
     body += textField("a-event", "event", c.t("Event"), f.get("event"), "maxlength=\"256\"");
     body += textField("a-category", "category", c.t("Topic"), f.get("category"), "list=\"topics\"");
-    body += textField("a-incident", "incident", c.t("Case reference"), f.get("incident"), "maxlength=\"128\"");
-    body += selectField(c, "a-urgency", "urgency", c.t("Urgency"), "urgency", {"immediate", "expected", "future", "past", "unknown"},
+    body += textField("a-incident", "incident", c.t("Case reference"), f.get("incident"),
+                      "maxlength=\"128\"");
+    body += selectField(c, "a-urgency", "urgency", c.t("Urgency"), "urgency",
+                        {"immediate", "expected", "future", "past", "unknown"},
                         f.get("urgency").empty() ? "immediate" : f.get("urgency"), false);
-    body += selectField(c, "a-severity", "severity", c.t("Severity"), "severity", {"extreme", "severe", "moderate", "minor", "unknown"},
+    body += selectField(c, "a-severity", "severity", c.t("Severity"), "severity",
+                        {"extreme", "severe", "moderate", "minor", "unknown"},
                         f.get("severity").empty() ? "severe" : f.get("severity"), false);
-    body += selectField(c, "a-certainty", "certainty", c.t("Certainty"), "certainty", {"observed", "likely", "possible", "unlikely", "unknown"},
+    body += selectField(c, "a-certainty", "certainty", c.t("Certainty"), "certainty",
+                        {"observed", "likely", "possible", "unlikely", "unknown"},
                         f.get("certainty").empty() ? "likely" : f.get("certainty"), false);
-    body += selectField(c, "a-status", "status", c.t("Kind of message"), "status", {"actual", "exercise", "test"},
+    body += selectField(c, "a-status", "status", c.t("Kind of message"), "status",
+                        {"actual", "exercise", "test"},
                         f.get("status").empty() ? "actual" : f.get("status"), false);
     body += "<div class=\"field wide\"><label for=\"a-description\">" + h(c.t("Description")) +
-            "</label><textarea id=\"a-description\" name=\"description\" rows=\"5\" maxlength=\"8000\">" + h(f.get("description")) + "</textarea></div>";
-    body += "<div class=\"field wide\"><label for=\"a-instruction\">" + h(c.t("What the targets should do")) +
-            "</label><textarea id=\"a-instruction\" name=\"instruction\" rows=\"3\" maxlength=\"8000\">" + h(f.get("instruction")) + "</textarea></div>";
-    body += "</fieldset><fieldset><legend>" + h(c.t("Who receives it")) + "</legend><p class=\"hint\">" +
-            h(c.t("Separate several with commas. Every site that matches any of them receives the alert.")) + "</p>";
-    body += textField("a-countries", "countries", c.t("Countries"), f.get("countries"), "placeholder=\"TH, VN\"");
-    body += textField("a-roles", "roles", c.t("Roles"), f.get("roles"), "placeholder=\"central-authority\"");
-    body += textField("a-networks", "networks", c.t("Networks"), f.get("networks"), "placeholder=\"SEAJust\"");
+            "</label><textarea id=\"a-description\" name=\"description\" rows=\"5\" "
+            "maxlength=\"8000\">" +
+            h(f.get("description")) + "</textarea></div>";
+    body += "<div class=\"field wide\"><label for=\"a-instruction\">" +
+            h(c.t("What the targets should do")) +
+            "</label><textarea id=\"a-instruction\" name=\"instruction\" rows=\"3\" "
+            "maxlength=\"8000\">" +
+            h(f.get("instruction")) + "</textarea></div>";
+    body += "</fieldset><fieldset><legend>" + h(c.t("Who receives it")) +
+            "</legend><p class=\"hint\">" +
+            h(c.t("Separate several with commas. Every site that matches any of them receives the "
+                  "alert.")) +
+            "</p>";
+    body += textField("a-countries", "countries", c.t("Countries"), f.get("countries"),
+                      "placeholder=\"TH, VN\"");
+    body += textField("a-roles", "roles", c.t("Roles"), f.get("roles"),
+                      "placeholder=\"central-authority\"");
+    body += textField("a-networks", "networks", c.t("Networks"), f.get("networks"),
+                      "placeholder=\"SEAJust\"");
     body += textField("a-sites", "sites", c.t("Sites"), f.get("sites"), "");
-    body += textField("a-focal", "focal", c.t("Focal points (record ids)"), f.has("focal") ? f.get("focal") : c.query.get("focal"), "");
-    body += checkField("a-interpol", "interpol", c.t("Forward to Interpol"), f.get("interpol") == "1");
-    body += "</fieldset><fieldset><legend>" + h(c.t("Acknowledgement and escalation")) + "</legend>";
-    body += checkField("a-ack", "ack", c.t("A person must acknowledge it"), f.fields().empty() || f.get("ack") == "1");
-    body += textField("a-deadline", "deadline", c.t("Deadline to acknowledge (minutes)"), f.get("deadline"), "type=\"number\" min=\"1\" max=\"10080\"");
-    body += textField("a-escalate", "escalate", c.t("If nobody acknowledges: escalate to these sites"), f.get("escalate"), "");
-    body += textField("a-expires", "expires", c.t("Expires after (hours)"), f.get("expires").empty() ? "24" : f.get("expires"),
+    body += textField("a-focal", "focal", c.t("Focal points (record ids)"),
+                      f.has("focal") ? f.get("focal") : c.query.get("focal"), "");
+    body +=
+        checkField("a-interpol", "interpol", c.t("Forward to Interpol"), f.get("interpol") == "1");
+    body +=
+        "</fieldset><fieldset><legend>" + h(c.t("Acknowledgement and escalation")) + "</legend>";
+    body += checkField("a-ack", "ack", c.t("A person must acknowledge it"),
+                       f.fields().empty() || f.get("ack") == "1");
+    body += textField("a-deadline", "deadline", c.t("Deadline to acknowledge (minutes)"),
+                      f.get("deadline"), "type=\"number\" min=\"1\" max=\"10080\"");
+    body +=
+        textField("a-escalate", "escalate", c.t("If nobody acknowledges: escalate to these sites"),
+                  f.get("escalate"), "");
+    body += textField("a-expires", "expires", c.t("Expires after (hours)"),
+                      f.get("expires").empty() ? "24" : f.get("expires"),
                       "type=\"number\" min=\"1\" max=\"8760\"");
-    body += "</fieldset><div class=\"actions\"><button type=\"submit\">" + h(c.t("Send the alert")) + "</button></div></form>";
+    body += "</fieldset><div class=\"actions\"><button type=\"submit\">" +
+            h(c.t("Send the alert")) + "</button></div></form>";
     body += topicList(c);
     page(c, std::string(c.t("Send an alert")), "alerts", body);
   }
@@ -974,7 +1120,8 @@ class Desk final : public site::WebPages {
     if (f.get("headline").empty()) return failForm(c, c.t("The headline is required."));
     Json a = Json::object();
     a["senderPerson"] = *who;
-    for (const char* key : {"headline", "event", "incident", "urgency", "severity", "certainty", "status", "description", "instruction"}) {
+    for (const char* key : {"headline", "event", "incident", "urgency", "severity", "certainty",
+                            "status", "description", "instruction"}) {
       if (!f.get(key).empty()) a[key] = f.get(key);
     }
     if (!f.get("category").empty()) a["category"] = f.get("category");
@@ -982,7 +1129,9 @@ class Desk final : public site::WebPages {
     Json targets = Json::object();
     auto put = [&](Json& into, const char* key, const std::string& text, bool upper) {
       for (auto v : splitList(text)) {
-        if (upper) std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+        if (upper)
+          std::transform(v.begin(), v.end(), v.begin(),
+                         [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
         into[key].push_back(v);
       }
     };
@@ -992,7 +1141,9 @@ class Desk final : public site::WebPages {
     put(targets, "sites", f.get("sites"), false);
     put(targets, "focalPoints", f.get("focal"), false);
     if (targets.empty() && f.get("interpol") != "1") {
-      return failForm(c, c.t("Name at least one target: a country, a role, a network, a site or a focal point."));
+      return failForm(
+          c,
+          c.t("Name at least one target: a country, a role, a network, a site or a focal point."));
     }
     a["targets"] = targets;
     if (f.get("interpol") == "1") a["forwardToInterpol"] = true;
@@ -1027,8 +1178,13 @@ class Desk final : public site::WebPages {
 
   std::string refusalText(const Ctx& c, const site::OpResult& r) const {
     std::string detail = r.body.value("error", r.body.value("detail", ""));
-    if (r.status == 503) return std::string(c.t("The broker did not answer: the alert was not sent. Try again when the site is connected.")) + " (" + detail + ")";
-    if (r.status == 422) return std::string(c.t("The broker refused the alert:")) + " " + r.body.value("refusal", "") + ": " + detail;
+    if (r.status == 503)
+      return std::string(c.t("The broker did not answer: the alert was not sent. Try again when "
+                             "the site is connected.")) +
+             " (" + detail + ")";
+    if (r.status == 422)
+      return std::string(c.t("The broker refused the alert:")) + " " + r.body.value("refusal", "") +
+             ": " + detail;
     return std::string(c.t("The alert was not sent:")) + " " + detail;
   }
 
@@ -1040,15 +1196,18 @@ class Desk final : public site::WebPages {
 
   void viewAlert(Ctx& c, std::string_view message, std::string_view kind) {
     const std::string id = c.query.has("id") ? c.query.get("id") : c.form.get("id");
-    if (id.empty() || id.size() > 128 ||
-        !std::all_of(id.begin(), id.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'; })) {
+    if (id.empty() || id.size() > 128 || !std::all_of(id.begin(), id.end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' ||
+                 ch == '-';
+        })) {
       return refuse(c, 400, subst(c.t("\"{}\" is not an alert id."), {id}));
     }
     auto r = site::showAlert(service_, id, 1500, clock_.nowSeconds());
     if (r.status == 404) {
       c.res.status = 404;
       return page(c, std::string(c.t("Not found")), "alerts",
-                  "<h1>" + h(c.t("Not found")) + "</h1>" + notice("error", subst(c.t("There is no alert {} at this site."), {id})));
+                  "<h1>" + h(c.t("Not found")) + "</h1>" +
+                      notice("error", subst(c.t("There is no alert {} at this site."), {id})));
     }
     if (r.status != 200) throw std::runtime_error(r.body.value("error", "alert"));
     const Json& a = r.body["alert"];
@@ -1062,8 +1221,11 @@ class Desk final : public site::WebPages {
       if (html.empty()) return;
       body += "<dt>" + h(label) + "</dt><dd>" + html + "</dd>";
     };
-    row(c.t("Kind of message"), h(c.w("msgType", a.value("msgType", "alert"))) + " · " + h(c.w("status", a.value("status", "actual"))));
-    row(c.t("From"), h(a.value("senderSite", "")) + (a.contains("senderPerson") ? " · " + h(a.value("senderPerson", "")) : ""));
+    row(c.t("Kind of message"), h(c.w("msgType", a.value("msgType", "alert"))) + " · " +
+                                    h(c.w("status", a.value("status", "actual"))));
+    row(c.t("From"),
+        h(a.value("senderSite", "")) +
+            (a.contains("senderPerson") ? " · " + h(a.value("senderPerson", "")) : ""));
     row(c.t("Sent"), timeTag(a.value("sent", "")));
     row(c.t("Event"), h(a.value("event", "")));
     row(c.t("Topic"), a.contains("category") ? h(c.w("topic", a.value("category", ""))) : "");
@@ -1071,24 +1233,36 @@ class Desk final : public site::WebPages {
     row(c.t("Urgency"), h(c.w("urgency", a.value("urgency", ""))));
     row(c.t("Severity"), h(c.w("severity", a.value("severity", ""))));
     row(c.t("Certainty"), h(c.w("certainty", a.value("certainty", ""))));
-    row(c.t("Description"), a.contains("description") ? "<span class=\"text\">" + h(a.value("description", "")) + "</span>" : "");
-    row(c.t("What the targets should do"), a.contains("instruction") ? "<span class=\"text\">" + h(a.value("instruction", "")) + "</span>" : "");
+    row(c.t("Description"),
+        a.contains("description")
+            ? "<span class=\"text\">" + h(a.value("description", "")) + "</span>"
+            : "");
+    row(c.t("What the targets should do"),
+        a.contains("instruction")
+            ? "<span class=\"text\">" + h(a.value("instruction", "")) + "</span>"
+            : "");
     row(c.t("Targets"), h(targetsText(c, a.value("targets", Json::object()))));
     if (a.value("ackRequired", false)) {
-      row(c.t("Acknowledgement"), h(c.t("required")) + (a.contains("ackDeadline") ? " · " + h(subst(c.t("deadline {}"), {a.value("ackDeadline", "")})) : ""));
+      row(c.t("Acknowledgement"),
+          h(c.t("required")) +
+              (a.contains("ackDeadline")
+                   ? " · " + h(subst(c.t("deadline {}"), {a.value("ackDeadline", "")}))
+                   : ""));
     }
     if (a.contains("escalateTo")) row(c.t("Escalates to"), h(targetsText(c, a["escalateTo"])));
     if (a.value("forwardToInterpol", false)) row(c.t("Interpol"), h(c.t("forwarded to Interpol")));
     row(c.t("Expires"), timeTag(a.value("expires", "")));
     if (r.body.contains("replacedBy")) {
-      row(c.t("Replaced by"), "<a href=\"/alerts/view?id=" + urlEncode(r.body.value("replacedBy", "")) + "\">" +
-                                  h(r.body.value("replacedBy", "")) + "</a>");
+      row(c.t("Replaced by"),
+          "<a href=\"/alerts/view?id=" + urlEncode(r.body.value("replacedBy", "")) + "\">" +
+              h(r.body.value("replacedBy", "")) + "</a>");
     }
     if (a.contains("references")) {
       std::string refs;
       for (const auto& x : a["references"]) {
         if (!x.is_string()) continue;
-        refs += (refs.empty() ? "" : ", ") + std::string("<a href=\"/alerts/view?id=") + urlEncode(x.get<std::string>()) + "\">" + h(x.get<std::string>()) + "</a>";
+        refs += (refs.empty() ? "" : ", ") + std::string("<a href=\"/alerts/view?id=") +
+                urlEncode(x.get<std::string>()) + "\">" + h(x.get<std::string>()) + "</a>";
       }
       row(c.t("Replaces"), refs);
     }
@@ -1096,11 +1270,15 @@ class Desk final : public site::WebPages {
     // Custody: every target site's state (the sender's view).
     const Json custody = r.body.value("custody", Json());
     if (custody.is_object()) {
-      body += "<h2>" + h(c.t("Every target site")) + "</h2><p class=\"hint\">" +
-              h(r.body.value("live", false) ? c.t("Now, from the broker.") : c.t("As last reported: the broker is not reachable.")) +
-              "</p><table class=\"custody\" id=\"custody\"><thead><tr><th scope=\"col\">" + h(c.t("Site")) + "</th><th scope=\"col\">" +
-              h(c.t("Network")) + "</th><th scope=\"col\">" + h(c.t("State")) + "</th><th scope=\"col\">" + h(c.t("Delivered")) +
-              "</th><th scope=\"col\">" + h(c.t("Answered")) + "</th><th scope=\"col\">" + h(c.t("By")) + "</th></tr></thead><tbody>";
+      body +=
+          "<h2>" + h(c.t("Every target site")) + "</h2><p class=\"hint\">" +
+          h(r.body.value("live", false) ? c.t("Now, from the broker.")
+                                        : c.t("As last reported: the broker is not reachable.")) +
+          "</p><table class=\"custody\" id=\"custody\"><thead><tr><th scope=\"col\">" +
+          h(c.t("Site")) + "</th><th scope=\"col\">" + h(c.t("Network")) +
+          "</th><th scope=\"col\">" + h(c.t("State")) + "</th><th scope=\"col\">" +
+          h(c.t("Delivered")) + "</th><th scope=\"col\">" + h(c.t("Answered")) +
+          "</th><th scope=\"col\">" + h(c.t("By")) + "</th></tr></thead><tbody>";
       const Json targets = custody.value("targets", Json::object());
       for (const auto& [site, t] : targets.items()) {
         std::string where = t.value("network", "");
@@ -1114,9 +1292,11 @@ class Desk final : public site::WebPages {
           if (it->is_string()) return timeTag(it->get<std::string>());
           return std::string("—");
         };
-        body += "<tr data-site=\"" + h(site) + "\"><td>" + h(site) + (t.value("escalation", false) ? " (" + h(c.t("escalation")) + ")" : "") +
-                "</td><td>" + h(where.empty() ? "—" : where) + "</td><td class=\"target-state\">" + h(c.w("state", t.value("state", ""))) +
-                "</td><td>" + timeOf("deliveredAt") + "</td><td>" + timeOf("answeredAt") + "</td><td>" + h(who) + "</td></tr>";
+        body += "<tr data-site=\"" + h(site) + "\"><td>" + h(site) +
+                (t.value("escalation", false) ? " (" + h(c.t("escalation")) + ")" : "") +
+                "</td><td>" + h(where.empty() ? "—" : where) + "</td><td class=\"target-state\">" +
+                h(c.w("state", t.value("state", ""))) + "</td><td>" + timeOf("deliveredAt") +
+                "</td><td>" + timeOf("answeredAt") + "</td><td>" + h(who) + "</td></tr>";
       }
       body += "</tbody></table>";
     }
@@ -1125,36 +1305,52 @@ class Desk final : public site::WebPages {
     if (!answers.empty()) {
       body += "<h2>" + h(c.t("Answers")) + "</h2><ul class=\"answers\" id=\"answers\">";
       for (const auto& x : answers) {
-        body += "<li>" + timeTag(x.value("at", "")) + " · <strong>" + h(x.value("site", "")) + "</strong> · " +
-                h(c.w("state", x.value("kind", ""))) + (x.contains("by") ? " · " + h(x.value("by", "")) : "") +
+        body += "<li>" + timeTag(x.value("at", "")) + " · <strong>" + h(x.value("site", "")) +
+                "</strong> · " + h(c.w("state", x.value("kind", ""))) +
+                (x.contains("by") ? " · " + h(x.value("by", "")) : "") +
                 (x.contains("comment") ? " · «" + h(x.value("comment", "")) + "»" : "") + "</li>";
       }
       body += "</ul>";
     }
     std::string name = c.session ? c.session->person : "";
     if (inbound && open) {
-      body += "<h2>" + h(c.t("Answer")) + "</h2><form id=\"answer-form\" method=\"post\" action=\"/alerts/answer\">" + csrfField(c) +
-              "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
-              textField("ack-person", "person", c.t("Your name"), name, "required autocomplete=\"name\"") +
-              "<div class=\"field wide\"><label for=\"ack-comment\">" + h(c.t("Comment (optional)")) +
-              "</label><textarea id=\"ack-comment\" name=\"comment\" rows=\"2\" maxlength=\"2000\"></textarea></div>"
-              "<div class=\"actions\"><button type=\"submit\" name=\"answer\" value=\"acknowledge\" id=\"acknowledge\">" +
-              h(c.t("Acknowledge")) + "</button> <button type=\"submit\" name=\"answer\" value=\"decline\" class=\"secondary\">" +
+      body += "<h2>" + h(c.t("Answer")) +
+              "</h2><form id=\"answer-form\" method=\"post\" action=\"/alerts/answer\">" +
+              csrfField(c) + "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
+              textField("ack-person", "person", c.t("Your name"), name,
+                        "required autocomplete=\"name\"") +
+              "<div class=\"field wide\"><label for=\"ack-comment\">" +
+              h(c.t("Comment (optional)")) +
+              "</label><textarea id=\"ack-comment\" name=\"comment\" rows=\"2\" "
+              "maxlength=\"2000\"></textarea></div>"
+              "<div class=\"actions\"><button type=\"submit\" name=\"answer\" "
+              "value=\"acknowledge\" id=\"acknowledge\">" +
+              h(c.t("Acknowledge")) +
+              "</button> <button type=\"submit\" name=\"answer\" value=\"decline\" "
+              "class=\"secondary\">" +
               h(c.t("Decline")) + "</button></div></form>";
     }
     if (!inbound && open && a.value("msgType", "alert") == "alert") {
-      body += "<h2>" + h(c.t("Update or cancel")) + "</h2><form id=\"update-form\" method=\"post\" action=\"/alerts/update\">" +
+      body += "<h2>" + h(c.t("Update or cancel")) +
+              "</h2><form id=\"update-form\" method=\"post\" action=\"/alerts/update\">" +
               csrfField(c) + "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
-              textField("u-person", "person", c.t("Your name"), name, "required autocomplete=\"name\"") +
-              textField("u-headline", "headline", c.t("Headline"), a.value("headline", ""), "required maxlength=\"256\"") +
+              textField("u-person", "person", c.t("Your name"), name,
+                        "required autocomplete=\"name\"") +
+              textField("u-headline", "headline", c.t("Headline"), a.value("headline", ""),
+                        "required maxlength=\"256\"") +
               "<div class=\"field wide\"><label for=\"u-description\">" + h(c.t("Description")) +
-              "</label><textarea id=\"u-description\" name=\"description\" rows=\"4\" maxlength=\"8000\">" + h(a.value("description", "")) +
-              "</textarea></div><div class=\"actions\"><button type=\"submit\">" + h(c.t("Send the update")) + "</button></div></form>" +
+              "</label><textarea id=\"u-description\" name=\"description\" rows=\"4\" "
+              "maxlength=\"8000\">" +
+              h(a.value("description", "")) +
+              "</textarea></div><div class=\"actions\"><button type=\"submit\">" +
+              h(c.t("Send the update")) + "</button></div></form>" +
               "<form id=\"cancel-form\" method=\"post\" action=\"/alerts/cancel\">" + csrfField(c) +
               "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
-              textField("x-person", "person", c.t("Your name"), name, "required autocomplete=\"name\"") +
+              textField("x-person", "person", c.t("Your name"), name,
+                        "required autocomplete=\"name\"") +
               textField("x-reason", "reason", c.t("Why it is cancelled"), "", "maxlength=\"256\"") +
-              "<div class=\"actions\"><button type=\"submit\" class=\"danger\">" + h(c.t("Cancel the alert")) + "</button></div></form>";
+              "<div class=\"actions\"><button type=\"submit\" class=\"danger\">" +
+              h(c.t("Cancel the alert")) + "</button></div></form>";
     }
     page(c, a.value("headline", "alert"), "alerts", body);
   }
@@ -1169,7 +1365,8 @@ class Desk final : public site::WebPages {
       for (const auto& v : t[key]) {
         if (!v.is_string()) continue;
         std::string s = v.get<std::string>();
-        list += (list.empty() ? "" : ", ") + (vocabulary == "country" ? countryName(c.lang, s) : c.w(vocabulary, s));
+        list += (list.empty() ? "" : ", ") +
+                (vocabulary == "country" ? countryName(c.lang, s) : c.w(vocabulary, s));
       }
       out += (out.empty() ? "" : "; ") + std::string(label) + ": " + list;
     };
@@ -1193,12 +1390,20 @@ class Desk final : public site::WebPages {
     auto r = site::answerAlert(service_, c.form.get("id"), *who, c.form.get("comment"), decline);
     if (r.status == 404) return viewAlert(c);
     if (r.status == 200) {
-      spdlog::info("desk: alert={} {} by a signed-in person", c.form.get("id"), decline ? "declined" : "acknowledged");
+      spdlog::info("desk: alert={} {} by a signed-in person", c.form.get("id"),
+                   decline ? "declined" : "acknowledged");
       return c.res.set_redirect("/alerts/view?id=" + urlEncode(c.form.get("id")), 303);
     }
-    if (r.status == 202) return viewAlert(c, c.t("Stored at this site; it will reach the sender as soon as the broker is reachable."), "info");
+    if (r.status == 202)
+      return viewAlert(
+          c,
+          c.t("Stored at this site; it will reach the sender as soon as the broker is reachable."),
+          "info");
     c.res.status = r.status;
-    viewAlert(c, std::string(c.t("The answer was not accepted:")) + " " + r.body.value("error", r.body.value("detail", "")), "error");
+    viewAlert(c,
+              std::string(c.t("The answer was not accepted:")) + " " +
+                  r.body.value("error", r.body.value("detail", "")),
+              "error");
   }
 
   void replaceAlert(Ctx& c, const std::string& msgType) {
@@ -1246,20 +1451,26 @@ class Desk final : public site::WebPages {
     std::string error;
     std::string type = c.query.get("type");
     std::string nationality = c.query.get("nationality");
-    std::transform(nationality.begin(), nationality.end(), nationality.begin(), [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    std::transform(nationality.begin(), nationality.end(), nationality.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
     if (!type.empty()) {
-      if (type != "yellow" && type != "red") error = subst(c.t("\"{}\" is not a kind of notice."), {type});
+      if (type != "yellow" && type != "red")
+        error = subst(c.t("\"{}\" is not a kind of notice."), {type});
       q.noticeType = type;
     }
     if (!nationality.empty()) {
-      if (!vocab::isCountry(nationality)) error = subst(c.t("Nationality: \"{}\" is not a country code (KG, TH, ...)."), {nationality});
+      if (!vocab::isCountry(nationality))
+        error =
+            subst(c.t("Nationality: \"{}\" is not a country code (KG, TH, ...)."), {nationality});
       q.nationality = nationality;
     }
     std::string body = "<h1>" + h(c.t("Interpol notices")) + "</h1>";
     body += "<form id=\"notices-form\" class=\"filters\" method=\"get\" action=\"/notices\">";
     body += selectField(c, "n-type", "type", c.t("Notice"), "notice", {"yellow", "red"}, type);
-    body += textField("n-nationality", "nationality", c.t("Nationality"), nationality, "list=\"countries\" maxlength=\"2\" autocomplete=\"off\"");
-    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Show")) + "</button></div></form>" + countryList(c);
+    body += textField("n-nationality", "nationality", c.t("Nationality"), nationality,
+                      "list=\"countries\" maxlength=\"2\" autocomplete=\"off\"");
+    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Show")) +
+            "</button></div></form>" + countryList(c);
     if (!error.empty()) {
       c.res.status = 400;
       body += notice("error", error);
@@ -1270,18 +1481,23 @@ class Desk final : public site::WebPages {
     if (hits->empty()) {
       body += notice("info", c.t("No notices in this site's replica."));
     } else {
-      body += "<table class=\"notices\"><caption>" + h(subst(c.t("{} found"), {std::to_string(hits->size())})) +
-              "</caption><thead><tr><th scope=\"col\">" + h(c.t("Notice")) + "</th><th scope=\"col\">" + h(c.t("Name")) +
-              "</th><th scope=\"col\">" + h(c.t("Date of birth")) + "</th><th scope=\"col\">" + h(c.t("Nationalities")) +
-              "</th><th scope=\"col\">" + h(c.t("Interpol's reference")) + "</th><th scope=\"col\">" + h(c.t("Fetched")) +
-              "</th></tr></thead><tbody>";
+      body += "<table class=\"notices\"><caption>" +
+              h(subst(c.t("{} found"), {std::to_string(hits->size())})) +
+              "</caption><thead><tr><th scope=\"col\">" + h(c.t("Notice")) +
+              "</th><th scope=\"col\">" + h(c.t("Name")) + "</th><th scope=\"col\">" +
+              h(c.t("Date of birth")) + "</th><th scope=\"col\">" + h(c.t("Nationalities")) +
+              "</th><th scope=\"col\">" + h(c.t("Interpol's reference")) +
+              "</th><th scope=\"col\">" + h(c.t("Fetched")) + "</th></tr></thead><tbody>";
       for (const auto& hit : *hits) {
         auto n = hit.stored.record().getBody().getNotice();
-        body += "<tr><td><span class=\"tag " + h(n.getNoticeType()) + "\">" + h(c.w("notice", str(n.getNoticeType()))) +
-                "</span></td><td><a href=\"/contact?id=" + urlEncode(str(hit.stored.record().getId())) + "\">" + h(n.getName()) +
-                ", " + h(n.getForename()) + "</a></td><td>" + h(n.getDateOfBirth()) + "</td><td>" +
-                joinCountries(c, texts(n.getNationalities())) + "</td><td>" + h(n.getEntityId()) + "</td><td>" +
-                timeTag(str(n.getFetchedAt())) + "</td></tr>";
+        body +=
+            "<tr><td><span class=\"tag " + h(n.getNoticeType()) + "\">" +
+            h(c.w("notice", str(n.getNoticeType()))) +
+            "</span></td><td><a href=\"/contact?id=" + urlEncode(str(hit.stored.record().getId())) +
+            "\">" + h(n.getName()) + ", " + h(n.getForename()) + "</a></td><td>" +
+            h(n.getDateOfBirth()) + "</td><td>" + joinCountries(c, texts(n.getNationalities())) +
+            "</td><td>" + h(n.getEntityId()) + "</td><td>" + timeTag(str(n.getFetchedAt())) +
+            "</td></tr>";
       }
       body += "</tbody></table>";
     }
@@ -1292,37 +1508,49 @@ class Desk final : public site::WebPages {
     site::SiteStatus s = service_.status();
     auto counts = dir_.counts();
     if (!counts) throw std::runtime_error(counts.error().message);
-    std::string body = "<h1>" + h(c.t("Status of this site")) + "</h1><dl class=\"card\" id=\"status\">";
+    std::string body =
+        "<h1>" + h(c.t("Status of this site")) + "</h1><dl class=\"card\" id=\"status\">";
     auto row = [&](std::string_view label, const std::string& html) {
       body += "<dt>" + h(label) + "</dt><dd>" + html + "</dd>";
     };
     row(c.t("Site"), h(s.site) + " · " + h(s.network));
-    row(c.t("Broker"), s.connected ? "<strong class=\"yes\">" + h(c.t("connected")) + "</strong>"
-                                   : "<strong class=\"no\">" + h(c.t("not connected")) + "</strong>");
+    row(c.t("Broker"), s.connected
+                           ? "<strong class=\"yes\">" + h(c.t("connected")) + "</strong>"
+                           : "<strong class=\"no\">" + h(c.t("not connected")) + "</strong>");
     row(c.t("Replica"), h(c.w("state", s.state)));
     if (s.brokerEpoch != 0 && s.brokerEpoch == s.cursorEpoch && s.brokerHead >= s.cursorSeq) {
-      row(c.t("Behind the broker"), h(subst(c.t("{} items"), {std::to_string(s.brokerHead - s.cursorSeq)})));
+      row(c.t("Behind the broker"),
+          h(subst(c.t("{} items"), {std::to_string(s.brokerHead - s.cursorSeq)})));
     }
-    if (s.lastHeardMsAgo >= 0) row(c.t("Last heard from the broker"), h(subst(c.t("{} s ago"), {std::to_string(s.lastHeardMsAgo / 1000)})));
+    if (s.lastHeardMsAgo >= 0)
+      row(c.t("Last heard from the broker"),
+          h(subst(c.t("{} s ago"), {std::to_string(s.lastHeardMsAgo / 1000)})));
     row(c.t("Contacts"), std::to_string(counts->contacts));
     row(c.t("Legal instruments"), std::to_string(counts->instruments));
     row(c.t("Notices"), std::to_string(counts->notices));
     row(c.t("Retired records"), std::to_string(counts->retired));
-    row(c.t("Member sites"), std::to_string(counts->members) + " (" + h(subst(c.t("{} revoked"), {std::to_string(counts->revoked)})) + ")");
-    for (const auto& [net, n] : counts->fromPeers) row(subst(c.t("Records from {}"), {net}), std::to_string(n));
+    row(c.t("Member sites"), std::to_string(counts->members) + " (" +
+                                 h(subst(c.t("{} revoked"), {std::to_string(counts->revoked)})) +
+                                 ")");
+    for (const auto& [net, n] : counts->fromPeers)
+      row(subst(c.t("Records from {}"), {net}), std::to_string(n));
     std::string refusedText;
-    for (const auto& [reason, n] : s.refused) refusedText += (refusedText.empty() ? "" : ", ") + h(reason) + ": " + std::to_string(n);
+    for (const auto& [reason, n] : s.refused)
+      refusedText += (refusedText.empty() ? "" : ", ") + h(reason) + ": " + std::to_string(n);
     row(c.t("Items refused by this replica"), refusedText.empty() ? "0" : refusedText);
     row(c.t("Alerts received"), std::to_string(s.alertsReceived));
     row(c.t("Answers waiting for the broker"), std::to_string(s.answersQueued));
-    row(c.t("Requests refused by the desk"), std::to_string(refused_.load(std::memory_order_relaxed)));
+    row(c.t("Requests refused by the desk"),
+        std::to_string(refused_.load(std::memory_order_relaxed)));
     body += "</dl>";
     auto peerings = dir_.peerings();
     if (peerings && !peerings->empty()) {
       body += "<h2>" + h(c.t("Peer networks")) + "</h2><ul>";
       for (const auto& p : *peerings) {
         body += "<li>" + h(p.network) + " → " + h(p.peer) + " · " + h(c.w("state", p.status)) +
-                " · " + h(subst(c.t("valid until {}"), {formatTimestamp(p.validUntil).substr(0, 10)})) + "</li>";
+                " · " +
+                h(subst(c.t("valid until {}"), {formatTimestamp(p.validUntil).substr(0, 10)})) +
+                "</li>";
       }
       body += "</ul>";
     }
@@ -1330,9 +1558,9 @@ class Desk final : public site::WebPages {
   }
 };
 
-std::unique_ptr<site::WebPages> makeDesk(const directory::SiteConfig& config, site::SiteService& service,
-                                         const trust::KeyPair& keys, const directory::Directory& dir,
-                                         const Clock& clock) {
+std::unique_ptr<site::WebPages> makeDesk(const directory::SiteConfig& config,
+                                         site::SiteService& service, const trust::KeyPair& keys,
+                                         const directory::Directory& dir, const Clock& clock) {
   return std::make_unique<Desk>(config, service, keys, dir, clock);
 }
 

@@ -15,9 +15,9 @@
 //   GET  /alerts/poll          {"version", "open"}: the page refreshes itself when it changes
 //   GET  /alerts/new           the form;  POST /alerts sends
 //   GET  /alerts/view?id=ID    detail, every target's state and the answers
-//   POST /alerts/answer        acknowledge or decline (name, comment);  /alerts/update, /alerts/cancel
-//   GET  /notices              Interpol Yellow and Red notices, by type and nationality
-//   GET  /status               connected, lag, counts, refusals, peerings
+//   POST /alerts/answer        acknowledge or decline (name, comment);  /alerts/update,
+//   /alerts/cancel GET  /notices              Interpol Yellow and Red notices, by type and
+//   nationality GET  /status               connected, lag, counts, refusals, peerings
 // Security: session cookie HttpOnly, SameSite=Strict; a CSRF token in every form, checked on
 // every POST (and the Origin, when the browser sends one); the Host header must be the address
 // the site listens on (127.0.0.1:PORT, or localhost:PORT); Content-Security-Policy without inline

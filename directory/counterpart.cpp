@@ -14,14 +14,14 @@ Result<Counterparts> findCounterparts(const Directory& dir, const std::string& f
   Query q = base;
   q.kind = "contact";
   q.country = to;
-  q.anyOfRoles = {"central-authority", "prosecutor", "network-contact-point",
+  q.anyOfRoles = {"central-authority", "prosecutor",      "network-contact-point",
                   "interpol-ncb",      "liaison-officer", "investigator"};
   // For formal requests the central authority comes first; for police cooperation the NCB.
-  q.rolePreference = {"central-authority", "prosecutor", "network-contact-point",
-                      "liaison-officer", "interpol-ncb", "investigator"};
+  q.rolePreference = {"central-authority", "prosecutor",   "network-contact-point",
+                      "liaison-officer",   "interpol-ncb", "investigator"};
   if (q.competence == "joint-investigation" || q.competence == "spontaneous-information") {
-    q.rolePreference = {"prosecutor", "investigator", "interpol-ncb", "liaison-officer",
-                        "central-authority", "network-contact-point"};
+    q.rolePreference = {"prosecutor",      "investigator",      "interpol-ncb",
+                        "liaison-officer", "central-authority", "network-contact-point"};
   }
   for (const auto& l : countryLanguages(from)) q.preferLanguages.push_back(l);
   q.preferLanguages.emplace_back("en");
@@ -53,7 +53,8 @@ Result<Counterparts> findCounterparts(const Directory& dir, const std::string& f
     for (auto b : c.getLegalBases()) {
       std::string basis = str(b);
       if (basis == "bilateral:" + from && seenBases.insert(basis).second) {
-        out.legalBases.emplace_back(basis, "bilateral arrangement with " + from + " named by a focal point");
+        out.legalBases.emplace_back(
+            basis, "bilateral arrangement with " + from + " named by a focal point");
       }
     }
     for (auto l : c.getLanguages()) {

@@ -25,12 +25,22 @@ std::string escapeText(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case ',': out += "\\,"; break;
-      case ';': out += "\\;"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case ',':
+        out += "\\,";
+        break;
+      case ';':
+        out += "\\;";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -106,9 +116,11 @@ std::string contactVcard(schema::Record::Reader record) {
     } else if (kind == "post") {
       line("ADR;TYPE=work;LABEL=\"" + str(ch.getValue()) + "\":;;;;;;");
     } else {
-      line("X-LIAISON-" + std::string(kind == "i24-7" ? "I24-7" : "SECURE-MESSAGING") + ":" + value);
+      line("X-LIAISON-" + std::string(kind == "i24-7" ? "I24-7" : "SECURE-MESSAGING") + ":" +
+           value);
     }
-    if (ch.getNote().size() > 0) line("X-LIAISON-CHANNEL-NOTE:" + value + " — " + escapeText(str(ch.getNote())));
+    if (ch.getNote().size() > 0)
+      line("X-LIAISON-CHANNEL-NOTE:" + value + " — " + escapeText(str(ch.getNote())));
   }
   int langPref = 1;
   for (auto l : c.getLanguages()) line("LANG;PREF=" + std::to_string(langPref++) + ":" + str(l));
@@ -138,13 +150,15 @@ std::string contactVcard(schema::Record::Reader record) {
   if (c.getBody().size() > 0) line("X-LIAISON-BODY:" + str(c.getBody()));
   if (a.getAlways()) line("X-LIAISON-24-7:true");
   if (a.getHours().size() > 0) line("X-LIAISON-HOURS:" + escapeText(str(a.getHours())));
-  if (a.getAfterHours().size() > 0) line("X-LIAISON-AFTER-HOURS:" + escapeText(str(a.getAfterHours())));
+  if (a.getAfterHours().size() > 0)
+    line("X-LIAISON-AFTER-HOURS:" + escapeText(str(a.getAfterHours())));
   if (a.getOutOfOfficeUntil().size() > 0) {
     line("X-LIAISON-OUT-OF-OFFICE-UNTIL:" + str(a.getOutOfOfficeUntil()));
   }
   if (a.getDeputyId().size() > 0) line("X-LIAISON-DEPUTY:" + escapeText(str(a.getDeputyId())));
   auto v = c.getVerification();
-  if (v.getVerifiedBy().size() > 0) line("X-LIAISON-VERIFIED-BY:" + escapeText(str(v.getVerifiedBy())));
+  if (v.getVerifiedBy().size() > 0)
+    line("X-LIAISON-VERIFIED-BY:" + escapeText(str(v.getVerifiedBy())));
   if (v.getReviewDue().size() > 0) line("X-LIAISON-REVIEW-DUE:" + str(v.getReviewDue()));
   if (c.getRequiresEncryption()) line("X-LIAISON-REQUIRES-ENCRYPTION:true");
   if (c.getRequiresESignature()) line("X-LIAISON-REQUIRES-E-SIGNATURE:true");

@@ -83,7 +83,9 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
   }
   if (!outcome->accepted) {
     spdlog::warn("alert={} refused by the broker ({}): {}", id, outcome->refusal, outcome->detail);
-    return {422, Json{{"accepted", false}, {"id", id}, {"refusal", outcome->refusal},
+    return {422, Json{{"accepted", false},
+                      {"id", id},
+                      {"refusal", outcome->refusal},
                       {"detail", outcome->detail}}};
   }
   spdlog::info("alert={} msgType={} accepted by the broker", id, msgType);
@@ -183,9 +185,13 @@ OpResult answerAlert(SiteService& service, const std::string& id, const std::str
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return {202, Json{{"accepted", false}, {"queued", true}, {"id", id}, {"kind", kind},
-                    {"detail", "stored at this site; the broker has not confirmed it yet and it "
-                               "will be sent as soon as the broker is reachable"}}};
+  return {202, Json{{"accepted", false},
+                    {"queued", true},
+                    {"id", id},
+                    {"kind", kind},
+                    {"detail",
+                     "stored at this site; the broker has not confirmed it yet and it "
+                     "will be sent as soon as the broker is reachable"}}};
 }
 
 }  // namespace liaison::site

@@ -66,7 +66,9 @@ class FakeService final : public site::SiteService {
                                   const std::string&, const std::string&) override {
     return makeError(Errc::kNotFound, "no alert " + id + " in this site's inbox");
   }
-  std::optional<std::string> answerOutcome(const std::string&) const override { return std::nullopt; }
+  std::optional<std::string> answerOutcome(const std::string&) const override {
+    return std::nullopt;
+  }
   const site::Inbox& inbox() const override {
     std::lock_guard lock(mutex_);
     if (!inbox_) {
@@ -117,8 +119,8 @@ class FakeService final : public site::SiteService {
 
 // A Directory holding the root and the certificates of kg-bishkek (KG) and th-bangkok (TH).
 inline std::unique_ptr<Directory> makeDirectory(const std::string& path, const trust::KeyPair& root,
-                                         const trust::KeyPair& kg, const trust::KeyPair& th,
-                                         int64_t now) {
+                                                const trust::KeyPair& kg, const trust::KeyPair& th,
+                                                int64_t now) {
   auto d = Directory::open(path, Directory::Options{});
   EXPECT_TRUE(d.ok()) << d.error().message;
   auto batch = (*d)->begin();
@@ -136,8 +138,8 @@ inline std::unique_ptr<Directory> makeDirectory(const std::string& path, const t
 }
 
 // Stores a contact signed by kg-bishkek (`extra`: fields that replace contactJson's).
-inline void storeContact(Directory& dir, const std::string& id, const trust::KeyPair& kg, int64_t now,
-                         const std::string& extra = "") {
+inline void storeContact(Directory& dir, const std::string& id, const trust::KeyPair& kg,
+                         int64_t now, const std::string& extra = "") {
   auto items = json::parseInput("t", contactJson(id, extra));
   ASSERT_TRUE(items.ok());
   auto batch = dir.begin();

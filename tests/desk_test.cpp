@@ -2,14 +2,14 @@
 // rule over HTTP on a real socket — the site's ApiServer with the desk mounted, a fake SiteService
 // in place of the event loop, a real Directory. The pages in a real browser, with real processes,
 // are tests/desk/browser_test.py.
-#include "desk/core.h"
 #include "desk/desk.h"
-#include "desk/strings.h"
 
 #include <gtest/gtest.h>
 
 #include <regex>
 
+#include "desk/core.h"
+#include "desk/strings.h"
 #include "schemas/alert_json.h"
 #include "site/api.h"
 #include "tests/api_fixture.h"
@@ -24,7 +24,8 @@ using namespace apitest;  // NOLINT(google-build-using-namespace): the shared fi
 // ---- forms -------------------------------------------------------------------------------------
 
 TEST(DeskForm, DecodesPercentEscapesPlusAndRepeatedNames) {
-  auto f = desk::parseForm("name=%D0%9A%D1%83%D0%B4%D0%B0%D1%8F%D1%80%D0%BE%D0%B2&q=a+b&r=1&r=2&&empty=");
+  auto f = desk::parseForm(
+      "name=%D0%9A%D1%83%D0%B4%D0%B0%D1%8F%D1%80%D0%BE%D0%B2&q=a+b&r=1&r=2&&empty=");
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->get("name"), "Кудаяров");
   EXPECT_EQ(f->get("q"), "a b");
@@ -48,7 +49,8 @@ TEST(DeskForm, RefusesMalformedInputNamingTheField) {
   std::string many;
   for (int i = 0; i <= 200; ++i) many += "f" + std::to_string(i) + "=1&";
   EXPECT_NE(bad(many).find("more than 200 fields"), std::string::npos);
-  EXPECT_NE(bad("a=" + std::string(70 * 1024, 'x')).find("a: longer than 64 KiB"), std::string::npos);
+  EXPECT_NE(bad("a=" + std::string(70 * 1024, 'x')).find("a: longer than 64 KiB"),
+            std::string::npos);
   EXPECT_NE(bad(std::string(300 * 1024, 'x')).find("larger than 256 KiB"), std::string::npos);
   // Tabs and line ends are text (a comment in a textarea).
   EXPECT_EQ(bad("c=line1%0D%0Aline2%09x"), "accepted");
@@ -58,7 +60,10 @@ TEST(DeskHtml, EscapesMarkupQuotesAndInvalidUtf8) {
   EXPECT_EQ(desk::escapeHtml("<script>alert('x')</script> & \"q\""),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
   EXPECT_EQ(desk::escapeHtml("Кудаяров"), "Кудаяров");
-  EXPECT_EQ(desk::escapeHtml("a\xff" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(desk::escapeHtml("a\xff"
+                             "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(desk::urlEncode("kg/a b:1?&"), "kg%2Fa%20b%3A1%3F%26");
 }
 
@@ -152,7 +157,8 @@ TEST(DeskStrings, EveryWordHasARussianTranslationInCyrillic) {
     EXPECT_FALSE(ru.empty()) << en;
     // Every Russian text holds Cyrillic (Cyrillic letters are 0xD0/0xD1 lead bytes in UTF-8),
     // except the few that are names or numbers in both.
-    bool cyrillic = ru.find('\xD0') != std::string_view::npos || ru.find('\xD1') != std::string_view::npos;
+    bool cyrillic =
+        ru.find('\xD0') != std::string_view::npos || ru.find('\xD1') != std::string_view::npos;
     EXPECT_TRUE(cyrillic || en == "Interpol I-24/7" || en == "E-mail") << en << " → " << ru;
   }
   EXPECT_EQ(desk::word(Lang::kRu, "role", "central-authority"), "Центральный орган");
@@ -187,8 +193,9 @@ class DeskHttp : public ::testing::Test {
     dir = makeDirectory(tmp / "db", root, kg, th, now);
     storeContact(*dir, "kg-gpo-1", kg, now,
                  R"("name": {"latin": "Nurlan Kudaiarov"}, "role": "central-authority")");
-    storeContact(*dir, "kg-gpo-2", kg, now,
-                 R"("name": {"latin": "<script>alert(1)</script> Evil \"Quote\""}, "notes": "<img src=x onerror=alert(2)>")");
+    storeContact(
+        *dir, "kg-gpo-2", kg, now,
+        R"("name": {"latin": "<script>alert(1)</script> Evil \"Quote\""}, "notes": "<img src=x onerror=alert(2)>")");
     config.dir = tmp.path();
     config.id = "kg-bishkek";
     config.network = "CASC";
@@ -208,7 +215,8 @@ class DeskHttp : public ::testing::Test {
     return c.Get(path.c_str(), headers);
   }
 
-  httplib::Result post(const std::string& path, const std::string& body, httplib::Headers headers = {}) {
+  httplib::Result post(const std::string& path, const std::string& body,
+                       httplib::Headers headers = {}) {
     httplib::Client c(host, port);
     c.set_read_timeout(15, 0);
     return c.Post(path.c_str(), headers, body, "application/x-www-form-urlencoded");
@@ -246,9 +254,10 @@ class DeskHttp : public ::testing::Test {
 };
 
 TEST_F(DeskHttp, WithoutASessionEveryPageIsTheSignInPageAndNoData) {
-  for (const char* path : {"/search?name=Kudaiarov", "/search?name=Kudaiarov&fragment=1", "/contact?id=kg-gpo-1",
-                           "/contact/vcard?id=kg-gpo-1", "/counterpart?from=TH&to=KG", "/alerts", "/alerts/poll",
-                           "/alerts/new", "/notices", "/status", "/"}) {
+  for (const char* path :
+       {"/search?name=Kudaiarov", "/search?name=Kudaiarov&fragment=1", "/contact?id=kg-gpo-1",
+        "/contact/vcard?id=kg-gpo-1", "/counterpart?from=TH&to=KG", "/alerts", "/alerts/poll",
+        "/alerts/new", "/notices", "/status", "/"}) {
     auto r = get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 401) << path;
@@ -257,10 +266,12 @@ TEST_F(DeskHttp, WithoutASessionEveryPageIsTheSignInPageAndNoData) {
     EXPECT_EQ(r->body.find("a.sadykov@example.kg"), std::string::npos) << path;
   }
   auto page = get("/search");
-  EXPECT_NE(page->body.find("liaison desk"), std::string::npos) << "the sign-in page says how to sign in";
+  EXPECT_NE(page->body.find("liaison desk"), std::string::npos)
+      << "the sign-in page says how to sign in";
   // A made-up session cookie is no session.
-  auto forged = get("/search?name=Kudaiarov",
-                    {{"Cookie", "liaison_session_" + std::to_string(port) + "=" + std::string(64, 'a')}});
+  auto forged =
+      get("/search?name=Kudaiarov",
+          {{"Cookie", "liaison_session_" + std::to_string(port) + "=" + std::string(64, 'a')}});
   EXPECT_EQ(forged->status, 401);
 }
 
@@ -301,7 +312,8 @@ TEST_F(DeskHttp, SigningInNeedsTheTokenForTheLink) {
   httplib::Client c(host, port);
   auto none = c.Post("/v1/desk/link", "", "text/plain");
   EXPECT_EQ(none->status, 401);
-  auto wrong = c.Post("/v1/desk/link", {{"Authorization", "Bearer " + std::string(64, 'b')}}, "", "text/plain");
+  auto wrong = c.Post("/v1/desk/link", {{"Authorization", "Bearer " + std::string(64, 'b')}}, "",
+                      "text/plain");
   EXPECT_EQ(wrong->status, 401);
   EXPECT_EQ(wrong->body.find("code="), std::string::npos);
 }
@@ -312,9 +324,11 @@ TEST_F(DeskHttp, EveryPostNeedsTheFormsCsrfTokenAndItsOwnOrigin) {
   // Without, and with a wrong token: refused before anything happens.
   auto none = post("/alerts", "person=A&headline=H&sites=th-bangkok", cookie);
   EXPECT_EQ(none->status, 403);
-  auto wrong = post("/alerts", "csrf=" + std::string(64, '0') + "&person=A&headline=H&sites=th-bangkok", cookie);
+  auto wrong = post(
+      "/alerts", "csrf=" + std::string(64, '0') + "&person=A&headline=H&sites=th-bangkok", cookie);
   EXPECT_EQ(wrong->status, 403);
-  auto other = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "http://evil.example"}});
+  auto other =
+      post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "http://evil.example"}});
   EXPECT_EQ(other->status, 403);
   auto opaque = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "null"}});
   EXPECT_EQ(opaque->status, 403);
@@ -323,13 +337,17 @@ TEST_F(DeskHttp, EveryPostNeedsTheFormsCsrfTokenAndItsOwnOrigin) {
   Browser b2 = signIn();
   EXPECT_EQ(post("/signout", "csrf=" + b2.csrf, cookie)->status, 403);
   // With it, the form is handled: the fake broker is unreachable, so the page says so.
-  auto sent = post("/alerts", "csrf=" + b.csrf + "&person=Aibek&headline=Victims+located&sites=th-bangkok", cookie);
+  auto sent =
+      post("/alerts", "csrf=" + b.csrf + "&person=Aibek&headline=Victims+located&sites=th-bangkok",
+           cookie);
   ASSERT_TRUE(sent);
   EXPECT_EQ(sent->status, 400);
   EXPECT_NE(sent->body.find("The broker did not answer"), std::string::npos) << sent->body;
-  EXPECT_NE(sent->body.find("value=\"Victims located\""), std::string::npos) << "what was typed stays";
+  EXPECT_NE(sent->body.find("value=\"Victims located\""), std::string::npos)
+      << "what was typed stays";
   // Sign out (with the token): the cookie is no good after.
-  auto out = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "http://" + hostHeader()}});
+  auto out = post("/signout", "csrf=" + b.csrf,
+                  {{"Cookie", b.cookie}, {"Origin", "http://" + hostHeader()}});
   EXPECT_EQ(out->status, 200);
   EXPECT_EQ(get("/status", cookie)->status, 401);
   // A form that is not urlencoded is refused.
@@ -340,14 +358,15 @@ TEST_F(DeskHttp, EveryPostNeedsTheFormsCsrfTokenAndItsOwnOrigin) {
 
 TEST_F(DeskHttp, TheHostMustBeTheAddressTheSiteListensOn) {
   Browser b = signIn();
-  for (const std::string& bad : std::vector<std::string>{"evil.example", "evil.example:" + std::to_string(port),
-                                                        "127.0.0.1:1", "localhost:1"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "evil.example", "evil.example:" + std::to_string(port), "127.0.0.1:1", "localhost:1"}) {
     auto r = get("/search?name=Kudaiarov", {{"Cookie", b.cookie}, {"Host", bad}});
     ASSERT_TRUE(r) << bad;
     EXPECT_EQ(r->status, 403) << bad;
     EXPECT_EQ(r->body.find("Kudaiarov"), std::string::npos) << bad;
   }
-  auto local = get("/search?name=Kudaiarov", {{"Cookie", b.cookie}, {"Host", "localhost:" + std::to_string(port)}});
+  auto local = get("/search?name=Kudaiarov",
+                   {{"Cookie", b.cookie}, {"Host", "localhost:" + std::to_string(port)}});
   EXPECT_EQ(local->status, 200);
 }
 
@@ -375,7 +394,8 @@ TEST_F(DeskHttp, PagesCarryAStrictPolicyAndAreNotCached) {
 
 TEST_F(DeskHttp, TextFromARecordIsEscapedEverywhere) {
   Browser b = signIn();
-  for (const char* path : {"/search?name=Evil", "/search?name=Evil&fragment=1", "/contact?id=kg-gpo-2"}) {
+  for (const char* path :
+       {"/search?name=Evil", "/search?name=Evil&fragment=1", "/contact?id=kg-gpo-2"}) {
     auto r = get(path, {{"Cookie", b.cookie}});
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 200) << path;
@@ -398,7 +418,8 @@ TEST_F(DeskHttp, TextFromARecordIsEscapedEverywhere) {
 
 TEST_F(DeskHttp, SearchFindsTheLatinRecordFromItsCyrillicSpellingAndFiltersLikeFind) {
   Browser b = signIn();
-  auto r = get("/search?name=%D0%9A%D1%83%D0%B4%D0%B0%D1%8F%D1%80%D0%BE%D0%B2&fragment=1", {{"Cookie", b.cookie}});
+  auto r = get("/search?name=%D0%9A%D1%83%D0%B4%D0%B0%D1%8F%D1%80%D0%BE%D0%B2&fragment=1",
+               {{"Cookie", b.cookie}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("Nurlan Kudaiarov"), std::string::npos) << r->body;
@@ -428,8 +449,11 @@ TEST_F(DeskHttp, TheCardLinksEveryChannelAndOffersTheVcard) {
 
 TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
   // An alert in the inbox, so its pages render too.
-  Json a{{"headline", "Жертвы обнаружены"}, {"targets", {{"sites", {"kg-bishkek"}}}}, {"ackRequired", true}};
-  auto item = json::alertFromJson(a, {"3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11", "th-bangkok", formatTimestamp(now)}, "a");
+  Json a{{"headline", "Жертвы обнаружены"},
+         {"targets", {{"sites", {"kg-bishkek"}}}},
+         {"ackRequired", true}};
+  auto item = json::alertFromJson(
+      a, {"3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11", "th-bangkok", formatTimestamp(now)}, "a");
   ASSERT_TRUE(item.ok()) << item.error().message;
   site::StoredAlert stored;
   stored.id = "3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11";
@@ -441,9 +465,10 @@ TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
   Browser b = signIn();
   httplib::Headers ru{{"Cookie", b.cookie}, {"Accept-Language", "ru-RU,ru;q=0.9"}};
   const size_t before = desk::missingTranslations();
-  for (const char* path : {"/search", "/search?name=Kudaiarov", "/counterpart?from=TH&to=KG", "/contact?id=kg-gpo-1",
-                           "/alerts", "/alerts/new", "/alerts/view?id=3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11",
-                           "/notices", "/status", "/nowhere", "/search?country=ZZ"}) {
+  for (const char* path :
+       {"/search", "/search?name=Kudaiarov", "/counterpart?from=TH&to=KG", "/contact?id=kg-gpo-1",
+        "/alerts", "/alerts/new", "/alerts/view?id=3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11",
+        "/notices", "/status", "/nowhere", "/search?country=ZZ"}) {
     auto r = get(path, ru);
     ASSERT_TRUE(r) << path;
     EXPECT_NE(r->body.find("<html lang=\"ru\">"), std::string::npos) << path;

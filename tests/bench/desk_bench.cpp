@@ -44,8 +44,8 @@ std::string urlEncode(const std::string& s) {
 }
 
 // Milliseconds of each GET of `paths` (round robin), `n` in all.
-std::vector<double> timeGets(httplib::Client& http, const httplib::Headers& h, const std::vector<std::string>& paths,
-                             int n, int* failures) {
+std::vector<double> timeGets(httplib::Client& http, const httplib::Headers& h,
+                             const std::vector<std::string>& paths, int n, int* failures) {
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
   const pid_t pid = s.daemon->pid();
   std::vector<Row> rows;
   const std::string scale = std::to_string(records) + " records";
-  rows.push_back({"site daemon own memory (RssAnon), desk not used", procKiB(pid, "RssAnon") / 1024.0, "MiB", scale});
+  rows.push_back({"site daemon own memory (RssAnon), desk not used",
+                  procKiB(pid, "RssAnon") / 1024.0, "MiB", scale});
 
   // Sign in as a browser would.
   std::string out;
@@ -145,17 +146,22 @@ int main(int argc, char** argv) {
   auto filterMs = timeGets(http, h, byFilter, queries, &failures);
   auto pageMs = timeGets(http, h, pages, queries / 4, &failures);
   auto cardMs = timeGets(http, h, cards, queries / 4, &failures);
-  const std::string against = "GET /v1/status p50 " + std::to_string(percentile(baseline, 0.5)).substr(0, 5) + " ms";
-  rows.push_back({"baseline: GET /v1/status, p50", percentile(baseline, 0.5), "ms", "the API's cheapest answer"});
+  const std::string against =
+      "GET /v1/status p50 " + std::to_string(percentile(baseline, 0.5)).substr(0, 5) + " ms";
+  rows.push_back({"baseline: GET /v1/status, p50", percentile(baseline, 0.5), "ms",
+                  "the API's cheapest answer"});
   rows.push_back({"desk search by Latin name, p50", percentile(latinMs, 0.5), "ms", against});
   rows.push_back({"desk search by Latin name, p99", percentile(latinMs, 0.99), "ms", ""});
   rows.push_back({"desk search by Cyrillic name, p50", percentile(cyrillicMs, 0.5), "ms", against});
   rows.push_back({"desk search by Cyrillic name, p99", percentile(cyrillicMs, 0.99), "ms", ""});
-  rows.push_back({"desk search by country+role+language, p50", percentile(filterMs, 0.5), "ms", against});
+  rows.push_back(
+      {"desk search by country+role+language, p50", percentile(filterMs, 0.5), "ms", against});
   rows.push_back({"desk whole search page, p50", percentile(pageMs, 0.5), "ms", against});
   rows.push_back({"desk contact card, p50", percentile(cardMs, 0.5), "ms", against});
-  rows.push_back({"site daemon own memory (RssAnon), desk in use", procKiB(pid, "RssAnon") / 1024.0, "MiB", scale});
-  rows.push_back({"site daemon peak resident (VmHWM)", procKiB(pid, "VmHWM") / 1024.0, "MiB", "LMDB pages included"});
+  rows.push_back({"site daemon own memory (RssAnon), desk in use", procKiB(pid, "RssAnon") / 1024.0,
+                  "MiB", scale});
+  rows.push_back({"site daemon peak resident (VmHWM)", procKiB(pid, "VmHWM") / 1024.0, "MiB",
+                  "LMDB pages included"});
   rows.push_back({"desk requests that failed", static_cast<double>(failures), "", "must be 0"});
 
   // First paint in a real browser, when one is installed.
@@ -163,15 +169,16 @@ int main(int argc, char** argv) {
   if (b.cli({"desk", "--site", s.dir, "--format", "json"}, &out) == 0) {
     paintLink = nlohmann::json::parse(out).value("link", "");
   }
-  auto paint = testing::run({"/usr/bin/python3", testing::sourceDir() + "/scripts/desk_paint.py", paintLink,
-                             latin.empty() ? "a" : latin.front()},
+  auto paint = testing::run({"/usr/bin/python3", testing::sourceDir() + "/scripts/desk_paint.py",
+                             paintLink, latin.empty() ? "a" : latin.front()},
                             "", 300);
   auto j = nlohmann::json::parse(paint.out, nullptr, false);
   if (paint.exitCode == 0 && j.is_object()) {
     rows.push_back({"baseline: first paint of a one-line page, p50", j.value("baseline", 0.0), "ms",
                     "headless Chromium, " + std::to_string(j.value("loads", 0)) + " loads"});
-    rows.push_back({"search page first contentful paint, p50", j.value("p50", 0.0), "ms",
-                    "one-line page " + std::to_string(j.value("baseline", 0.0)).substr(0, 5) + " ms"});
+    rows.push_back(
+        {"search page first contentful paint, p50", j.value("p50", 0.0), "ms",
+         "one-line page " + std::to_string(j.value("baseline", 0.0)).substr(0, 5) + " ms"});
   } else {
     std::fprintf(stderr, "bench: no first-paint figure (%s)\n", paint.err.c_str());
   }
