@@ -10,7 +10,8 @@
 // Limits: 2^32 records over the life of a replica; the map size bounds the file (default 4 GiB).
 //
 // On disk (LMDB named databases in DIR/db):
-//   meta     "root" → 32-byte root key, "next-docno" → u32, "format" → "1"
+//   meta     "root" → 32-byte root key, "next-docno" → u32, "format" → "1", "name-keys" → the
+//            names::kKeyFormat the name index was built with (rebuilt on open when it differs)
 //   ids      id → u32 docno (a dense number given at first sight of an id)
 //   records  u32 docno (INTEGERKEY) → [u32 docno][u64 revision][u8 kind][u8 status][2 country]
 //            [envelope bytes]

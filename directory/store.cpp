@@ -1,7 +1,9 @@
 #include "directory/store.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -15,9 +17,12 @@ std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size())
 
 char kindCode(schema::Record::Reader r) {
   switch (r.getBody().which()) {
-    case schema::Record::Body::CONTACT: return 'c';
-    case schema::Record::Body::INSTRUMENT: return 'i';
-    case schema::Record::Body::NOTICE: return 'n';
+    case schema::Record::Body::CONTACT:
+      return 'c';
+    case schema::Record::Body::INSTRUMENT:
+      return 'i';
+    case schema::Record::Body::NOTICE:
+      return 'n';
   }
   return '?';
 }
@@ -38,7 +43,8 @@ std::string nameText(schema::Record::Reader r) {
       auto n = body.getNotice();
       return str(n.getForename()) + " " + str(n.getName());
     }
-    case schema::Record::Body::INSTRUMENT: return {};
+    case schema::Record::Body::INSTRUMENT:
+      return {};
   }
   return {};
 }
@@ -76,8 +82,8 @@ class TxnTrust final : public trust::TrustView {
     std::optional<trust::MemberCert> cert;
     auto v = txn_.get(dbi_.members, site);
     if (v && *v) {
-      auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>((*v)->data()),
-                                              (*v)->size()));
+      auto env = SignedItem::decodeStored(
+          std::span(reinterpret_cast<const uint8_t*>((*v)->data()), (*v)->size()));
       if (env && env->item.reader().which() == schema::Item::MEMBER) {
         cert = trust::memberFromSigned(*env);
       }
@@ -99,7 +105,8 @@ class TxnTrust final : public trust::TrustView {
       auto c = lmdb::Cursor::open(txn_, dbi_.peerings);
       std::string_view k, v;
       for (bool ok = c && c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
-        auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+        auto env = SignedItem::decodeStored(
+            std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
         if (!env || env->item.reader().which() != schema::Item::PEERING) continue;
         auto p = trust::peeringFromReader(env->item.reader().getPeering());
         p.home = env->signerKey == root_;
@@ -174,9 +181,12 @@ std::optional<RecordHeader> RecordHeader::decode(std::string_view value) {
 
 std::string RecordHeader::kindName() const {
   switch (kind) {
-    case 'c': return "contact";
-    case 'i': return "instrument";
-    case 'n': return "notice";
+    case 'c':
+      return "contact";
+    case 'i':
+      return "instrument";
+    case 'n':
+      return "notice";
   }
   return "record";
 }
@@ -201,8 +211,7 @@ Result<std::optional<uint32_t>> docnoOf(const lmdb::Txn& txn, const Dbis& dbi,
   return std::optional<uint32_t>{docno};
 }
 
-Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi,
-                                            uint32_t docno) {
+Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi, uint32_t docno) {
   auto v = txn.get(dbi.records, docKey(docno));
   if (!v) return v.error();
   if (!*v) return std::optional<StoredRecord>{};
@@ -232,6 +241,68 @@ Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis&
 Directory::Directory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Directory::~Directory() = default;
 
+namespace {
+
+// Adds (or removes) an active record's name keys: each folded key → docno, and each key's
+// single-deletion variants → key, for tolerant matching.
+Status indexName(lmdb::Txn& txn, const Dbis& dbi, names::Folder& folder,
+                 schema::Record::Reader record, uint32_t docno, bool on) {
+  std::set<std::string> keys;
+  for (auto& k : folder.keys(nameText(record))) keys.insert(std::move(k));
+  std::string doc = u32be(docno);
+  for (const auto& key : keys) {
+    if (key.empty() || key.size() > 200) continue;
+    if (on) {
+      LIAISON_TRY(txn.put(dbi.names, key, doc, MDB_NODUPDATA));
+      for (const auto& d : names::deletions(key)) {
+        LIAISON_TRY(txn.put(dbi.namedel, d, key, MDB_NODUPDATA));
+      }
+    } else {
+      LIAISON_TRY(txn.del(dbi.names, key, std::string_view(doc)));
+    }
+  }
+  return {};
+}
+
+// A replica whose name index was built with other folding rules (meta "name-keys" is not
+// names::kKeyFormat, or absent: before the national romanizations) is reindexed when opened for
+// writing, in the same transaction: every active record's keys again. Readers opened before see
+// the old index until this commits.
+Status reindexNamesIfStale(lmdb::Txn& txn, const Dbis& dbi, const std::string& dbDir) {
+  const std::string want = std::to_string(names::kKeyFormat);
+  auto have = txn.get(dbi.meta, "name-keys");
+  if (!have) return have.error();
+  if (*have && **have == want) return {};
+  if (int rc = mdb_drop(txn.get(), dbi.names, 0); rc != 0) {
+    return makeError(Errc::kIo, dbDir + ": emptying the name index: " + mdb_strerror(rc));
+  }
+  if (int rc = mdb_drop(txn.get(), dbi.namedel, 0); rc != 0) {
+    return makeError(Errc::kIo, dbDir + ": emptying the name index: " + mdb_strerror(rc));
+  }
+  names::Folder folder;
+  size_t count = 0;
+  auto cursor = lmdb::Cursor::open(txn, dbi.ids);
+  if (!cursor) return cursor.error();
+  std::string_view key, value;
+  for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
+       ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
+    if (value.size() != 4) return makeError(Errc::kIo, dbDir + ": id index damaged");
+    uint32_t docno = 0;
+    std::memcpy(&docno, value.data(), 4);
+    auto rec = readDoc(txn, dbi, docno);
+    if (!rec) return rec.error();
+    if (!*rec || (*rec)->record().getStatus() != "active") continue;
+    LIAISON_TRY(indexName(txn, dbi, folder, (*rec)->record(), docno, true));
+    ++count;
+  }
+  if (count > 0) {
+    spdlog::info("{}: name index rebuilt for key format {} ({} records)", dbDir, want, count);
+  }
+  return txn.put(dbi.meta, "name-keys", want);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
                                                    const Options& options) {
   lmdb::Env::Options envOptions;
@@ -239,7 +310,7 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
   envOptions.readOnly = options.readOnly;
   envOptions.noSync = options.noSync;
   if (options.readOnly) {
-    struct stat st{};
+    struct stat st {};
     if (::stat((dbDir + "/data.mdb").c_str(), &st) != 0) {
       return makeError(Errc::kNotFound, dbDir + ": no replica here (run `liaison init` first)");
     }
@@ -248,7 +319,8 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
   if (!env) return env.error();
   auto impl = std::make_unique<Impl>(Impl{std::move(env).value(), {}, options.readOnly});
   {
-    auto txn = options.readOnly ? lmdb::Txn::beginRead(impl->env) : lmdb::Txn::beginWrite(impl->env);
+    auto txn =
+        options.readOnly ? lmdb::Txn::beginRead(impl->env) : lmdb::Txn::beginWrite(impl->env);
     if (!txn) return txn.error();
     struct Spec {
       MDB_dbi* dbi;
@@ -268,12 +340,16 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
     for (auto& s : specs) {
       auto dbi = lmdb::openDbi(*txn, s.name, s.flags);
       if (!dbi) {
-        return makeError(dbi.error().code, dbDir + ": " + dbi.error().message +
-                                               (options.readOnly ? " (not a Liaison replica?)" : ""));
+        return makeError(dbi.error().code,
+                         dbDir + ": " + dbi.error().message +
+                             (options.readOnly ? " (not a Liaison replica?)" : ""));
       }
       *s.dbi = *dbi;
     }
-    if (!options.readOnly) LIAISON_TRY(txn->put(impl->dbi.meta, "format", "1"));
+    if (!options.readOnly) {
+      LIAISON_TRY(txn->put(impl->dbi.meta, "format", "1"));
+      LIAISON_TRY(reindexNamesIfStale(*txn, impl->dbi, dbDir));
+    }
     // Committing keeps the handles open; an aborted txn would close them (read-only ones too).
     LIAISON_TRY(std::move(*txn).commit());
   }
@@ -304,21 +380,7 @@ struct Directory::Batch::State {
       if (record.getStatus() == "active") LIAISON_TRY(bits.set("n:" + origin, docno, on));
     }
     if (record.getStatus() != "active") return {};
-    std::set<std::string> keys;
-    for (auto& k : folder.keys(nameText(record))) keys.insert(std::move(k));
-    std::string doc = u32be(docno);
-    for (const auto& key : keys) {
-      if (key.empty() || key.size() > 200) continue;
-      if (on) {
-        LIAISON_TRY(txn.put(impl.dbi.names, key, doc, MDB_NODUPDATA));
-        for (const auto& d : names::deletions(key)) {
-          LIAISON_TRY(txn.put(impl.dbi.namedel, d, key, MDB_NODUPDATA));
-        }
-      } else {
-        LIAISON_TRY(txn.del(impl.dbi.names, key, std::string_view(doc)));
-      }
-    }
-    return {};
+    return indexName(txn, impl.dbi, folder, record, docno, on);
   }
 
   Result<ApplyResult> applyRecord(const SignedItem& item, int64_t now, bool signatureChecked) {
@@ -343,8 +405,9 @@ struct Directory::Batch::State {
     }
     result.decision = trust::verify(item, trust, now, existing, signatureChecked);
     if (!result.decision.accepted()) {
-      result.outcome = result.decision.refusal == trust::Refusal::kStaleRevision ? Outcome::kIgnored
-                                                                                 : Outcome::kRefused;
+      result.outcome = result.decision.refusal == trust::Refusal::kStaleRevision
+                           ? Outcome::kIgnored
+                           : Outcome::kRefused;
       return result;
     }
     uint32_t docno = 0;
@@ -403,7 +466,8 @@ struct Directory::Batch::State {
       if (!c) return c.error();
       std::string_view k, v;
       for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
-        auto env = SignedItem::decodeStored(std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
+        auto env = SignedItem::decodeStored(
+            std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()));
         if (env && env->signerKey == peerRoot) sites.emplace_back(k);
       }
     }
@@ -434,19 +498,22 @@ Result<Directory::Batch> Directory::begin() {
 }
 
 Status Directory::Batch::setRoot(const SigningKey& root) {
-  LIAISON_TRY(s_->txn.put(s_->impl.dbi.meta, "root",
-                          std::string_view(reinterpret_cast<const char*>(root.data()), root.size())));
+  LIAISON_TRY(
+      s_->txn.put(s_->impl.dbi.meta, "root",
+                  std::string_view(reinterpret_cast<const char*>(root.data()), root.size())));
   s_->trust.setRoot(root);
   return {};
 }
 
-Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now, bool signatureChecked) {
+Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
+                                            bool signatureChecked) {
   auto reader = item.item.reader();
   if (!s_->trust.hasRoot()) {
     return makeError(Errc::kInvalidInput, "replica has no network root (run `liaison init`)");
   }
   switch (reader.which()) {
-    case schema::Item::RECORD: return s_->applyRecord(item, now, signatureChecked);
+    case schema::Item::RECORD:
+      return s_->applyRecord(item, now, signatureChecked);
     case schema::Item::MEMBER:
     case schema::Item::REVOCATION: {
       ApplyResult result{Outcome::kApplied, itemKind(reader), itemId(reader), {}};
@@ -489,9 +556,10 @@ Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
       }
       if (current && current->revision >= incoming.revision) {
         result.outcome = Outcome::kIgnored;
-        result.decision = {trust::Refusal::kStaleRevision,
-                           "peering " + result.id + ": revision " + std::to_string(incoming.revision) +
-                               " is not above the stored " + std::to_string(current->revision)};
+        result.decision = {trust::Refusal::kStaleRevision, "peering " + result.id + ": revision " +
+                                                               std::to_string(incoming.revision) +
+                                                               " is not above the stored " +
+                                                               std::to_string(current->revision)};
         return result;
       }
       // The peer network whose items this peering governs, and the root they were signed under.
@@ -500,7 +568,8 @@ Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
       const bool ending = incoming.status == "retired" ||
                           (incoming.home && current && current->peerRoot != incoming.peerRoot);
       Bytes env = item.encode();
-      LIAISON_TRY(s_->txn.put(s_->impl.dbi.peerings, (incoming.home ? "0:" : "1:") + result.id, asView(env)));
+      LIAISON_TRY(s_->txn.put(s_->impl.dbi.peerings, (incoming.home ? "0:" : "1:") + result.id,
+                              asView(env)));
       if (ending && home) {
         auto removed = s_->withdraw(peerNetwork, home->peerRoot);
         if (!removed) return removed.error();
@@ -512,7 +581,8 @@ Result<ApplyResult> Directory::Batch::apply(const SignedItem& item, int64_t now,
     case schema::Item::ALERT:
     case schema::Item::ACK: {
       ApplyResult result{Outcome::kRefused, itemKind(reader), itemId(reader), {}};
-      result.decision = {trust::Refusal::kInvalid, "alerts travel on the bus, not in the directory"};
+      result.decision = {trust::Refusal::kInvalid,
+                         "alerts travel on the bus, not in the directory"};
       return result;
     }
   }

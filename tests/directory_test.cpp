@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 
 #include "common/clock.h"
+#include "common/lmdb.h"
 #include "directory/directory.h"
 #include "schemas/json.h"
 #include "tests/support.h"
@@ -213,6 +214,40 @@ TEST_F(DirectoryTest, ReadOnlyReaderSeesCommittedState) {
   EXPECT_FALSE((*reader)->begin().ok()) << "a read-only replica refuses writes";
   testing::TempDir empty;
   EXPECT_FALSE(Directory::open(empty / "nothing", ro).ok());
+}
+
+TEST_F(DirectoryTest, ANameIndexBuiltWithOtherRulesIsRebuiltWhenOpened) {
+  // A replica indexed before the national romanizations (no "name-keys" in meta) or with other
+  // rules: opened for writing, its name index is rebuilt from the stored records.
+  publish({contactJson("az-1", R"("name": {"latin": "Cəfər Əliyev"}, "country": "KG")"),
+           contactJson("kg-2", R"("name": {"latin": "Bakyt Kudaiarov"})")});
+  dir.reset();
+  {
+    auto env = lmdb::Env::open(tmp / "db", lmdb::Env::Options{});
+    ASSERT_TRUE(env.ok());
+    auto txn = lmdb::Txn::beginWrite(*env);
+    ASSERT_TRUE(txn.ok());
+    auto meta = lmdb::openDbi(*txn, "meta", 0);
+    auto names = lmdb::openDbi(*txn, "names", MDB_DUPSORT | MDB_DUPFIXED);
+    ASSERT_TRUE(meta.ok() && names.ok());
+    ASSERT_EQ(mdb_drop(txn->get(), *names, 0), 0);  // as if indexed by rules that miss these
+    ASSERT_TRUE(txn->del(*meta, "name-keys").ok());
+    ASSERT_TRUE(std::move(*txn).commit().ok());
+  }
+  {
+    directory::Directory::Options ro;
+    ro.readOnly = true;
+    auto reader = Directory::open(tmp / "db", ro);
+    ASSERT_TRUE(reader.ok());
+    directory::Query q;
+    q.name = "Alieva";
+    EXPECT_TRUE((*reader)->find(q, now)->empty()) << "a reader does not rebuild";
+  }
+  auto reopened = Directory::open(tmp / "db", Directory::Options{});
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  dir = std::move(reopened).value();
+  EXPECT_EQ(byName("Джафар Алиев"), std::vector<std::string>{"az-1"});
+  EXPECT_EQ(byName("Кудаяров"), std::vector<std::string>{"kg-2"});
 }
 
 }  // namespace
