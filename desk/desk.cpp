@@ -1330,7 +1330,7 @@ class Desk final : public site::WebPages {
               "class=\"secondary\">" +
               h(c.t("Decline")) + "</button></div></form>";
     }
-    if (!inbound && open && a.value("msgType", "alert") == "alert") {
+    if (!inbound && open && a.value("msgType", "alert") != "cancel") {
       body += "<h2>" + h(c.t("Update or cancel")) +
               "</h2><form id=\"update-form\" method=\"post\" action=\"/alerts/update\">" +
               csrfField(c) + "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +

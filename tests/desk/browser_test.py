@@ -10,8 +10,9 @@ and python3-selenium) through the desk of Bishkek:
   the contact card (tel:/mailto: links, local time, deputy, vCard); Russian, and that the choice
   sticks; a record's text with <script> in it shown as text; the inbox refreshing itself (no reload)
   when Almaty sends an alert from the command line; acknowledging it with a name and a comment;
-  the acknowledgement seen by the sender, both with `liaison alert show` and in Almaty's own desk;
-  signing out; counterpart, notices, status.
+  the acknowledgement seen by the sender, both with `liaison alert show` and in Almaty's own desk
+  (signed in beside Bishkek's in the same browser); an alert sent, updated and cancelled from
+  Almaty's desk and received so at Bishkek; signing out; counterpart, notices, status.
 
 A form the desk refuses is a failed check, but the run goes on (the same form sent again by fetch())
 so that one run reports everything that follows; the run still exits 1.
@@ -597,6 +598,48 @@ def run(net, desk):
     sender_state = desk.one("#alert-state", "the alert's state at Almaty").text
     check("1 acknowledged" in sender_state, f"Almaty's page reads 1 acknowledged (got {sender_state!r})")
     desk.shot("08-sender-view")
+
+    # ---- sending, updating and cancelling from the desk (Almaty → Bishkek) ------------------------
+    desk.get(f"{kz}/alerts/new", "the send form at Almaty")
+    sender = "Yerlan Bekov"
+    field = desk.one("#a-person", "the sender's name")
+    field.clear()
+    field.send_keys(sender)
+    desk.one("#a-headline", "the headline").send_keys("Witness hearing by video tomorrow 10:00")
+    desk.one("#a-sites", "the target sites").send_keys(KG)
+    desk.one("#a-deadline", "the deadline").send_keys("30")
+    sent_path = desk.submit("#alert-form", "#alert-form button[type=submit]", "sending an alert from the desk")
+    check(sent_path == "/alerts/view", f"sending leads to the new alert's page (at {d.current_url!r})")
+    desk_alert = urllib.parse.parse_qs(urllib.parse.urlsplit(d.current_url).query).get("id", [""])[0]
+    check(desk_alert and desk_alert != alert_id, f"the desk's alert has an id of its own (got {desk_alert!r})")
+    check(desk.css(f'#custody tr[data-site="{KG}"]'), "the new alert's page lists Bishkek as its target")
+    def received(alert):
+        alerts = net.liaison_json("alert", "list", "--site", net.path(KG))
+        alerts = alerts.get("alerts", alerts) if isinstance(alerts, dict) else alerts
+        return [a for a in alerts if a.get("id") == alert] or None
+    got = wait_for(lambda: received(desk_alert), 30, "Bishkek receives the alert sent from Almaty's desk")[0]
+    check(got.get("headline") == "Witness hearing by video tomorrow 10:00", f"Bishkek has its headline (got {got!r})")
+    # Update it (a new message replacing it), then cancel the update.
+    title = desk.one("#u-headline", "the update's headline")
+    title.clear()
+    title.send_keys("Witness hearing by video moved to 14:00")
+    upd_path = desk.submit("#update-form", "#update-form button[type=submit]", "updating the alert from the desk")
+    check(upd_path == "/alerts/view", f"updating leads to the update's page (at {d.current_url!r})")
+    update_id = urllib.parse.parse_qs(urllib.parse.urlsplit(d.current_url).query).get("id", [""])[0]
+    check(update_id and update_id != desk_alert, "the update is a message of its own")
+    check(desk_alert in desk.text(), "the update's page names the alert it replaces")
+    desk.get(f"{kz}/alerts/view?id={desk_alert}", "the replaced alert")
+    check(desk.one("#alert-state", "the replaced alert's state").text == "Updated", "the original now reads Updated")
+    desk.shot("09a-updated")
+    wait_for(lambda: received(update_id), 30, "Bishkek receives the update")
+    desk.get(f"{kz}/alerts/view?id={update_id}", "the update")
+    reason = desk.one("#x-reason", "the cancel reason")
+    reason.send_keys("Hearing postponed by the court")
+    desk.submit("#cancel-form", "#cancel-form button[type=submit]", "cancelling from the desk")
+    desk.get(f"{kz}/alerts/view?id={update_id}", "the cancelled update")
+    check(desk.one("#alert-state", "the update's state").text == "Cancelled", "the update now reads Cancelled")
+    wait_for(lambda: (received(update_id) or [{}])[0].get("state") == "cancelled" or None, 30,
+             "Bishkek shows the update cancelled")
 
     # Signing out at Almaty (a form POST too); Almaty's pages then need a new link.
     ended = desk.submit("header form[action='/signout']", "header form[action='/signout'] button", "signing out at Almaty")
