@@ -31,7 +31,8 @@ def main() -> int:
     loads = int(sys.argv[3]) if len(sys.argv) > 3 else 15
     base = link.split("/signin")[0]
     options = Options()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1280,900"):
         options.add_argument(a)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
