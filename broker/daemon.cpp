@@ -11,6 +11,7 @@
 #include "bus/protocol.h"
 #include "bus/zap.h"
 #include "bus/zmq.h"
+#include "common/daemon.h"
 #include "common/files.h"
 #include "schemas/json.h"
 #include "trust/keys.h"
@@ -101,6 +102,7 @@ class Broker {
       auto now = Steady::now();
       if (now >= nextTick) {
         alerts_->tick(steadyMs());
+        giveBack_.note(handled_, steadyMs());
         nextTick = now + std::chrono::milliseconds(100);
       }
       flushAlerts();
@@ -128,6 +130,7 @@ class Broker {
           continue;
         }
         handle(*msg);
+        ++handled_;
       }
       flushAlerts();  // one transaction for the alert work of the whole drain
     }
@@ -324,6 +327,8 @@ class Broker {
   std::string listenEndpoint_, fanoutEndpoint_;
   std::map<std::string, Steady::time_point> snapshots_;
   uint64_t badFrames_ = 0, notAdmitted_ = 0;
+  uint64_t handled_ = 0;          // requests handled, for giveBack_
+  MemoryGiveBack giveBack_;       // after a burst of submissions or fetches
 
  public:
   ~Broker() {

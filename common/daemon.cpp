@@ -1,5 +1,6 @@
 #include "common/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -36,6 +37,19 @@ void setupDaemonLogging(const std::string& name) {
     spdlog::set_level(spdlog::level::from_str(level));
   }
   spdlog::cfg::load_env_levels();
+}
+
+void MemoryGiveBack::note(uint64_t work, int64_t nowMs) {
+  if (work == trimmedAt_) return;
+  if (work != last_) {
+    last_ = work;
+    quietSince_ = nowMs;
+    return;
+  }
+  if (nowMs - quietSince_ < quietMs_) return;
+  ::malloc_trim(0);
+  trimmedAt_ = work;
+  ++trims_;
 }
 
 }  // namespace liaison

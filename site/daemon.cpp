@@ -18,6 +18,7 @@
 #include "common/parallel.h"
 #include "directory/site.h"
 #include "site/alerts.h"
+#include "common/daemon.h"
 #include "desk/desk.h"
 #include "site/api.h"
 #include "site/extension.h"
@@ -199,6 +200,7 @@ class Daemon final : public SiteService, public Transport {
         replica_->onTick(nowMs());
         desk_->tick(nowMs(), status().connected);
         expireJobs();
+        giveBack_.note(replica_->applied() + status().alertsReceived, nowMs());
         nextTick = nowMs() + 100;
       }
       (void)replica_->flush();
@@ -555,6 +557,7 @@ class Daemon final : public SiteService, public Transport {
   uint16_t fanoutPort_ = 0;
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;
+  MemoryGiveBack giveBack_;  // after a catch-up or a bulk publish
   std::mutex jobsMutex_;
   std::deque<std::shared_ptr<Job>> newJobs_;
   std::map<uint64_t, std::pair<std::shared_ptr<Job>, int64_t>> pendingJobs_;
