@@ -122,9 +122,10 @@ std::string checkField(std::string_view id, std::string_view name, std::string_v
          "\">" + h(label) + "</label></div>";
 }
 
+// A labelled list of a vocabulary's words; `any` adds a first choice that filters nothing.
 std::string selectField(const Ctx& c, std::string_view id, std::string_view name,
                         std::string_view label, std::string_view vocabulary,
-                        std::initializer_list<std::string_view> values, std::string_view current,
+                        std::span<const std::string_view> values, std::string_view current,
                         bool any = true) {
   std::string out = "<div class=\"field\"><label for=\"" + h(id) + "\">" + h(label) +
                     "</label><select id=\"" + h(id) + "\" name=\"" + h(name) + "\">";
@@ -133,14 +134,20 @@ std::string selectField(const Ctx& c, std::string_view id, std::string_view name
   return out + "</select></div>";
 }
 
-std::string selectSpan(const Ctx& c, std::string_view id, std::string_view name,
-                       std::string_view label, std::string_view vocabulary,
-                       std::span<const std::string_view> values, std::string_view current) {
-  std::string out = "<div class=\"field\"><label for=\"" + h(id) + "\">" + h(label) +
-                    "</label><select id=\"" + h(id) + "\" name=\"" + h(name) + "\">";
-  out += option("", c.t("any"), current.empty());
-  for (auto v : values) out += option(v, c.w(vocabulary, v), v == current);
-  return out + "</select></div>";
+std::string selectField(const Ctx& c, std::string_view id, std::string_view name,
+                        std::string_view label, std::string_view vocabulary,
+                        std::initializer_list<std::string_view> values, std::string_view current,
+                        bool any = true) {
+  return selectField(c, id, name, label, vocabulary,
+                     std::span<const std::string_view>(values.begin(), values.size()), current,
+                     any);
+}
+
+// Country codes are matched upper case ("kg" is KG).
+std::string upperCase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+  return s;
 }
 
 std::string countryList(const Ctx& c) {
@@ -537,14 +544,9 @@ class Desk final : public site::WebPages {
 
   // Reads the filters of `find` from the query; an error names the field in the reader's language.
   std::optional<std::string> readQuery(const Ctx& c, directory::Query& q) {
-    auto upper = [](std::string s) {
-      std::transform(s.begin(), s.end(), s.begin(),
-                     [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-      return s;
-    };
     const Form& f = c.query;
     if (auto v = f.get("name"); !v.empty()) q.name = v;
-    if (auto v = upper(f.get("country")); !v.empty()) {
+    if (auto v = upperCase(f.get("country")); !v.empty()) {
       if (!vocab::isCountry(v))
         return subst(c.t("Country: \"{}\" is not a country code (KG, TH, ...)."), {v});
       q.country = v;
@@ -622,11 +624,11 @@ class Desk final : public site::WebPages {
                       "type=\"search\" autocomplete=\"off\" autofocus");
     body += textField("f-country", "country", c.t("Country"), f.get("country"),
                       "list=\"countries\" maxlength=\"2\" autocomplete=\"off\"");
-    body += selectSpan(c, "f-role", "role", c.t("Role"), "role", vocab::roles(), f.get("role"));
+    body += selectField(c, "f-role", "role", c.t("Role"), "role", vocab::roles(), f.get("role"));
     body += textField("f-topic", "topic", c.t("Topic"), f.get("topic"),
                       "list=\"topics\" autocomplete=\"off\"");
-    body += selectSpan(c, "f-competence", "competence", c.t("Competence"), "competence",
-                       vocab::competences(), f.get("competence"));
+    body += selectField(c, "f-competence", "competence", c.t("Competence"), "competence",
+                        vocab::competences(), f.get("competence"));
     body += textField("f-language", "language", c.t("Language they accept"), f.get("language"),
                       "list=\"languages\" autocomplete=\"off\"");
     body +=
@@ -649,12 +651,7 @@ class Desk final : public site::WebPages {
   void counterpart(Ctx& c) {
     const int64_t now = clock_.nowSeconds();
     const Form& f = c.query;
-    auto upper = [](std::string s) {
-      std::transform(s.begin(), s.end(), s.begin(),
-                     [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-      return s;
-    };
-    std::string from = upper(f.get("from")), to = upper(f.get("to"));
+    std::string from = upperCase(f.get("from")), to = upperCase(f.get("to"));
     std::string results;
     if (!from.empty() || !to.empty()) {
       directory::Query q;
@@ -705,8 +702,8 @@ class Desk final : public site::WebPages {
                       "list=\"countries\" maxlength=\"2\" required autocomplete=\"off\"");
     body += textField("c-topic", "topic", c.t("Topic"), f.get("topic"),
                       "list=\"topics\" autocomplete=\"off\"");
-    body += selectSpan(c, "c-competence", "competence", c.t("Competence"), "competence",
-                       vocab::competences(), f.get("competence"));
+    body += selectField(c, "c-competence", "competence", c.t("Competence"), "competence",
+                        vocab::competences(), f.get("competence"));
     body += textField("c-language", "language", c.t("Language they accept"), f.get("language"),
                       "list=\"languages\" autocomplete=\"off\"");
     body += checkField("c-now", "now", c.t("Available now"), f.get("now") == "1");
@@ -1129,10 +1126,7 @@ class Desk final : public site::WebPages {
     Json targets = Json::object();
     auto put = [&](Json& into, const char* key, const std::string& text, bool upper) {
       for (auto v : splitList(text)) {
-        if (upper)
-          std::transform(v.begin(), v.end(), v.begin(),
-                         [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
-        into[key].push_back(v);
+        into[key].push_back(upper ? upperCase(v) : v);
       }
     };
     put(targets, "countries", f.get("countries"), true);
@@ -1450,9 +1444,7 @@ class Desk final : public site::WebPages {
     q.limit = 200;
     std::string error;
     std::string type = c.query.get("type");
-    std::string nationality = c.query.get("nationality");
-    std::transform(nationality.begin(), nationality.end(), nationality.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    std::string nationality = upperCase(c.query.get("nationality"));
     if (!type.empty()) {
       if (type != "yellow" && type != "red")
         error = subst(c.t("\"{}\" is not a kind of notice."), {type});
