@@ -3,22 +3,79 @@
 # in the same run. A Release build goes into build-release/.
 #   scripts/bench.sh            full figures (100,000 records, medians of 3 runs)
 #   scripts/bench.sh --quick    a one-minute smoke run (CI runs it so the benchmarks never rot)
+#   scripts/bench.sh --peers    Liaison beside OpenLDAP (slapd + syncrepl) and NATS JetStream (a
+#                               KV bucket + a mirror), installed from Debian when missing, in the
+#                               same run: 100,000 records, medians of 3 runs (about an hour on
+#                               2 cores); with --quick, 5,000 records and 1 run. --no-build (with
+#                               --peers only) runs the binaries already in build-release/bin.
+#                               See scripts/bench_peers.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0
+peers=0
+compile=1
+usage="usage: scripts/bench.sh [--quick] [--peers [--no-build]]"
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    *) echo "usage: scripts/bench.sh [--quick]" >&2; exit 2 ;;
+    --peers) peers=1 ;;
+    --no-build) compile=0 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
+if [ "$compile" = 0 ] && [ "$peers" = 0 ]; then echo "$usage" >&2; exit 2; fi
 
 if [ "$quick" = 1 ] && [ -x build/bin/liaison-bench-directory ]; then
   dir=build  # reuse the test build: the smoke run checks that it runs, not its numbers
+elif [ "$compile" = 0 ]; then
+  dir=build-release
 else
   dir=build-release
   BUILD_DIR=$dir BUILD_TYPE=Release CMAKE_ARGS="-DLIAISON_TESTS=ON" scripts/setup.sh >/dev/null
+fi
+
+if [ "$peers" = 1 ]; then
+  for b in liaison-gendir liaison-bench-directory liaison-bench-bus; do
+    [ -x "$dir/bin/$b" ] || { echo "bench: $dir/bin/$b is missing" >&2; exit 1; }
+  done
+  scripts/peers/install.sh
+  # bench_peers.py stops what it starts (on an error too). Should this script be stopped, it
+  # stops bench_peers.py, then whatever it had started that is still running, each by PID.
+  work=$(mktemp -d)
+  pids=$work/pids
+  : > "$pids"
+  py=""
+  # shellcheck disable=SC2317  # called by the trap below
+  stop_peers() {
+    local word pid
+    if [ -n "$py" ] && kill -0 "$py" 2>/dev/null; then
+      kill -TERM "$py" 2>/dev/null || true
+      wait "$py" 2>/dev/null || true
+    fi
+    # bench_peers.py empties the file once it has stopped them all; a PID is stopped only while
+    # it is still one of the programs it started (a PID can be reused).
+    while read -r word pid; do
+      [ "$word" = group ] || pid=$word
+      grep -qaE 'slapd|nats-server|liaison-bench' "/proc/$pid/cmdline" 2>/dev/null || continue
+      if [ "$word" = group ]; then
+        kill -TERM -- "-$pid" 2>/dev/null || true
+      else
+        kill -TERM "$pid" 2>/dev/null || true
+      fi
+    done < "$pids"
+    rm -rf "$work"
+  }
+  trap stop_peers EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  args=(--bin "$dir/bin" --pids "$pids" --tmp "$work")
+  [ "$quick" = 1 ] && args+=(--quick)
+  [ -n "${PEERS_JSON:-}" ] && args+=(--json "$PEERS_JSON")  # every run's figures, for a record
+  /usr/bin/python3 scripts/bench_peers.py "${args[@]}" &
+  py=$!
+  wait "$py"
+  exit
 fi
 
 echo "Liaison benchmarks — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
