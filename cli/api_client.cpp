@@ -1,13 +1,5 @@
 #include "cli/api_client.h"
 
-// Debian's libcpp-httplib is built with these, and httplib's classes change layout without them:
-// compile with `pkg-config --cflags cpp-httplib` (PkgConfig::HTTPLIB in CMake).
-#if !defined(CPPHTTPLIB_OPENSSL_SUPPORT) || !defined(CPPHTTPLIB_ZLIB_SUPPORT) || \
-    !defined(CPPHTTPLIB_BROTLI_SUPPORT)
-#error "compile with the flags of `pkg-config --cflags cpp-httplib` (see the comment above)"
-#endif
-#include <httplib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -16,6 +8,7 @@
 #include <optional>
 #include <variant>
 
+#include "cli/http.h"
 #include "common/files.h"
 #include "directory/directory.h"
 #include "schemas/vocab.h"
@@ -61,16 +54,6 @@ std::optional<Loopback> parseLoopback(const std::string& address) {
   if (host == "127.0.0.1" || host == "localhost") return Loopback{"127.0.0.1", number};
   if (host == "[::1]" || host == "::1") return Loopback{"::1", number};
   return std::nullopt;
-}
-
-std::unique_ptr<httplib::Client> client(const std::string& host, int port) {
-  auto c = std::make_unique<httplib::Client>(host, port);
-  c->set_connection_timeout(kConnectTimeoutSeconds, 0);
-  c->set_read_timeout(kAnswerTimeoutSeconds, 0);
-  c->set_write_timeout(kAnswerTimeoutSeconds, 0);
-  c->set_keep_alive(false);
-  c->set_tcp_nodelay(true);
-  return c;
 }
 
 struct Answer {
@@ -137,22 +120,22 @@ Result<ApiClient> ApiClient::find(const directory::SiteConfig& config) {
 namespace {
 
 // Sends a request and reads the JSON answer; an error only when no answer came.
-template <typename Send>
 Result<Answer> exchange(const directory::SiteConfig& config, const std::string& endpoint,
-                        Send send) {
-  httplib::Result res = send();
-  if (!res) {
-    switch (res.error()) {
-      case httplib::Error::Connection:
-        return makeError(Errc::kUnavailable, daemonNotRunning(config));
-      case httplib::Error::Read:
-        return makeError(Errc::kUnavailable, "the site daemon at " + endpoint +
-                                                 " did not answer within " +
-                                                 std::to_string(kAnswerTimeoutSeconds) + " s");
-      default:
-        return makeError(Errc::kUnavailable,
-                         "the site daemon at " + endpoint + ": " + httplib::to_string(res.error()));
-    }
+                        const http::Request& request) {
+  auto res = http::exchange(request);
+  if (!res) return res.error();
+  switch (res->failure) {
+    case http::Response::Failure::kNone:
+      break;
+    case http::Response::Failure::kConnection:
+      return makeError(Errc::kUnavailable, daemonNotRunning(config));
+    case http::Response::Failure::kRead:
+      return makeError(Errc::kUnavailable, "the site daemon at " + endpoint +
+                                               " did not answer within " +
+                                               std::to_string(kAnswerTimeoutSeconds) + " s");
+    case http::Response::Failure::kOther:
+      return makeError(Errc::kUnavailable,
+                       "the site daemon at " + endpoint + ": " + res->failureText);
   }
   Answer a;
   a.status = res->status;
@@ -189,6 +172,19 @@ Error errorFrom(const Answer& a, const directory::SiteConfig& config) {
 
 }  // namespace
 
+http::Request ApiClient::request(const std::string& method, const std::string& path,
+                                 const std::string& token) const {
+  http::Request r;
+  r.method = method;
+  r.host = host_;
+  r.port = port_;
+  r.path = path;
+  r.bearerToken = token;
+  r.connectTimeoutSeconds = kConnectTimeoutSeconds;
+  r.answerTimeoutSeconds = kAnswerTimeoutSeconds;
+  return r;
+}
+
 Result<std::string> ApiClient::token() const {
   const std::string path = config_.dir + "/api.token";
   auto text = readFile(path, 4096);
@@ -203,8 +199,7 @@ Result<std::string> ApiClient::token() const {
 }
 
 Result<json::Json> ApiClient::status() const {
-  auto c = client(host_, port_);
-  auto answer = exchange(config_, endpoint_, [&] { return c->Get("/v1/status"); });
+  auto answer = exchange(config_, endpoint_, request("GET", "/v1/status"));
   if (!answer) return answer.error();
   if (answer->status != 200) return errorFrom(*answer, config_);
   const Json& body = answer->body;
@@ -229,15 +224,12 @@ Result<SubmitReply> ApiClient::publish(const std::vector<PublishFile>& files) co
   auto t = token();
   if (!t) return t.error();
   LIAISON_TRY(checkIdentity());
-  httplib::MultipartFormDataItems items;
-  items.reserve(files.size());
+  auto req = request("POST", "/v1/publish", *t);
+  req.parts.reserve(files.size());
   for (const auto& f : files) {
-    items.push_back(
-        httplib::MultipartFormData{"file", f.text, partName(f.name), "application/json"});
+    req.parts.push_back(http::Part{"file", f.text, partName(f.name), "application/json"});
   }
-  auto c = client(host_, port_);
-  c->set_bearer_token_auth(*t);
-  auto answer = exchange(config_, endpoint_, [&] { return c->Post("/v1/publish", items); });
+  auto answer = exchange(config_, endpoint_, req);
   if (!answer) return answer.error();
   if (answer->status != 200 && answer->status != 422) return errorFrom(*answer, config_);
   return replyFrom(*answer);
@@ -249,10 +241,9 @@ Result<SubmitReply> ApiClient::retire(const std::string& id) const {
   auto t = token();
   if (!t) return t.error();
   LIAISON_TRY(checkIdentity());
-  auto c = client(host_, port_);
-  c->set_bearer_token_auth(*t);
-  auto answer = exchange(config_, endpoint_,
-                         [&] { return c->Post(("/v1/retire/" + id).c_str(), "", "text/plain"); });
+  auto req = request("POST", "/v1/retire/" + id, *t);
+  req.contentType = "text/plain";
+  auto answer = exchange(config_, endpoint_, req);
   if (!answer) return answer.error();
   if (answer->status != 200 && answer->status != 422) return errorFrom(*answer, config_);
   return replyFrom(*answer);
@@ -263,11 +254,12 @@ Result<std::pair<int, json::Json>> ApiClient::call(const std::string& method, co
   auto t = token();
   if (!t) return t.error();
   LIAISON_TRY(checkIdentity());
-  auto c = client(host_, port_);
-  c->set_bearer_token_auth(*t);
-  auto answer = exchange(config_, endpoint_, [&] {
-    return method == "GET" ? c->Get(path.c_str()) : c->Post(path.c_str(), body, "application/json");
-  });
+  auto req = request(method == "GET" ? "GET" : "POST", path, *t);
+  if (req.method == "POST") {
+    req.body = body;
+    req.contentType = "application/json";
+  }
+  auto answer = exchange(config_, endpoint_, req);
   if (!answer) return answer.error();
   if (answer->status == 401) return errorFrom(*answer, config_);
   return std::pair<int, json::Json>{answer->status, std::move(answer->body)};

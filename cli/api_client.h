@@ -8,6 +8,7 @@
 // for its status and checks that it serves this site (a stale DIR/api.endpoint may point at a
 // port another program uses now).
 // Timeouts: 2 s to connect, 60 s for an answer (the daemon waits up to 30 s for the broker).
+// The HTTP exchange itself is made by a module loaded on first use (cli/http.h).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,10 @@
 #include "schemas/json.h"
 
 namespace liaison::cli {
+
+namespace http {
+struct Request;
+}
 
 // The daemon's limit on one request body (site::kMaxBodyBytes).
 inline constexpr size_t kMaxPublishBytes = size_t{64} << 20;
@@ -77,9 +82,12 @@ class ApiClient {
         endpoint_(std::move(endpoint)) {}
   Result<std::string> token() const;
   Status checkIdentity() const;
+  // A request to this daemon, with the bearer token when `token` is given.
+  http::Request request(const std::string& method, const std::string& path,
+                        const std::string& token = {}) const;
 
   directory::SiteConfig config_;
-  std::string host_;  // as httplib takes it: "127.0.0.1" or "::1"
+  std::string host_;  // "127.0.0.1" or "::1"
   int port_ = 0;
   std::string endpoint_;
 };
