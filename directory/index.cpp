@@ -83,6 +83,23 @@ Status forEachChunk(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, F
 }
 }  // namespace
 
+Status termChunks(lmdb::Cursor& cursor, std::string_view term, std::string& key, const char** out,
+                  uint32_t chunks) {
+  std::fill(out, out + chunks, nullptr);
+  key.assign(term);
+  key.push_back('\0');
+  const size_t prefix = key.size();
+  std::string_view k, v;
+  for (bool found = cursor.seek(key, MDB_SET_RANGE, &k, &v);
+       found && k.size() == prefix + 4 && k.substr(0, prefix) == std::string_view(key);
+       found = cursor.seek({}, MDB_NEXT, &k, &v)) {
+    uint32_t chunk = readU32be(k.substr(prefix));
+    if (chunk >= chunks) break;
+    if (v.size() == kChunkBytes) out[chunk] = v.data();
+  }
+  return {};
+}
+
 Status loadTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, size_t docCount,
                 Bitmap& out) {
   out.words.assign((docCount + 63) / 64, 0);

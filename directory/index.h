@@ -75,6 +75,22 @@ Status andTerm(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term, Bitmap
 Status orTermMasked(const lmdb::Txn& txn, MDB_dbi bits, std::string_view term,
                     const Bitmap& mask, Bitmap& out);
 
+// One word of a stored chunk (chunks are arrays of native 64-bit words; LMDB gives no alignment).
+inline uint64_t chunkWord(const char* chunk, size_t i) {
+  uint64_t w;
+  std::memcpy(&w, chunk + i * 8, 8);
+  return w;
+}
+inline bool chunkBit(const char* chunk, uint32_t bit) {
+  return (chunkWord(chunk, bit / 64) >> (bit % 64) & 1) != 0;
+}
+
+// Points out[0..chunks) at the stored chunks of `term` (into the map: valid while the cursor's
+// txn lives), nullptr where the term has no bit; chunks past `chunks` are ignored. Reads only the
+// term's own entries (one seek, then one step per chunk). `key` is scratch space.
+Status termChunks(lmdb::Cursor& cursor, std::string_view term, std::string& key, const char** out,
+                  uint32_t chunks);
+
 // Pending bitmap changes of one write transaction: chunks are loaded once, changed in memory and
 // written back by flush(), so a batch of 100,000 records writes each chunk once.
 class BitsWriter {

@@ -1,4 +1,11 @@
 // find: index intersection, tolerant name matching, ranking.
+//
+// The filter terms are AND-ed chunk by chunk straight from the map (no bitmap is copied), which
+// leaves the candidates as docnos; a name query starts from the docnos of its name keys instead.
+// Every ranking signal (first language, accepted language, 24/7, verified recently, role order)
+// is a bit looked up in a term's chunk for each candidate. Candidates are put in rank order by
+// counting (scores are small), so only the records of the hits returned are read and decoded.
+// The working vectors live per thread and are reused: a find allocates only for what it returns.
 #include <algorithm>
 #include <set>
 
@@ -48,177 +55,369 @@ Status matchingKeys(const lmdb::Txn& txn, const Dbis& dbi, const std::string& q,
   return {};
 }
 
-Status nameBitmap(const lmdb::Txn& txn, const Dbis& dbi, const std::string& key, Bitmap& out) {
-  auto cursor = lmdb::Cursor::open(txn, dbi.names);
-  if (!cursor) return cursor.error();
+// Appends the docnos holding name key `key` (ascending: the duplicates are big-endian).
+void nameDocs(lmdb::Cursor& cursor, const std::string& key, std::vector<uint32_t>& out) {
   std::string_view k, v;
-  for (bool ok = cursor->seek(key, MDB_SET_KEY, &k, &v); ok;
-       ok = cursor->seek({}, MDB_NEXT_DUP, &k, &v)) {
-    if (v.size() == 4) out.set(readU32be(v));
+  for (bool ok = cursor.seek(key, MDB_SET_KEY, &k, &v); ok;
+       ok = cursor.seek({}, MDB_NEXT_DUP, &k, &v)) {
+    if (v.size() == 4) out.push_back(readU32be(v));
   }
-  return {};
 }
 
-int roleRank(const std::vector<std::string>& preference, capnp::Text::Reader role) {
-  for (size_t i = 0; i < preference.size(); ++i) {
-    if (role == preference[i].c_str()) return static_cast<int>(preference.size() - i);
-  }
-  return 0;
+void sortUnique(std::vector<uint32_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
+
+// acc (op)= a stored chunk, word by word (the compiler vectorises these).
+void andChunks(uint64_t* acc, const char* a, const char* b) {
+  for (size_t i = 0; i < kChunkWords; ++i) acc[i] = chunkWord(a, i) & chunkWord(b, i);
+}
+void andChunk(uint64_t* acc, const char* chunk) {
+  for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= chunkWord(chunk, i);
+}
+void andNotChunk(uint64_t* acc, const char* chunk) {
+  for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= ~chunkWord(chunk, i);
+}
+void orChunk(uint64_t* acc, const char* chunk) {
+  for (size_t i = 0; i < kChunkWords; ++i) acc[i] |= chunkWord(chunk, i);
+}
+
+struct Candidate {
+  uint32_t docno;
+  uint32_t score;
+};
+
+// Scores: exact name 32, then the signals (first language 16, accepted language 8, 24/7 4,
+// verified this year or last 2), plus 64 for each step of role preference.
+enum Signal { kFirstLanguage, kAcceptsLanguage, kAlways, kRecent, kSignals };
+constexpr uint32_t kSignalScore[kSignals] = {16, 8, 4, 2};
+constexpr uint32_t kRoleStep = 64;
+
+// The working memory of a find, kept per thread between finds. Only vectors: a find on the same
+// thread reuses their capacity (and gives back what one unusually large find took).
+struct Scratch {
+  std::string key;
+  std::vector<std::string> terms;     // the filter terms, AND-ed
+  std::vector<const char*> chunks;    // per term of `Terms` below, `chunkCount` pointers
+  std::vector<Candidate> candidates;  // in docno order
+  std::vector<uint32_t> wordDocs, nameDocs, exactDocs, next;  // name search
+  std::vector<uint32_t> counts;                               // candidates per score
+  std::vector<uint32_t> order;           // indexes into candidates, in rank order
+  std::vector<std::string_view> values;  // records of the hits being read
+
+  void trim() {
+    constexpr size_t kKeep = size_t{1} << 16;
+    auto trimOne = [](auto& v) {
+      if (v.capacity() > kKeep) std::remove_reference_t<decltype(v)>().swap(v);
+    };
+    trimOne(candidates);
+    trimOne(wordDocs);
+    trimOne(nameDocs);
+    trimOne(exactDocs);
+    trimOne(next);
+    trimOne(order);
+    trimOne(values);
+  }
+};
+
+// Terms whose chunks a find reads, each a range of `Scratch::chunks`.
+class Terms {
+ public:
+  Terms(Scratch& s, uint32_t chunkCount) : s_(s), chunkCount_(chunkCount) { s_.chunks.clear(); }
+
+  // Reads the chunk pointers of `term`; returns its handle.
+  Result<size_t> add(lmdb::Cursor& cursor, std::string_view term) {
+    size_t at = s_.chunks.size();
+    s_.chunks.resize(at + chunkCount_);
+    LIAISON_TRY(termChunks(cursor, term, s_.key, s_.chunks.data() + at, chunkCount_));
+    return at;
+  }
+  const char* chunk(size_t term, uint32_t c) const { return s_.chunks[term + c]; }
+  bool test(size_t term, uint32_t docno) const {
+    const char* c = s_.chunks[term + docno / kChunkBits];
+    return c != nullptr && chunkBit(c, docno % kChunkBits);
+  }
+  bool any(const std::vector<size_t>& terms, uint32_t docno) const {
+    for (size_t t : terms) {
+      if (test(t, docno)) return true;
+    }
+    return false;
+  }
+
+ private:
+  Scratch& s_;
+  uint32_t chunkCount_;
+};
 
 }  // namespace
 
 Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const {
+  thread_local Scratch scratch;
+  struct TrimAfter {
+    Scratch& s;
+    ~TrimAfter() { s.trim(); }
+  } trimAfter{scratch};
+  Scratch& s = scratch;
+
   auto txnR = lmdb::Txn::beginRead(impl_->env);
   if (!txnR) return txnR.error();
   const lmdb::Txn& txn = *txnR;
   const Dbis& dbi = impl_->dbi;
   auto countR = docCount(txn, dbi);
   if (!countR) return countR.error();
-  const size_t docs = *countR;
+  const uint32_t docs = *countR;
+  const uint32_t chunkCount = (docs + kChunkBits - 1) / kChunkBits;
+  std::vector<Hit> hits;
+  if (docs == 0 || query.limit == 0) return hits;
 
-  std::vector<std::string> terms;
+  s.terms.clear();
   auto add = [&](const char* prefix, const std::optional<std::string>& v) {
-    if (v) terms.push_back(prefix + *v);
+    if (v) s.terms.push_back(prefix + *v);
   };
   add("c:", query.country);
   add("r:", query.role);
   add("t:", query.topic);
   add("m:", query.competence);
-  if (query.language) terms.push_back("l:" + std::string(primaryLanguage(*query.language)));
+  if (query.language) s.terms.push_back("l:" + std::string(primaryLanguage(*query.language)));
   add("n:", query.network);
   add("b:", query.legalBasis);
   add("nt:", query.noticeType);
   add("nat:", query.nationality);
-  for (const auto& p : query.parties) terms.push_back("party:" + p);
-  if (query.kind != "any") terms.push_back("k:" + query.kind);
-  if (terms.empty()) terms.emplace_back("*");
+  for (const auto& p : query.parties) s.terms.push_back("party:" + p);
+  if (query.kind != "any") s.terms.push_back("k:" + query.kind);
+  if (s.terms.empty()) s.terms.emplace_back("*");
 
-  Bitmap match;
-  LIAISON_TRY(loadTerm(txn, dbi.bits, terms[0], docs, match));
-  for (size_t i = 1; i < terms.size() && match.any(); ++i) {
-    LIAISON_TRY(andTerm(txn, dbi.bits, terms[i], match));
+  auto bitsCursor = lmdb::Cursor::open(txn, dbi.bits);
+  if (!bitsCursor) return bitsCursor.error();
+  Terms terms(s, chunkCount);
+  std::vector<size_t> all, closed, anyRole;  // handles (a few each)
+  for (const auto& t : s.terms) {
+    auto h = terms.add(*bitsCursor, t);
+    if (!h) return h.error();
+    all.push_back(*h);
   }
   // Records of a peer network are not served while its peering is not in force.
-  Federation federation(txn, dbi);
+  Federation federation(txn, dbi, impl_->federation.get());
   for (const auto& network : federation.closed(now)) {
-    if (!match.any()) break;
-    Bitmap closed;
-    LIAISON_TRY(loadTerm(txn, dbi.bits, "o:" + network, docs, closed));
-    for (size_t i = 0; i < match.words.size() && i < closed.words.size(); ++i) match.words[i] &= ~closed.words[i];
+    auto h = terms.add(*bitsCursor, "o:" + network);
+    if (!h) return h.error();
+    closed.push_back(*h);
   }
-  if (!query.anyOfRoles.empty() && match.any()) {
-    Bitmap roles(docs);
-    for (const auto& r : query.anyOfRoles) {
-      LIAISON_TRY(orTermMasked(txn, dbi.bits, "r:" + r, match, roles));
+  for (const auto& r : query.anyOfRoles) {
+    auto h = terms.add(*bitsCursor, "r:" + r);
+    if (!h) return h.error();
+    anyRole.push_back(*h);
+  }
+  auto admitted = [&](uint32_t docno) {
+    for (size_t t : all) {
+      if (!terms.test(t, docno)) return false;
     }
-    match = std::move(roles);
-  }
+    if (terms.any(closed, docno)) return false;
+    return anyRole.empty() || terms.any(anyRole, docno);
+  };
 
-  // Name: every word of the query must match some name key of the record, through any of the
-  // word's keys (its spelling variants); a record holding the word's primary key is exact.
-  Bitmap exactNames;  // sized when a name is asked for
-  bool haveName = false;
-  if (query.name && match.any()) {
-    thread_local names::Folder folder;  // its ICU transliterator is costly to build
-    for (const auto& variants : folder.words(*query.name)) {
-      haveName = true;
-      std::set<std::string> keys;
-      for (const auto& v : variants) LIAISON_TRY(matchingKeys(txn, dbi, v, keys));
-      Bitmap wordDocs(docs);
-      if (exactNames.words.empty()) exactNames = Bitmap(docs);
-      for (const auto& k : keys) {
-        LIAISON_TRY(nameBitmap(txn, dbi, k, wordDocs));
-        if (k == variants.front()) LIAISON_TRY(nameBitmap(txn, dbi, k, exactNames));
-      }
-      match.andWith(wordDocs);
-    }
-    if (!haveName) match.andWith(Bitmap(docs));  // a name of only punctuation matches nothing
+  // Ranking signals: first language, accepted language, 24/7, verified recently, role order.
+  // signals[g] holds the terms of signal g (any of them counts); roles, the preferred roles.
+  std::vector<size_t> signals[kSignals], roles;
+  auto addTo = [&](std::vector<size_t>& group, const std::string& term) -> Status {
+    auto h = terms.add(*bitsCursor, term);
+    if (!h) return h.error();
+    group.push_back(*h);
+    return {};
+  };
+  for (const auto& l : query.preferLanguages) {
+    std::string p(primaryLanguage(l));
+    LIAISON_TRY(addTo(signals[kFirstLanguage], "p:" + p));
+    LIAISON_TRY(addTo(signals[kAcceptsLanguage], "l:" + p));
   }
-
-  // Ranking signals as bitmaps: first language, accepted language, 24/7, verified recently.
-  // Each is filled only where `match` has bits (and sized only when used).
-  Bitmap firstLang, acceptsLang, always, recent;
-  if (match.any()) {
-    for (const auto& l : query.preferLanguages) {
-      std::string p(primaryLanguage(l));
-      LIAISON_TRY(orTermMasked(txn, dbi.bits, "p:" + p, match, firstLang));
-      LIAISON_TRY(orTermMasked(txn, dbi.bits, "l:" + p, match, acceptsLang));
-    }
-    if (query.urgent || query.availableNow) {
-      LIAISON_TRY(orTermMasked(txn, dbi.bits, "a:247", match, always));
-    }
+  if (query.urgent || query.availableNow) LIAISON_TRY(addTo(signals[kAlways], "a:247"));
+  {
     int64_t y = 0;
     unsigned m = 0, d = 0;
     civilFromDays(daysOf(now), y, m, d);
-    for (int64_t year : {y, y - 1}) {
-      LIAISON_TRY(orTermMasked(txn, dbi.bits, "v:" + std::to_string(year), match, recent));
-    }
+    for (int64_t year : {y, y - 1})
+      LIAISON_TRY(addTo(signals[kRecent], "v:" + std::to_string(year)));
   }
+  // A contact holds one role: the first preferred role it has ranks it.
+  for (const auto& r : query.rolePreference) LIAISON_TRY(addTo(roles, "r:" + r));
+  // has(i): the candidate holds roles[i].
+  auto roleScore = [&](auto&& has) -> uint32_t {
+    for (size_t i = 0; i < roles.size(); ++i) {
+      if (has(i)) return kRoleStep * static_cast<uint32_t>(roles.size() - i);
+    }
+    return 0;
+  };
 
-  struct Candidate {
-    uint32_t docno;
-    int score;
-  };
-  std::vector<Candidate> candidates;
-  for (size_t w = 0; w < match.words.size(); ++w) {
-    uint64_t bits = match.words[w];
-    while (bits != 0) {
-      auto docno = static_cast<uint32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
-      bits &= bits - 1;
-      int score = (haveName && exactNames.test(docno) ? 32 : 0) +
-                  (firstLang.test(docno) ? 16 : 0) + (acceptsLang.test(docno) ? 8 : 0) +
-                  (always.test(docno) ? 4 : 0) + (recent.test(docno) ? 2 : 0);
-      candidates.push_back({docno, score});
+  // Candidates with their scores, in docno order. A name narrows most: start from its docnos.
+  // Every word of the name must match some name key of the record, through any of the word's
+  // keys (its spelling variants); a record holding a word's primary key is exact.
+  s.candidates.clear();
+  uint32_t maxScore = 0;
+  if (query.name) {
+    thread_local names::Folder folder;  // its ICU transliterator is costly to build
+    auto namesCursor = lmdb::Cursor::open(txn, dbi.names);
+    if (!namesCursor) return namesCursor.error();
+    bool first = true;
+    s.nameDocs.clear();
+    s.exactDocs.clear();
+    for (const auto& variants : folder.words(*query.name)) {
+      std::set<std::string> keys;
+      for (const auto& v : variants) LIAISON_TRY(matchingKeys(txn, dbi, v, keys));
+      s.wordDocs.clear();
+      for (const auto& k : keys) {
+        const size_t before = s.wordDocs.size();
+        nameDocs(*namesCursor, k, s.wordDocs);
+        if (k == variants.front()) {
+          s.exactDocs.insert(s.exactDocs.end(),
+                             s.wordDocs.begin() + static_cast<std::ptrdiff_t>(before),
+                             s.wordDocs.end());
+        }
+      }
+      sortUnique(s.wordDocs);
+      if (first) {
+        s.nameDocs.swap(s.wordDocs);
+        first = false;
+      } else {
+        s.next.clear();
+        std::set_intersection(s.nameDocs.begin(), s.nameDocs.end(), s.wordDocs.begin(),
+                              s.wordDocs.end(), std::back_inserter(s.next));
+        s.nameDocs.swap(s.next);
+      }
+      if (s.nameDocs.empty()) break;
     }
-  }
-  auto better = [](const Candidate& a, const Candidate& b) {
-    return a.score != b.score ? a.score > b.score : a.docno < b.docno;
-  };
-  const bool postFilter = query.availableNow || query.verifiedWithinDays.has_value();
-  const bool roleOrder = !query.rolePreference.empty();
-  // Without post-filters or role order only the first `limit` need sorting.
-  if (!postFilter && !roleOrder && candidates.size() > query.limit) {
-    std::partial_sort(candidates.begin(),
-                      candidates.begin() + static_cast<std::ptrdiff_t>(query.limit),
-                      candidates.end(), better);
-    candidates.resize(query.limit);
+    // (A name of only punctuation has no word, and matches nothing.)
+    sortUnique(s.exactDocs);
+    for (uint32_t d : s.nameDocs) {
+      if (d >= docs || !admitted(d)) continue;
+      uint32_t score = std::binary_search(s.exactDocs.begin(), s.exactDocs.end(), d) ? 32 : 0;
+      for (int g = 0; g < kSignals; ++g) {
+        if (terms.any(signals[g], d)) score += kSignalScore[g];
+      }
+      score += roleScore([&](size_t r) { return terms.test(roles[r], d); });
+      s.candidates.push_back({d, score});
+      maxScore = std::max(maxScore, score);
+    }
   } else {
-    std::sort(candidates.begin(), candidates.end(), better);
+    // The filter terms AND-ed (and the closed networks taken out, any of the roles kept) a chunk
+    // at a time; then each signal as a word of bits beside each word of candidates.
+    uint64_t acc[kChunkWords];
+    std::vector<const char*> signalChunks[kSignals], roleChunks;
+    for (uint32_t c = 0; c < chunkCount; ++c) {
+      bool present = true;
+      for (size_t t : all) present = present && terms.chunk(t, c) != nullptr;
+      if (!present) continue;
+      if (all.size() == 1) {
+        std::memcpy(acc, terms.chunk(all[0], c), kChunkBytes);
+      } else {
+        andChunks(acc, terms.chunk(all[0], c), terms.chunk(all[1], c));
+        for (size_t t = 2; t < all.size(); ++t) andChunk(acc, terms.chunk(all[t], c));
+      }
+      for (size_t t : closed) {
+        if (const char* ch = terms.chunk(t, c)) andNotChunk(acc, ch);
+      }
+      if (!anyRole.empty()) {
+        uint64_t any[kChunkWords] = {};
+        for (size_t t : anyRole) {
+          if (const char* ch = terms.chunk(t, c)) orChunk(any, ch);
+        }
+        for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= any[i];
+      }
+      for (int g = 0; g < kSignals; ++g) {
+        signalChunks[g].clear();
+        for (size_t t : signals[g]) {
+          if (const char* ch = terms.chunk(t, c)) signalChunks[g].push_back(ch);
+        }
+      }
+      roleChunks.clear();
+      for (size_t t : roles) roleChunks.push_back(terms.chunk(t, c));
+      for (size_t i = 0; i < kChunkWords; ++i) {
+        uint64_t w = acc[i];
+        if (w == 0) continue;
+        uint64_t signal[kSignals];
+        for (int g = 0; g < kSignals; ++g) {
+          signal[g] = 0;
+          for (const char* ch : signalChunks[g]) signal[g] |= chunkWord(ch, i);
+        }
+        const uint32_t base = c * kChunkBits + static_cast<uint32_t>(i * 64);
+        for (; w != 0; w &= w - 1) {
+          const int b = __builtin_ctzll(w);
+          const uint32_t d = base + static_cast<uint32_t>(b);
+          if (d >= docs) break;
+          uint32_t score = 0;
+          for (int g = 0; g < kSignals; ++g) score += kSignalScore[g] * ((signal[g] >> b) & 1);
+          if (!roleChunks.empty()) {
+            score += roleScore([&](size_t r) {
+              return roleChunks[r] != nullptr && (chunkWord(roleChunks[r], i) >> b & 1) != 0;
+            });
+          }
+          s.candidates.push_back({d, score});
+          maxScore = std::max(maxScore, score);
+        }
+      }
+    }
+  }
+  if (s.candidates.empty()) return hits;
+
+  // Rank order: score descending, then docno. Counting sort, stable over the docno order.
+  s.counts.assign(maxScore + 2, 0);
+  for (const auto& c : s.candidates) ++s.counts[maxScore - c.score + 1];
+  for (size_t i = 1; i < s.counts.size(); ++i) s.counts[i] += s.counts[i - 1];
+  // Without post-filters only the first `limit` are needed.
+  const bool postFilter = query.availableNow || query.verifiedWithinDays.has_value();
+  const size_t wanted =
+      postFilter ? s.candidates.size() : std::min(query.limit, s.candidates.size());
+  s.order.resize(wanted);
+  for (uint32_t i = 0; i < s.candidates.size(); ++i) {
+    uint32_t& at = s.counts[maxScore - s.candidates[i].score];
+    if (at < wanted) s.order[at] = i;
+    ++at;
   }
 
-  std::vector<Hit> hits;
+  // The records of the hits. Looked up first and their bytes prefetched, so that the misses of
+  // one record overlap those of the next, then decoded.
   const int64_t today = daysOf(now);
-  for (const auto& c : candidates) {
-    if (!roleOrder && hits.size() >= query.limit) break;
-    auto rec = readDoc(txn, dbi, c.docno);
-    if (!rec) return rec.error();
-    if (!*rec) continue;
-    Hit hit{std::move(**rec), false, std::nullopt, c.score};
-    hit.stored.network = federation.origin(hit.stored.signedItem.signer);
-    auto record = hit.stored.record();
-    if (record.getBody().isContact()) {
-      auto contact = record.getBody().getContact();
-      hit.stale = isStale(contact, now);
-      if (query.availableNow) {
-        hit.availableNow = availableAt(contact, now);
-        if (!*hit.availableNow) continue;
+  hits.reserve(std::min(query.limit, s.order.size()));
+  std::vector<std::string_view>& values = s.values;
+  size_t next = 0;
+  while (next < s.order.size() && hits.size() < query.limit) {
+    const size_t batch = std::min(s.order.size() - next, query.limit - hits.size());
+    values.clear();
+    for (size_t i = next; i < next + batch; ++i) {
+      const uint32_t docno = s.candidates[s.order[i]].docno;
+      auto v = txn.get(dbi.records, std::string_view(reinterpret_cast<const char*>(&docno), 4));
+      if (!v) return v.error();
+      values.push_back(v->value_or(std::string_view()));
+      for (size_t line = 0; line < values.back().size(); line += 64) {
+        __builtin_prefetch(values.back().data() + line);
       }
-      if (query.verifiedWithinDays) {
-        auto at = parseDate(std::string_view(contact.getVerification().getVerifiedAt().begin(),
-                                             contact.getVerification().getVerifiedAt().size()));
-        if (!at || today - *at > *query.verifiedWithinDays) continue;
-      }
-      if (roleOrder) hit.score += 64 * roleRank(query.rolePreference, contact.getRole());
-    } else if (query.availableNow || query.verifiedWithinDays) {
-      continue;
     }
-    hits.push_back(std::move(hit));
-  }
-  if (roleOrder) {
-    std::stable_sort(hits.begin(), hits.end(),
-                     [](const Hit& a, const Hit& b) { return a.score > b.score; });
-    if (hits.size() > query.limit) hits.erase(hits.begin() + static_cast<std::ptrdiff_t>(query.limit), hits.end());
+    for (size_t i = 0; i < batch; ++i) {
+      const Candidate& c = s.candidates[s.order[next + i]];
+      if (values[i].empty()) continue;
+      auto rec = decodeDoc(values[i], c.docno);
+      if (!rec) return rec.error();
+      Hit hit{std::move(*rec), false, std::nullopt, static_cast<int>(c.score)};
+      hit.stored.network = federation.origin(hit.stored.signedItem.signer);
+      auto record = hit.stored.record();
+      if (record.getBody().isContact()) {
+        auto contact = record.getBody().getContact();
+        hit.stale = isStale(contact, now);
+        if (query.availableNow) {
+          hit.availableNow = availableAt(contact, now);
+          if (!*hit.availableNow) continue;
+        }
+        if (query.verifiedWithinDays) {
+          auto at = parseDate(std::string_view(contact.getVerification().getVerifiedAt().begin(),
+                                               contact.getVerification().getVerifiedAt().size()));
+          if (!at || today - *at > *query.verifiedWithinDays) continue;
+        }
+      } else if (postFilter) {
+        continue;
+      }
+      hits.push_back(std::move(hit));
+    }
+    next += batch;
   }
   return hits;
 }

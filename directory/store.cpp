@@ -135,25 +135,74 @@ class TxnTrust final : public trust::TrustView {
   mutable std::optional<std::vector<trust::Peering>> peerings_;
 };
 
-Federation::Federation(const lmdb::Txn& txn, const Dbis& dbi)
-    : trust_(std::make_unique<TxnTrust>(txn, dbi)) {
-  (void)trust_->load();
-}
+Federation::Federation(const lmdb::Txn& txn, const Dbis& dbi, FederationCache* cache)
+    : txn_(txn), dbi_(dbi), cache_(cache) {}
 Federation::~Federation() = default;
 
-std::vector<std::string> Federation::closed(int64_t now) const {
+TxnTrust& Federation::trust() const {
+  if (!trust_) {
+    trust_ = std::make_unique<TxnTrust>(txn_, dbi_);
+    (void)trust_->load();
+  }
+  return *trust_;
+}
+
+void Federation::refresh() const {
+  const uint64_t id = mdb_txn_id(txn_.get());
+  if (cache_->valid_ && cache_->txnId_ == id) return;
+  cache_->peerings_ = trust().peerings();
+  cache_->origins_.clear();
+  cache_->txnId_ = id;
+  cache_->valid_ = true;
+}
+
+namespace {
+// The peerings of a snapshot as a TrustView, for the decisions that look only at peerings.
+class PeeringsView final : public trust::TrustView {
+ public:
+  explicit PeeringsView(const std::vector<trust::Peering>& peerings) : peerings_(peerings) {}
+  const SigningKey& rootKey() const override { return root_; }
+  std::optional<trust::MemberCert> member(std::string_view) const override { return {}; }
+  bool revoked(std::string_view) const override { return false; }
+  std::vector<trust::Peering> peerings() const override { return peerings_; }
+
+ private:
+  const std::vector<trust::Peering>& peerings_;
+  SigningKey root_{};
+};
+
+std::vector<std::string> closedNetworks(const std::vector<trust::Peering>& peerings,
+                                        const trust::TrustView& view, int64_t now) {
   std::set<std::string> networks;
-  for (const auto& p : trust_->peerings()) networks.insert(p.home ? p.peer : p.network);
+  for (const auto& p : peerings) networks.insert(p.home ? p.peer : p.network);
   std::vector<std::string> out;
   for (const auto& n : networks) {
-    if (trust::peeringClosed(*trust_, n, now)) out.push_back(n);
+    if (trust::peeringClosed(view, n, now)) out.push_back(n);
   }
   return out;
 }
+}  // namespace
+
+std::vector<std::string> Federation::closed(int64_t now) const {
+  if (cache_ == nullptr) return closedNetworks(trust().peerings(), trust(), now);
+  std::lock_guard lock(cache_->mutex_);
+  refresh();
+  if (cache_->peerings_.empty()) return {};
+  return closedNetworks(cache_->peerings_, PeeringsView(cache_->peerings_), now);
+}
 
 std::string Federation::origin(std::string_view signer) const {
-  auto o = trust_->originOf(signer);
-  return o == "?" ? std::string() : o;
+  auto compute = [&] {
+    auto o = trust().originOf(signer);
+    return o == "?" ? std::string() : o;
+  };
+  if (cache_ == nullptr) return compute();
+  std::lock_guard lock(cache_->mutex_);
+  refresh();
+  auto it = cache_->origins_.find(signer);
+  if (it != cache_->origins_.end()) return it->second;
+  if (cache_->origins_.size() >= 4096) cache_->origins_.clear();  // bounded: signers are sites
+  return cache_->origins_.emplace(std::string(signer), compute()).first->second;
 }
 
 std::string RecordHeader::encode() const {
@@ -211,21 +260,48 @@ Result<std::optional<uint32_t>> docnoOf(const lmdb::Txn& txn, const Dbis& dbi,
   return std::optional<uint32_t>{docno};
 }
 
+Result<StoredRecord> decodeDoc(std::string_view value, uint32_t docno) {
+  auto damaged = [&] {
+    return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": stored value is damaged");
+  };
+  if (value.size() <= RecordHeader::kSize) return damaged();
+  value.remove_prefix(RecordHeader::kSize);
+  // As SignedItem::decodeStored, with one copy: the envelope is copied aligned once, and the
+  // item is the payload inside that copy (Cap'n Proto data starts on a word), which keeps the
+  // copy alive. The store holds envelopes this program validated before writing them.
+  if (value.size() < 16 || value.size() % 8 != 0) return damaged();
+  auto words = alignedCopy(std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  // encode() writes one segment: a segment table of 8 bytes (count - 1 = 0, size), then the root.
+  uint32_t table[2];
+  std::memcpy(table, words.begin(), sizeof table);
+  if (table[0] != 0 || table[1] + 1 != words.size()) return damaged();
+  auto env = capnp::readMessageUnchecked<schema::Envelope>(words.begin() + 1);
+  auto k = env.getSignerKey();
+  auto sig = env.getSignature();
+  auto payload = env.getPayload();
+  SignedItem item{OwnedItem::fromWords(nullptr),
+                  std::string(env.getSigner().begin(), env.getSigner().size()),
+                  {},
+                  {}};
+  if (k.size() != item.signerKey.size() || sig.size() != item.signature.size() ||
+      payload.size() == 0 || payload.size() % 8 != 0) {
+    return damaged();
+  }
+  std::memcpy(item.signerKey.data(), k.begin(), k.size());
+  std::memcpy(item.signature.data(), sig.begin(), sig.size());
+  auto* first = reinterpret_cast<capnp::word*>(const_cast<capnp::byte*>(payload.begin()));
+  item.item = OwnedItem::fromWords(
+      kj::arrayPtr(first, payload.size() / sizeof(capnp::word)).attach(kj::mv(words)));
+  return StoredRecord{std::move(item), {}};
+}
+
 Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi, uint32_t docno) {
   auto v = txn.get(dbi.records, docKey(docno));
   if (!v) return v.error();
   if (!*v) return std::optional<StoredRecord>{};
-  std::string_view value = **v;
-  if (value.size() <= RecordHeader::kSize) {
-    return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": stored value is damaged");
-  }
-  value.remove_prefix(RecordHeader::kSize);
-  auto env = SignedItem::decodeStored(
-      std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
-  if (!env) {
-    return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": " + env.error().message);
-  }
-  return std::optional<StoredRecord>{StoredRecord{std::move(env).value(), {}}};
+  auto rec = decodeDoc(**v, docno);
+  if (!rec) return rec.error();
+  return std::optional<StoredRecord>{std::move(rec).value()};
 }
 
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
@@ -637,7 +713,7 @@ Result<std::optional<StoredRecord>> Directory::get(std::string_view id) const {
   if (!txn) return txn.error();
   auto rec = readRecord(*txn, impl_->dbi, id);
   if (!rec || !*rec) return rec;
-  Federation federation(*txn, impl_->dbi);
+  Federation federation(*txn, impl_->dbi, impl_->federation.get());
   (*rec)->network = federation.origin((*rec)->signedItem.signer);
   return rec;
 }

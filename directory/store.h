@@ -1,7 +1,9 @@
 // Internal to directory/: the LMDB handles and the record value layout.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -30,19 +32,35 @@ struct RecordHeader {
   std::string kindName() const;
 };
 
+class TxnTrust;
+class Federation;
+
+// What Federation reads from one snapshot of the replica (the peerings, and the network of each
+// signer asked about so far), kept between reads: decoding them again cost more than the rest of
+// a find. Keyed by the snapshot's LMDB txn id, which every commit changes. Thread-safe.
+class FederationCache {
+ private:
+  friend class Federation;
+  std::mutex mutex_;
+  bool valid_ = false;
+  uint64_t txnId_ = 0;
+  std::vector<trust::Peering> peerings_;
+  std::map<std::string, std::string, std::less<>> origins_;
+};
+
 struct Directory::Impl {
   lmdb::Env env;
   Dbis dbi;
   bool readOnly = false;
+  std::unique_ptr<FederationCache> federation = std::make_unique<FederationCache>();
 };
 
-class TxnTrust;
-
 // Federation as seen from one read transaction: which peer networks' records are served now, and
-// which network a record's signer belongs to. Borrows `txn`, which must outlive it.
+// which network a record's signer belongs to. Borrows `txn`, which must outlive it, and `cache`
+// (may be null: nothing kept between transactions).
 class Federation {
  public:
-  Federation(const lmdb::Txn& txn, const Dbis& dbi);
+  Federation(const lmdb::Txn& txn, const Dbis& dbi, FederationCache* cache = nullptr);
   ~Federation();
   // Peer networks whose records are not served at `now`: a peering missing, ended or expired.
   std::vector<std::string> closed(int64_t now) const;
@@ -50,7 +68,14 @@ class Federation {
   std::string origin(std::string_view signer) const;
 
  private:
-  std::unique_ptr<TxnTrust> trust_;
+  TxnTrust& trust() const;
+  // Makes the cache hold this txn's snapshot (with its lock held).
+  void refresh() const;
+
+  const lmdb::Txn& txn_;
+  const Dbis& dbi_;
+  FederationCache* cache_;
+  mutable std::unique_ptr<TxnTrust> trust_;  // made on first need
 };
 
 // Reads the number of docnos handed out so far.
@@ -58,5 +83,7 @@ Result<uint32_t> docCount(const lmdb::Txn& txn, const Dbis& dbi);
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
                                                std::string_view id);
 Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi, uint32_t docno);
+// Decodes a `records` value (header and envelope) of `docno`.
+Result<StoredRecord> decodeDoc(std::string_view value, uint32_t docno);
 
 }  // namespace liaison::directory

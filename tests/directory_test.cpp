@@ -202,6 +202,62 @@ TEST_F(DirectoryTest, RankingPrefersLanguageThen247ThenRecentVerification) {
                                               "b-ru-second", "a-en"}));
 }
 
+TEST_F(DirectoryTest, RolePreferenceRanksFirstAndTheLimitCutsAfterRanking) {
+  publish({contactJson("a-investigator", R"("role": "investigator")"),
+           contactJson("b-prosecutor-ru", R"("languages": ["ru"])"),
+           contactJson("c-central", R"("role": "central-authority")"), contactJson("d-prosecutor"),
+           contactJson("e-judge", R"("role": "judge")"),
+           contactJson("f-central-ru", R"("role": "central-authority", "languages": ["ru"])")});
+  directory::Query q;
+  q.anyOfRoles = {"central-authority", "prosecutor", "investigator"};
+  q.rolePreference = {"central-authority", "prosecutor", "investigator"};
+  q.preferLanguages = {"ru"};
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"f-central-ru", "c-central", "b-prosecutor-ru",
+                                              "d-prosecutor", "a-investigator"}));
+  q.limit = 3;
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"f-central-ru", "c-central", "b-prosecutor-ru"}));
+  q.availableNow = true;  // post-filtered in rank order: everyone here is in office
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"f-central-ru", "c-central", "b-prosecutor-ru"}));
+  auto hits = dir->find(q, now);
+  ASSERT_TRUE(hits.ok());
+  EXPECT_EQ((*hits)[0].score, 64 * 3 + 16 + 8 + 2) << "role, first language, accepted, recent";
+}
+
+// Bitmaps are kept in chunks of 16,384 records: a find reads and ranks across them.
+TEST_F(DirectoryTest, FindRanksAndLimitsAcrossBitmapChunks) {
+  constexpr int kRecords = 16384 + 200;
+  auto batch = dir->begin();
+  ASSERT_TRUE(batch.ok());
+  for (int i = 0; i < kRecords; ++i) {
+    std::string extra = R"("languages": ["ky"])";
+    if (i == 7 || i == 16390) extra = R"("languages": ["ru"])";
+    if (i == 16500) extra = R"("role": "investigator", "languages": ["ky"])";
+    auto items = json::parseInput("t", contactJson("kg-" + std::to_string(i), extra));
+    ASSERT_TRUE(items.ok());
+    auto r =
+        batch->apply(trust::sign(std::move(std::get<OwnedItem>(items->front())), "kg-bishkek", kg),
+                     now, /*signatureChecked=*/true);
+    ASSERT_TRUE(r.ok() && r->outcome == Outcome::kApplied);
+  }
+  ASSERT_TRUE(std::move(*batch).commit().ok());
+  directory::Query q;
+  q.country = "KG";
+  q.role = "prosecutor";
+  q.preferLanguages = {"ru"};
+  q.limit = 4;
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-7", "kg-16390", "kg-0", "kg-1"}));
+  q = {};
+  q.role = "investigator";
+  EXPECT_EQ(ids(q), std::vector<std::string>{"kg-16500"});
+  q = {};
+  q.limit = 100000;
+  EXPECT_EQ(ids(q).size(), static_cast<size_t>(kRecords));
+  q.name = "Sadykov";
+  q.preferLanguages = {"ru"};
+  q.limit = 3;
+  EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-7", "kg-16390", "kg-0"}));
+}
+
 TEST_F(DirectoryTest, ReadOnlyReaderSeesCommittedState) {
   publish({contactJson("kg-1")});
   Directory::Options ro;
