@@ -34,40 +34,34 @@ Status Core::load() {
   }
   epoch_ = state_.epoch;
   head_ = state_.head;
-  for (auto& [id, signer] : state_.signers) {
-    auto h = state_.heads.find(id);
-    if (h != state_.heads.end()) h->second.network = networkOf(signer).value_or("?");
-  }
-  state_.signers.clear();
-  auto origins = std::move(state_.origins);
-  state_.origins.clear();
-  for (auto& [id, origin] : origins) setOrigin(id, origin);
-  return {};
+  byRole_.clear();
+  byNetwork_.clear();
+  return store_.eachHead([&](std::string_view, const Store::Head& head) {
+    if (head.origin) countOrigin(*head.origin, +1);
+  });
 }
 
-void Core::setOrigin(const std::string& id, const std::optional<Origin>& origin) {
-  auto count = [](auto& index, const std::string& key, const std::string& site, int delta) {
+void Core::countOrigin(const Origin& o, int delta) {
+  auto count = [&](auto& index, const std::string& key) {
     auto& sites = index[key];
     if (delta > 0) {
-      ++sites[site];
-    } else if (--sites[site] == 0) {
-      sites.erase(site);
+      ++sites[o.site];
+    } else if (--sites[o.site] == 0) {
+      sites.erase(o.site);
       if (sites.empty()) index.erase(key);
     }
   };
-  auto apply = [&](const Origin& o, int delta) {
-    count(byRole_, o.role, o.site, delta);
-    for (const auto& n : o.networks) count(byNetwork_, n, o.site, delta);
-  };
-  auto it = state_.origins.find(id);
-  if (it != state_.origins.end()) {
-    apply(it->second, -1);
-    state_.origins.erase(it);
-  }
-  if (origin) {
-    apply(*origin, +1);
-    state_.origins.emplace(id, *origin);
-  }
+  count(byRole_, o.role);
+  for (const auto& n : o.networks) count(byNetwork_, n);
+}
+
+Result<std::optional<Store::Head>> Core::headOf(
+    const std::string& id, const std::map<std::string, std::optional<Store::Head>>& batch) const {
+  if (auto it = batch.find(id); it != batch.end()) return it->second;
+  auto head = store_.head(id);
+  if (!head) return head.error();
+  if (*head) (*head)->existing.network = networkOf((*head)->signer).value_or("?");
+  return head;
 }
 
 std::set<std::string> Core::sitesWithRole(std::string_view role) const {
@@ -89,9 +83,13 @@ std::set<std::string> Core::sitesInNetwork(std::string_view network) const {
 }
 
 std::optional<std::string> Core::siteOfRecord(std::string_view id) const {
-  auto it = state_.origins.find(std::string(id));
-  if (it == state_.origins.end()) return std::nullopt;
-  return it->second.site;
+  auto head = store_.head(id);
+  if (!head) {
+    spdlog::error("record {}: {}", id, head.error().message);
+    return std::nullopt;
+  }
+  if (!*head || !(*head)->origin) return std::nullopt;
+  return (*head)->origin->site;
 }
 
 std::optional<trust::MemberCert> Core::member(std::string_view site) const {
@@ -177,21 +175,20 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
   // Verify in order against the state as it would be after the items before (a batch may carry
   // a certificate and then records signed under it); undo on the first refusal.
   // Undo log: the previous value of everything this batch changed in memory.
+  // Record heads changed by the batch are held apart in `batchHeads` until it is stored.
   struct Undo {
     std::string id;
-    std::optional<trust::Existing> head;
     std::optional<trust::MemberCert> member;
     bool wasRevoked = false;
-    int what = 0;  // 0 head, 1 member, 2 revoked, 3 peering (key in id), 4 whole state
+    int what = 0;  // 1 member, 2 revoked, 3 peering (key in id), 4 whole state
     std::optional<trust::Peering> peering;
     std::optional<Store::Snapshot> state;
   };
   std::vector<Undo> undo;
+  std::map<std::string, std::optional<Store::Head>> batchHeads;
   auto rollback = [&] {
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-      if (it->what == 0) {
-        if (it->head) state_.heads[it->id] = *it->head; else state_.heads.erase(it->id);
-      } else if (it->what == 1) {
+      if (it->what == 1) {
         if (it->member) state_.members[it->id] = *it->member; else state_.members.erase(it->id);
       } else if (it->what == 2) {
         if (!it->wasRevoked) state_.revoked.erase(it->id);
@@ -205,7 +202,8 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
   const int64_t now = clock_.nowSeconds();
   std::vector<bus::Entry> entries;
   std::vector<Store::Change> changes;
-  std::vector<std::pair<std::string, std::optional<Origin>>> origins;  // set once stored
+  // Contacts' origins counted out and in once the batch is stored.
+  std::vector<std::pair<Origin, int>> origins;
   uint32_t ignored = 0;
   // Decode everything, then check the signatures on every core before the ordered checks.
   std::vector<SignedItem> decoded;
@@ -249,10 +247,16 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     }
     Store::Change change;
     change.id = itemId(reader);
+    std::optional<Store::Head> held;  // the record's head before this item
     std::optional<trust::Existing> existing;
     if (reader.which() == schema::Item::RECORD) {
-      auto it = state_.heads.find(change.id);
-      if (it != state_.heads.end()) existing = it->second;
+      auto head = headOf(change.id, batchHeads);
+      if (!head) {
+        rollback();
+        return head.error();
+      }
+      held = std::move(head).value();
+      if (held) existing = held->existing;
     }
     if (reader.which() == schema::Item::REVOCATION && revoked(change.id)) {
       ++ignored;  // a revocation held already (a bridge carrying it again)
@@ -276,9 +280,10 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
           head.country = str(record.getBody().getContact().getCountry());
         }
         change.head = head;
-        origins.emplace_back(change.id, originOf(*item));
-        undo.push_back({change.id, existing, std::nullopt, false, 0, std::nullopt, std::nullopt});
-        state_.heads[change.id] = head;
+        Store::Head next{head, item->signer, originOf(*item)};
+        if (held && held->origin) origins.emplace_back(*held->origin, -1);
+        if (next.origin) origins.emplace_back(*next.origin, +1);
+        batchHeads[change.id] = std::move(next);
         break;
       }
       case schema::Item::MEMBER: {
@@ -289,13 +294,13 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
           continue;  // an older certificate than the one held
         }
         change.member = cert;
-        undo.push_back({change.id, std::nullopt, current, false, 1, std::nullopt, std::nullopt});
+        undo.push_back({change.id, current, false, 1, std::nullopt, std::nullopt});
         state_.members[change.id] = cert;
         break;
       }
       case schema::Item::REVOCATION:
         change.revoke = true;
-        undo.push_back({change.id, std::nullopt, std::nullopt, revoked(change.id), 2, std::nullopt, std::nullopt});
+        undo.push_back({change.id, std::nullopt, revoked(change.id), 2, std::nullopt, std::nullopt});
         state_.revoked.insert(change.id);
         break;
       case schema::Item::PEERING: {
@@ -315,16 +320,28 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
                              current->second.peerRoot != p.peerRoot);
         if (ending && home) {
           // The peer network's records and certificates leave the state (and every replica).
-          undo.push_back({change.id, std::nullopt, std::nullopt, false, 4, std::nullopt, state_});
-          for (auto it = state_.heads.begin(); it != state_.heads.end();) {
-            if (it->second.network == network) {
-              change.dropHeads.push_back(it->first);
-              origins.emplace_back(it->first, std::nullopt);
-              it = state_.heads.erase(it);
-            } else {
-              ++it;
+          undo.push_back({change.id, std::nullopt, false, 4, std::nullopt, state_});
+          // Every record of that network: those stored, then those this batch set.
+          std::set<std::string> drop;
+          auto st = store_.eachHead([&](std::string_view id, const Store::Head& h) {
+            if (!batchHeads.contains(std::string(id)) && networkOf(h.signer).value_or("?") == network) {
+              drop.emplace(id);
+              if (h.origin) origins.emplace_back(*h.origin, -1);
+            }
+          });
+          if (!st) {
+            rollback();
+            return st.error();
+          }
+          for (auto& [id, h] : batchHeads) {
+            if (h && h->existing.network == network) {
+              drop.insert(id);
+              if (h->origin) origins.emplace_back(*h->origin, -1);
+              h.reset();
             }
           }
+          for (const auto& id : drop) batchHeads[id] = std::nullopt;
+          change.dropHeads.assign(drop.begin(), drop.end());
           for (auto it = state_.members.begin(); it != state_.members.end();) {
             if (it->second.issuerKey == home->peerRoot) {
               change.dropMembers.push_back(it->first);
@@ -336,7 +353,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
           spdlog::warn("peering {} ended: {} record(s) and {} certificate(s) of {} withdrawn", p.id,
                        change.dropHeads.size(), change.dropMembers.size(), network);
         }
-        undo.push_back({key, std::nullopt, std::nullopt, false, 3,
+        undo.push_back({key, std::nullopt, false, 3,
                         current == state_.peerings.end() ? std::nullopt : std::optional(current->second), {}});
         state_.peerings[key] = p;
         change.id = key;
@@ -359,7 +376,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
     rollback();
     return st.error();
   }
-  for (const auto& [id, origin] : origins) setOrigin(id, origin);
+  for (const auto& [origin, delta] : origins) countOrigin(origin, delta);
   result.firstSeq = entries.front().seq;
   result.lastSeq = entries.back().seq;
   head_ = result.lastSeq;

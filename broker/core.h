@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,15 +34,21 @@ std::optional<Origin> originOf(const SignedItem& item);
 // What the core keeps durable. LmdbStore is the real one.
 class Store {
  public:
+  // What the core holds in memory: small, whatever the number of records (record heads stay in
+  // the store and are read when an item needs them).
   struct Snapshot {
     uint64_t epoch = 0;  // 0: a new store
     uint64_t head = 0;
     std::map<std::string, trust::MemberCert> members;
     std::set<std::string> revoked;
-    std::map<std::string, trust::Existing> heads;
-    std::map<std::string, Origin> origins;  // active contacts only
-    std::map<std::string, std::string> signers;  // record id → the site that signed its head
     std::map<std::string, trust::Peering> peerings;  // "0:"/"1:" + id (home/foreign)
+  };
+  // The current head of a record, as stored: its revision, kind and country, who signed it and,
+  // for an active contact, where it came from.
+  struct Head {
+    trust::Existing existing;  // `network` is left empty: the core derives it from the signer
+    std::string signer;
+    std::optional<Origin> origin;
   };
   struct Change {
     std::string id;                             // record id, or site id for trust items
@@ -58,6 +65,10 @@ class Store {
   // Writes the entries and their changes in one transaction; on error nothing was written.
   virtual Status append(const std::vector<bus::Entry>& entries,
                         const std::vector<Change>& changes) = 0;
+  // The head of record `id`; nullopt when the store holds none.
+  virtual Result<std::optional<Head>> head(std::string_view id) const = 0;
+  // Every record head in key order (at start, and when a peering ends).
+  virtual Status eachHead(const std::function<void(std::string_view id, const Head&)>& fn) const = 0;
   // Entries with seq >= from, at most `max`, in order.
   virtual Result<std::vector<bus::Entry>> range(uint64_t from, uint32_t max) const = 0;
   // The oldest seq the log still holds (1 until compaction removes entries).
@@ -118,7 +129,12 @@ class Core final : public trust::TrustView {
   bool isPeerMember(std::string_view site) const;
 
  private:
-  void setOrigin(const std::string& id, const std::optional<Origin>& origin);
+  // Counts a contact's origin in (delta +1) or out (-1) of the role and network indexes.
+  void countOrigin(const Origin& origin, int delta);
+  // The head of record `id` with its network, as it stands after the items of the batch being
+  // verified (`batch`, record id → head; nullopt: dropped in this batch).
+  Result<std::optional<Store::Head>> headOf(
+      const std::string& id, const std::map<std::string, std::optional<Store::Head>>& batch) const;
   bus::SubmitResult refuse(uint64_t requestId, uint32_t index, const std::string& reason,
                            const std::string& detail);
 

@@ -30,6 +30,9 @@ int64_t steadyMs() {
 constexpr size_t kMaxRequestFrames = 4;
 constexpr uint32_t kMaxFetchItems = 2000;
 constexpr uint32_t kMaxSnapshotItems = 2000;
+// Fan-out messages queued per subscriber before ZeroMQ drops for it (~1 KiB each): bounds the
+// broker's memory during a bulk publish; a site that misses entries fetches them.
+constexpr int kFanoutQueue = 2000;
 
 uint16_t portOf(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
@@ -169,7 +172,7 @@ class Broker {
     if (!pub) return pub.error();
     pub_ = std::make_unique<bus::Socket>(std::move(pub).value());
     LIAISON_TRY(bus::makeCurveServer(*pub_, keys_, "liaison"));
-    LIAISON_TRY(pub_->setInt(ZMQ_SNDHWM, 100000));
+    LIAISON_TRY(pub_->setInt(ZMQ_SNDHWM, kFanoutQueue));
     LIAISON_TRY(pub_->bind(fanoutEndpoint_.empty() ? o_.fanout : fanoutEndpoint_));
     auto ep = pub_->lastEndpoint();
     if (!ep) return ep.error();

@@ -48,6 +48,22 @@ bool parseHead(std::string_view v, trust::Existing& head, size_t& envelopeAt) {
   return true;
 }
 
+// A heads value as the core uses it: revision, kind, country, and from the envelope its signer
+// and origin.
+Result<Store::Head> decodeHead(std::string_view key, std::string_view v) {
+  Store::Head head;
+  size_t at = 0;
+  auto damaged = [&] { return makeError(Errc::kIo, "broker state damaged at " + std::string(key)); };
+  if (!parseHead(v, head.existing, at)) return damaged();
+  auto env = v.substr(at);
+  auto item = SignedItem::decodeStored(
+      std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
+  if (!item) return damaged();
+  head.signer = item->signer;
+  head.origin = originOf(*item);
+  return head;
+}
+
 // Snapshot order: peerings first (a peer's certificates verify under them), then certificates,
 // revocations, records.
 constexpr char kPeerings = '.', kMembers = '0', kRevoked = '1', kHeads = '2';
@@ -58,6 +74,7 @@ Result<std::unique_ptr<LmdbStore>> LmdbStore::open(const std::string& dir, size_
                                                    uint64_t keep) {
   lmdb::Env::Options options;
   options.mapSize = mapSize;
+  options.writeMap = true;  // a bulk submission's pages do not become the broker's own memory
   auto env = lmdb::Env::open(dir, options);
   if (!env) return env.error();
   std::unique_ptr<LmdbStore> store(new LmdbStore(std::move(env).value()));
@@ -90,24 +107,6 @@ Result<Store::Snapshot> LmdbStore::load() {
   if (!head) return head.error();
   if (*head) s.head = readU64(**head);
   std::string_view k, v;
-  {
-    auto c = lmdb::Cursor::open(*txn, heads_);
-    if (!c) return c.error();
-    for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
-      trust::Existing h;
-      size_t at = 0;
-      if (!parseHead(v, h, at)) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
-      {
-        auto env = v.substr(at);
-        auto item = SignedItem::decodeStored(
-            std::span(reinterpret_cast<const uint8_t*>(env.data()), env.size()));
-        if (!item) return makeError(Errc::kIo, "broker state damaged at " + std::string(k));
-        if (auto origin = originOf(*item)) s.origins.emplace(std::string(k), std::move(*origin));
-        s.signers.emplace(std::string(k), item->signer);
-      }
-      s.heads[std::string(k)] = std::move(h);
-    }
-  }
   // Certificates and peerings: [u64 seq][i64 acceptedAt][envelope], read as signed items.
   auto eachState = [&](MDB_dbi dbi, schema::Item::Which which,
                        const std::function<void(std::string_view, const SignedItem&)>& fn) -> Status {
@@ -138,6 +137,31 @@ Result<Store::Snapshot> LmdbStore::load() {
     }
   }
   return s;
+}
+
+Result<std::optional<Store::Head>> LmdbStore::head(std::string_view id) const {
+  auto txn = lmdb::Txn::beginRead(env_);
+  if (!txn) return txn.error();
+  auto v = txn->get(heads_, id);
+  if (!v) return v.error();
+  if (!*v) return std::optional<Head>();
+  auto head = decodeHead(id, **v);
+  if (!head) return head.error();
+  return std::optional<Head>(std::move(head).value());
+}
+
+Status LmdbStore::eachHead(const std::function<void(std::string_view, const Head&)>& fn) const {
+  auto txn = lmdb::Txn::beginRead(env_);
+  if (!txn) return txn.error();
+  auto c = lmdb::Cursor::open(*txn, heads_);
+  if (!c) return c.error();
+  std::string_view k, v;
+  for (bool ok = c->seek({}, MDB_FIRST, &k, &v); ok; ok = c->seek({}, MDB_NEXT, &k, &v)) {
+    auto head = decodeHead(k, v);
+    if (!head) return head.error();
+    fn(k, *head);
+  }
+  return {};
 }
 
 Status LmdbStore::setEpoch(uint64_t epoch) {

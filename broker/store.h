@@ -29,6 +29,8 @@ class LmdbStore final : public Store {
   Result<Snapshot> load() override;
   Status setEpoch(uint64_t epoch) override;
   Status append(const std::vector<bus::Entry>& entries, const std::vector<Change>& changes) override;
+  Result<std::optional<Head>> head(std::string_view id) const override;
+  Status eachHead(const std::function<void(std::string_view id, const Head&)>& fn) const override;
   Result<std::vector<bus::Entry>> range(uint64_t from, uint32_t max) const override;
   uint64_t oldest() const override { return oldest_; }
   Status snapshot(const std::string& afterKey, uint32_t max, std::vector<bus::Entry>& out,

@@ -26,6 +26,7 @@ Result<Env> Env::open(const std::string& path, const Options& options) {
   unsigned flags = MDB_NOTLS;
   if (options.readOnly) flags |= MDB_RDONLY;
   if (options.noSync) flags |= MDB_NOSYNC;
+  if (options.writeMap && !options.readOnly) flags |= MDB_WRITEMAP;
   if (!options.readOnly) ::mkdir(path.c_str(), 0700);
   rc = mdb_env_open(env, path.c_str(), flags, 0600);
   if (rc != 0) return lmdbError(rc, path);

@@ -24,6 +24,10 @@ class Env {
     unsigned maxReaders = 126;
     bool readOnly = false;
     bool noSync = false;  // tests and benchmarks of the page cache only
+    // Writes go straight into the file's mapping (MDB_WRITEMAP) instead of pages allocated for
+    // the transaction: a large transaction costs the daemon no memory of its own. The file is
+    // then as large as the map from the start (sparse: disk is used only as pages are written).
+    bool writeMap = false;
   };
   // Opens (creating when writable) the environment in directory `path`.
   static Result<Env> open(const std::string& path, const Options& options);

@@ -132,6 +132,40 @@ TEST_F(BrokerTest, StateSurvivesARestart) {
   EXPECT_EQ(submit(record("kg-1", R"("revision": 6)")).firstSeq, 3u);
 }
 
+// Record heads live in the store, not in memory: a batch sees its own earlier items, a refused
+// batch leaves nothing, and the role and network indexes that route alerts follow every change
+// and are rebuilt the same after a restart.
+TEST_F(BrokerTest, RecordHeadsAndAlertRoutingFollowTheStore) {
+  ASSERT_TRUE(submit(cert("kg-bishkek", kg, {"KG"})).accepted);
+  auto r = submitAll({record("kg-1", R"("revision": 1)"), record("kg-1", R"("revision": 2)"),
+                      record("kg-1", R"("revision": 2)")});
+  ASSERT_TRUE(r.accepted) << r.detail;
+  EXPECT_EQ(r.lastSeq - r.firstSeq + 1, 2u);
+  EXPECT_EQ(r.ignored, 1u) << "the same revision again within the batch is a replay";
+  EXPECT_EQ(core->siteOfRecord("kg-1"), "kg-bishkek");
+  EXPECT_EQ(core->sitesWithRole("prosecutor"), std::set<std::string>{"kg-bishkek"});
+  EXPECT_EQ(core->sitesInNetwork("CASC"), std::set<std::string>{"kg-bishkek"});
+  // A refused batch that would have moved kg-1 on: revision 3 is still new afterwards.
+  Bytes garbage(64, 0xab);
+  EXPECT_FALSE(submitAll({record("kg-1", R"("revision": 3, "role": "investigator")"), garbage}).accepted);
+  EXPECT_TRUE(core->sitesWithRole("investigator").empty());
+  ASSERT_TRUE(submit(record("kg-1", R"("revision": 3, "role": "investigator")")).accepted);
+  EXPECT_TRUE(core->sitesWithRole("prosecutor").empty());
+  EXPECT_EQ(core->sitesWithRole("investigator"), std::set<std::string>{"kg-bishkek"});
+  ASSERT_TRUE(submit(record("kg-2", R"("role": "investigator", "networks": ["CASC", "SEAJust"])")).accepted);
+  ASSERT_TRUE(submit(record("kg-1", R"("revision": 4, "status": "retired")")).accepted);
+  EXPECT_FALSE(core->siteOfRecord("kg-1").has_value()) << "a retired contact is no alert target";
+  EXPECT_EQ(core->siteOfRecord("kg-2"), "kg-bishkek");
+  reopen();
+  EXPECT_FALSE(core->siteOfRecord("kg-1").has_value());
+  EXPECT_EQ(core->sitesWithRole("investigator"), std::set<std::string>{"kg-bishkek"});
+  EXPECT_EQ(core->sitesInNetwork("SEAJust"), std::set<std::string>{"kg-bishkek"});
+  EXPECT_EQ(submit(record("kg-1", R"("revision": 4)")).ignored, 1u);
+  ASSERT_TRUE(submit(record("kg-2", R"("revision": 2, "status": "retired")")).accepted);
+  EXPECT_TRUE(core->sitesWithRole("investigator").empty());
+  EXPECT_TRUE(core->sitesInNetwork("CASC").empty());
+}
+
 TEST_F(BrokerTest, ABatchCarriesACertificateAndItsRecords) {
   auto th = trust::generateKeyPair();
   auto c = testing::certFor("th-bangkok", th, {"TH"}, "authority", kNow - 10, kNow + 1000);
