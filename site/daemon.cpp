@@ -22,6 +22,7 @@
 #include "desk/desk.h"
 #include "site/api.h"
 #include "site/extension.h"
+#include "site/precheck.h"
 #include "site/replica.h"
 #include "site/service.h"
 #include "trust/keys.h"
@@ -41,8 +42,8 @@ int64_t nowMs() {
 // accepted it.
 class DirectoryStore final : public ReplicaStore {
  public:
-  DirectoryStore(directory::Directory& dir, std::string site, Extension* extension)
-      : dir_(dir), site_(std::move(site)), extension_(extension) {}
+  DirectoryStore(directory::Directory& dir, std::string site, Extension* extension, Precheck& precheck)
+      : dir_(dir), site_(std::move(site)), extension_(extension), precheck_(precheck) {}
 
   directory::Cursor cursor() const override {
     auto c = dir_.cursor();
@@ -52,28 +53,28 @@ class DirectoryStore final : public ReplicaStore {
   Status apply(const std::vector<bus::Entry>& entries, const directory::Cursor& after,
                std::map<std::string, uint64_t>& refused) override {
     if (extension_ != nullptr) LIAISON_TRY(extension_->onEntries(entries));
-    // Decode and check the signatures on every core: most of the work of a catch-up.
-    std::vector<Result<SignedItem>> items;
-    items.reserve(entries.size());
-    for (size_t k = 0; k < entries.size(); ++k) items.emplace_back(Error{});
-    std::vector<char> valid(entries.size(), 0);
-    parallelFor(entries.size(), [&](size_t from, size_t to) {
-      for (size_t k = from; k < to; ++k) {
-        items[k] = SignedItem::decode(entries[k].envelope);
-        valid[k] = items[k].ok() && trust::signatureValid(*items[k]) ? 1 : 0;
-      }
-    });
+    // Decoded and checked on every core, most already while the previous answer was written:
+    // most of the work of a catch-up.
+    auto t0 = Steady::now();
+    auto checked = precheck_.take(entries);
+    auto t1 = Steady::now();
+    checkWait_ += t1 - t0;
+    struct Timed {
+      Steady::time_point from;
+      Steady::duration& into;
+      ~Timed() { into += Steady::now() - from; }
+    } timed{t1, writing_};
     auto batch = dir_.begin();
     if (!batch) return batch.error();
     for (size_t k = 0; k < entries.size(); ++k) {
       const auto& e = entries[k];
-      if (!items[k]) {
+      if (!checked[k].item) {
         ++refused["malformed"];
-        spdlog::warn("site={} seq={} refused: {}", site_, e.seq, items[k].error().message);
+        spdlog::warn("site={} seq={} refused: {}", site_, e.seq, checked[k].item.error().message);
         continue;
       }
-      const SignedItem& item = *items[k];
-      if (!valid[k]) {
+      const SignedItem& item = *checked[k].item;
+      if (!checked[k].signatureValid) {
         ++refused[trust::refusalName(trust::Refusal::kBadSignature)];
         spdlog::warn("site={} seq={} refused: bad signature by {}", site_, e.seq, item.signer);
         continue;
@@ -95,10 +96,14 @@ class DirectoryStore final : public ReplicaStore {
     return std::move(*batch).commit();
   }
 
+  // Where a catch-up's time went: waiting for signature checks, and writing.
+  Steady::duration checkWait_{}, writing_{};
+
  private:
   directory::Directory& dir_;
   std::string site_;
   Extension* extension_;
+  Precheck& precheck_;
 };
 
 struct Job {
@@ -142,7 +147,7 @@ class Daemon final : public SiteService, public Transport {
     auto dir = directory::openSiteDirectory(config_, false);
     if (!dir) return dir.error();
     dir_ = std::move(dir).value();
-    store_ = std::make_unique<DirectoryStore>(*dir_, config_.id, o_.extension);
+    store_ = std::make_unique<DirectoryStore>(*dir_, config_.id, o_.extension, precheck_);
     replica_ = std::make_unique<ReplicaCore>(*store_, *this, ReplicaCore::Limits{});
 
     auto ctx = bus::Context::create();
@@ -201,6 +206,7 @@ class Daemon final : public SiteService, public Transport {
         desk_->tick(nowMs(), status().connected);
         expireJobs();
         giveBack_.note(replica_->applied() + status().alertsReceived, nowMs());
+        noteCatchUp();
         nextTick = nowMs() + 100;
       }
       (void)replica_->flush();
@@ -336,38 +342,90 @@ class Daemon final : public SiteService, public Transport {
     spdlog::info("site={} fan-out {}:{}", config_.id, host, port);
   }
 
-  void drainDealer() {
-    for (int i = 0; i < 1000; ++i) {
-      auto msg = dealer_->recv(2, /*dontWait=*/true);
-      if (!msg) return;
-      if (msg->size() != 1) continue;
-      auto decoded = bus::decode((*msg)[0]);
-      if (!decoded) {
-        ++badFrames_;
-        spdlog::warn("site={} bad answer from the broker: {}", config_.id, decoded.error().message);
-        continue;
+  // Reads the broker's answers and acts on them in order. Answers carrying log entries have their
+  // signatures checked on the pool as soon as they are read; one is applied once checked, while
+  // the pool checks those read after it (catch-up keeps several fetches in flight).
+  // Logs how long a catch-up of many entries took and where the time went.
+  void noteCatchUp() {
+    const bool behind = std::string_view(replica_->state()) != "following";
+    if (behind && catchUpFrom_ < 0) {
+      catchUpFrom_ = nowMs();
+      catchUpApplied_ = replica_->applied();
+      store_->checkWait_ = store_->writing_ = {};
+    } else if (!behind && catchUpFrom_ >= 0) {
+      uint64_t n = replica_->applied() - catchUpApplied_;
+      auto ms = [](Steady::duration d) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+      };
+      if (n >= 1000) {
+        spdlog::info("site={} caught up: {} entries in {} ms (waiting for signature checks {} ms, "
+                     "writing {} ms)", config_.id, n, nowMs() - catchUpFrom_, ms(store_->checkWait_),
+                     ms(store_->writing_));
       }
+      catchUpFrom_ = -1;
+    }
+  }
+
+  void drainDealer() {
+    struct Received {
+      bus::Message message;
+      uint64_t ticket = 0;  // of the precheck, for answers carrying entries
+    };
+    std::deque<Received> queue;
+    auto receive = [&] {
+      while (queue.size() < 4) {
+        auto msg = dealer_->recv(2, /*dontWait=*/true);
+        if (!msg) return;
+        if (msg->size() != 1) continue;
+        auto decoded = bus::decode((*msg)[0]);
+        if (!decoded) {
+          ++badFrames_;
+          spdlog::warn("site={} bad answer from the broker: {}", config_.id, decoded.error().message);
+          continue;
+        }
+        Received r{std::move(decoded).value(), 0};
+        if (auto* items = std::get_if<bus::Items>(&r.message)) {
+          r.ticket = precheck_.prepare(items->entries);
+        } else if (auto* chunk = std::get_if<bus::SnapshotChunk>(&r.message)) {
+          r.ticket = precheck_.prepare(chunk->entries);
+        }
+        queue.push_back(std::move(r));
+      }
+    };
+    for (int i = 0; i < 1000; ++i) {
+      receive();
+      if (queue.empty()) return;
+      // While the first answer's entries are checked, what arrives meanwhile is read and its
+      // checks queued behind.
+      while (queue.front().ticket != 0 && !precheck_.ready(queue.front().ticket)) {
+        std::vector<zmq_pollitem_t> dealerOnly{dealer_->pollItem()};
+        (void)bus::poll(dealerOnly, std::chrono::milliseconds(2));
+        receive();
+      }
+      Received front = std::move(queue.front());
+      queue.pop_front();
+      auto* decoded = &front.message;
       int64_t now = nowMs();
-      if (auto* info = std::get_if<bus::Info>(&*decoded)) {
+      if (auto* info = std::get_if<bus::Info>(decoded)) {
         connectFanout(info->fanoutPort);
         replica_->onInfo(*info, now);
-      } else if (auto* items = std::get_if<bus::Items>(&*decoded)) {
+      } else if (auto* items = std::get_if<bus::Items>(decoded)) {
         replica_->onItems(*items, now);
         (void)replica_->flush();  // large catch-ups: one transaction per answer
-      } else if (auto* chunk = std::get_if<bus::SnapshotChunk>(&*decoded)) {
+      } else if (auto* chunk = std::get_if<bus::SnapshotChunk>(decoded)) {
         replica_->onSnapshot(*chunk, now);
         (void)replica_->flush();
-      } else if (auto* result = std::get_if<bus::SubmitResult>(&*decoded)) {
+      } else if (auto* result = std::get_if<bus::SubmitResult>(decoded)) {
         finishJob(*result);
-      } else if (auto* delivery = std::get_if<bus::Delivery>(&*decoded)) {
+      } else if (auto* delivery = std::get_if<bus::Delivery>(decoded)) {
         desk_->onDelivery(std::move(*delivery));
-      } else if (auto* reply = std::get_if<bus::AlertReply>(&*decoded)) {
+      } else if (auto* reply = std::get_if<bus::AlertReply>(decoded)) {
         if (reply->requestId & AlertDesk::kRequestBit) {
           desk_->onReply(*reply);
         } else {
           finishAlertWaiter(*reply);
         }
-      } else if (auto* error = std::get_if<bus::ProtocolError>(&*decoded)) {
+      } else if (auto* error = std::get_if<bus::ProtocolError>(decoded)) {
         spdlog::warn("site={} broker says: {}", config_.id, error->text);
       }
     }
@@ -541,6 +599,7 @@ class Daemon final : public SiteService, public Transport {
   trust::KeyPair keys_;
   trust::PublicKeys brokerKey_;
   std::unique_ptr<directory::Directory> dir_;
+  Precheck precheck_;  // before the store that uses it
   std::unique_ptr<DirectoryStore> store_;
   std::unique_ptr<ReplicaCore> replica_;
   std::unique_ptr<bus::Context> ctx_;
@@ -557,6 +616,8 @@ class Daemon final : public SiteService, public Transport {
   uint16_t fanoutPort_ = 0;
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;
+  int64_t catchUpFrom_ = -1;  // when the replica fell behind (-1: following)
+  uint64_t catchUpApplied_ = 0;
   MemoryGiveBack giveBack_;  // after a catch-up or a bulk publish
   std::mutex jobsMutex_;
   std::deque<std::shared_ptr<Job>> newJobs_;

@@ -14,7 +14,7 @@ class Extension;
 
 struct DaemonOptions {
   std::string siteDir;
-  int rcvHwm = 100000;  // fan-out messages queued before ZeroMQ drops (gaps are then fetched)
+  int rcvHwm = 2000;  // fan-out messages queued before ZeroMQ drops (gaps are then fetched)
   Extension* extension = nullptr;  // borrowed; e.g. the Interpol adapter
 };
 

@@ -20,8 +20,8 @@ const char* ReplicaCore::state() const {
   return "?";
 }
 
-void ReplicaCore::sendOutstanding(int64_t nowMs) {
-  // Each send gets a new id, so a late answer to an earlier one is recognised and ignored.
+void ReplicaCore::send(bus::Message message, int64_t nowMs) {
+  // Each request gets a new id, so a late answer to an earlier one is recognised and ignored.
   ++requestId_;
   std::visit(
       [&](auto& m) {
@@ -31,33 +31,53 @@ void ReplicaCore::sendOutstanding(int64_t nowMs) {
           m.requestId = requestId_;
         }
       },
-      outstanding_);
-  hasOutstanding_ = true;
-  sentMs_ = nowMs;
-  transport_.send(outstanding_);
+      message);
+  transport_.send(message);
+  inflight_.push_back(Request{std::move(message), requestId_, nowMs});
+}
+
+template <typename T>
+bool ReplicaCore::answered(uint64_t id) {
+  for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
+    if (it->id == id && std::holds_alternative<T>(it->message)) {
+      inflight_.erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 void ReplicaCore::start(int64_t nowMs) {
   mode_ = Mode::kConnecting;
-  outstanding_ = bus::InfoRequest{};
-  sendOutstanding(nowMs);
+  inflight_.clear();
+  send(bus::InfoRequest{}, nowMs);
 }
 
 void ReplicaCore::fetch(int64_t nowMs) {
   if (mode_ == Mode::kSnapshot) return;
+  if (mode_ != Mode::kFetching) inflight_.clear();  // an info request: its answer is not needed
   mode_ = Mode::kFetching;
-  ++fetches_;
-  outstanding_ = bus::FetchRequest{0, pendingCursor_.epoch, pendingCursor_.seq + 1, limits_.fetchItems};
-  sendOutstanding(nowMs);
+  // Ranges follow the last one asked for; the first starts after what is held.
+  uint64_t from = inflight_.empty() ? nextSeq() : std::max(nextSeq(), requestedTo_ + 1);
+  // Another epoch: the broker answers from its start, and only that answer tells where it ends.
+  const bool sameEpoch = pendingCursor_.epoch == brokerEpoch_;
+  while (inflight_.size() < limits_.fetchWindow &&
+         (inflight_.empty() || (sameEpoch && from <= brokerHead_))) {
+    ++fetches_;
+    send(bus::FetchRequest{0, pendingCursor_.epoch, from, limits_.fetchItems}, nowMs);
+    requestedTo_ = from + limits_.fetchItems - 1;
+    from = requestedTo_ + 1;
+    if (!sameEpoch) break;
+  }
 }
 
 void ReplicaCore::startSnapshot(int64_t nowMs) {
   mode_ = Mode::kSnapshot;
   ++snapshots_;
   snapshotStarted_ = false;
-  outstanding_ = bus::SnapshotRequest{0, "", limits_.snapshotItems};
+  inflight_.clear();
   spdlog::info("replica behind the broker's log: taking a snapshot");
-  sendOutstanding(nowMs);
+  send(bus::SnapshotRequest{0, "", limits_.snapshotItems}, nowMs);
 }
 
 void ReplicaCore::take(const bus::Entry& entry) {
@@ -88,15 +108,12 @@ void ReplicaCore::onInfo(const bus::Info& info, int64_t nowMs) {
   lastHeardMs_ = nowMs;
   brokerEpoch_ = info.epoch;
   brokerHead_ = info.head;
-  if (hasOutstanding_ && std::holds_alternative<bus::InfoRequest>(outstanding_) &&
-      info.requestId == requestId_) {
-    hasOutstanding_ = false;
-    mode_ = Mode::kFollowing;
-  }
+  if (answered<bus::InfoRequest>(info.requestId)) mode_ = Mode::kFollowing;
   if (mode_ == Mode::kSnapshot) return;
   if (pendingCursor_.epoch == 0 && pendingCursor_.seq == 0) {
     pendingCursor_.epoch = info.epoch;  // nothing applied yet: take the broker's history as ours
   }
+  if (mode_ == Mode::kFetching) return;  // the fetches in flight go on
   if (pendingCursor_.epoch != info.epoch || pendingCursor_.seq < info.head) fetch(nowMs);
 }
 
@@ -128,11 +145,7 @@ void ReplicaCore::onHeartbeat(const bus::Heartbeat& hb, int64_t nowMs) {
 }
 
 void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
-  if (!hasOutstanding_ || !std::holds_alternative<bus::FetchRequest>(outstanding_) ||
-      items.requestId != requestId_) {
-    return;  // an answer to a request we gave up on
-  }
-  hasOutstanding_ = false;
+  if (!answered<bus::FetchRequest>(items.requestId)) return;  // one we gave up on
   lastHeardMs_ = nowMs;
   brokerEpoch_ = items.epoch;
   brokerHead_ = std::max(brokerHead_, items.head);
@@ -145,19 +158,19 @@ void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
     spdlog::info("broker epoch {:016x} (replica had {:016x}): catching up from its start",
                  items.epoch, pendingCursor_.epoch);
     pendingCursor_ = directory::Cursor{items.epoch, 0};
+    inflight_.clear();  // ranges of the other history
   }
   for (const auto& e : items.entries) take(e);
   drainBuffer();
-  mode_ = Mode::kFollowing;
-  if (pendingCursor_.seq < items.head) fetch(nowMs);  // more to come
+  if (pendingCursor_.seq < items.head) {
+    fetch(nowMs);  // more to come: keep the window full
+  } else if (inflight_.empty()) {
+    mode_ = Mode::kFollowing;
+  }
 }
 
 void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
-  if (!hasOutstanding_ || !std::holds_alternative<bus::SnapshotRequest>(outstanding_) ||
-      chunk.requestId != requestId_) {
-    return;
-  }
-  hasOutstanding_ = false;
+  if (!answered<bus::SnapshotRequest>(chunk.requestId)) return;
   lastHeardMs_ = nowMs;
   if (!snapshotStarted_) {
     snapshotStarted_ = true;
@@ -167,8 +180,7 @@ void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
   // Snapshot items are applied with the cursor left as it is until the last chunk.
   pending_.insert(pending_.end(), chunk.entries.begin(), chunk.entries.end());
   if (!chunk.done) {
-    outstanding_ = bus::SnapshotRequest{0, chunk.nextKey, limits_.snapshotItems};
-    sendOutstanding(nowMs);
+    send(bus::SnapshotRequest{0, chunk.nextKey, limits_.snapshotItems}, nowMs);
     return;
   }
   pendingCursor_ = directory::Cursor{snapshotEpoch_, snapshotHead_};
@@ -179,16 +191,18 @@ void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
 }
 
 void ReplicaCore::onTick(int64_t nowMs) {
-  if (hasOutstanding_ && nowMs - sentMs_ > limits_.retryMs) {
+  if (!inflight_.empty() && nowMs - inflight_.front().sentMs > limits_.retryMs) {
     spdlog::debug("no answer from the broker; asking again");
-    sendOutstanding(nowMs);
+    // Everything in flight again, under new ids (answers to the old ones are ignored).
+    std::deque<Request> again;
+    again.swap(inflight_);
+    for (auto& r : again) send(std::move(r.message), nowMs);
     return;
   }
-  if (!hasOutstanding_ && (lastHeardMs_ < 0 || nowMs - lastHeardMs_ > limits_.silenceMs)) {
+  if (inflight_.empty() && (lastHeardMs_ < 0 || nowMs - lastHeardMs_ > limits_.silenceMs)) {
     // Silence: ask for the broker's state (answers also when the fan-out is down).
-    outstanding_ = bus::InfoRequest{};
     if (mode_ != Mode::kSnapshot) mode_ = Mode::kConnecting;
-    sendOutstanding(nowMs);
+    send(bus::InfoRequest{}, nowMs);
   }
 }
 
@@ -199,6 +213,7 @@ Status ReplicaCore::rewind(int64_t nowMs) {
   cursor_ = pendingCursor_ = none;
   pending_.clear();
   buffer_.clear();
+  inflight_.clear();
   spdlog::info("replica rewound: the broker's log is applied again from its start");
   start(nowMs);
   return {};
@@ -215,6 +230,7 @@ Status ReplicaCore::flush() {
     pending_.clear();
     buffer_.clear();
     pendingCursor_ = cursor_;
+    if (mode_ == Mode::kFetching) inflight_.clear();  // their ranges no longer follow
     mode_ = Mode::kFollowing;
     return st;
   }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,11 +40,14 @@ class Transport {
 class ReplicaCore {
  public:
   struct Limits {
-    uint32_t fetchItems = 2000;
+    // A catch-up asks for fetchItems entries at a time, fetchWindow requests in flight: each
+    // answer is one transaction (its pages are the daemon's memory until it commits).
+    uint32_t fetchItems = 1000;
+    uint32_t fetchWindow = 4;
     uint32_t snapshotItems = 2000;
     int64_t retryMs = 3000;       // an unanswered request is sent again
     int64_t silenceMs = 3500;     // no heartbeat for this long: ask the broker
-    size_t bufferEntries = 50000; // live entries held while catching up
+    size_t bufferEntries = 4000;  // live entries held while catching up (more are fetched)
   };
   ReplicaCore(ReplicaStore& store, Transport& transport, Limits limits);
 
@@ -75,7 +79,10 @@ class ReplicaCore {
   enum class Mode { kConnecting, kFollowing, kFetching, kSnapshot };
   void fetch(int64_t nowMs);
   void startSnapshot(int64_t nowMs);
-  void sendOutstanding(int64_t nowMs);
+  void send(bus::Message message, int64_t nowMs);  // a new request, in flight after the others
+  // Removes the request `id` of type T from those in flight; false if it is not one of them.
+  template <typename T>
+  bool answered(uint64_t id);
   void take(const bus::Entry& entry);  // append to pending if it follows, else buffer
   void drainBuffer();
   uint64_t nextSeq() const { return pendingCursor_.seq + 1; }
@@ -90,11 +97,17 @@ class ReplicaCore {
   std::map<uint64_t, bus::Entry> buffer_;
   uint64_t brokerEpoch_ = 0, brokerHead_ = 0;
   int64_t lastHeardMs_ = -1;
-  // The request in flight (fetch, snapshot chunk or info) and when it was sent.
-  bus::Message outstanding_;
-  bool hasOutstanding_ = false;
+  // The requests in flight, oldest first: one info or snapshot request, or up to fetchWindow
+  // fetches of consecutive ranges (the broker answers in order; while one answer is applied the
+  // next is on its way).
+  struct Request {
+    bus::Message message;
+    uint64_t id = 0;
+    int64_t sentMs = 0;
+  };
+  std::deque<Request> inflight_;
   uint64_t requestId_ = 0;
-  int64_t sentMs_ = 0;
+  uint64_t requestedTo_ = 0;  // the last seq the fetches in flight ask for
   // Snapshot in progress.
   uint64_t snapshotEpoch_ = 0, snapshotHead_ = 0;
   bool snapshotStarted_ = false;
