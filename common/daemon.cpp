@@ -39,6 +39,8 @@ void setupDaemonLogging(const std::string& name) {
   spdlog::cfg::load_env_levels();
 }
 
+void limitAllocatorArenas() { ::mallopt(M_ARENA_MAX, 2); }
+
 void MemoryGiveBack::note(uint64_t work, int64_t nowMs) {
   if (work == trimmedAt_) return;
   if (work != last_) {

@@ -16,6 +16,11 @@ void installStopSignals(std::atomic<bool>& stop);
 // names, info by default.
 void setupDaemonLogging(const std::string& name);
 
+// Caps glibc's allocator at two arenas. By default each thread that allocates (the HTTP API's
+// pool, the signature checkers) gets an arena of its own, and what a burst leaves in each stays
+// resident; two arenas keep the daemon's own memory near what it actually holds.
+void limitAllocatorArenas();
+
 // Gives memory back to the system after a burst. glibc's allocator keeps what a burst freed (a
 // catch-up, a bulk publish: hundreds of MiB over the threads' arenas) for reuse; a daemon that
 // then idles would hold it for good. Call note() from the event loop with a count that grows with

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace liaison::names {
@@ -639,7 +640,16 @@ bool hasThai(const icu::UnicodeString& text) {
 
 }  // namespace
 
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct Folder::Impl {
+  static constexpr size_t kCachedWords = 20000;
+  // A word's folded form (ASCII, before splitting), computed once.
+  const std::string& foldWord(std::string_view word, icu::Transliterator& rules);
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> cache;
   std::unique_ptr<icu::Transliterator> transliterator;
   bool attempted = false;  // Creation is tried once, even when it fails.
   icu::UnicodeString text;
@@ -685,36 +695,54 @@ void Folder::forEachWord(std::string_view utf8, Emit&& emit) {
     return;
   }
 
-  icu::UnicodeString& text = impl_->text;
-  text = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
-  if (hasThai(text)) romanizeThai(text, impl_->thaiRun, impl_->thaiScratch, impl_->rtgs);
-  transliterator->transliterate(text);
-
+  // Word by word (ASCII spaces separate words in every script, and no rule looks across one),
+  // each word folded once: names repeat (surnames, given names, the words of organisations), and
+  // the transliteration is most of the cost of indexing a record.
   std::string& folded = impl_->folded;
   folded.clear();
+  size_t at = 0;
+  while (at < utf8.size()) {
+    size_t end = utf8.find_first_of(" \t\n\r", at);
+    if (end == std::string_view::npos) end = utf8.size();
+    if (end > at) {
+      folded.append(impl_->foldWord(utf8.substr(at, end - at), *transliterator));
+    }
+    folded.push_back(' ');
+    at = end + 1;
+  }
+  splitAscii<true>(folded, emit);
+}
+
+const std::string& Folder::Impl::foldWord(std::string_view word, icu::Transliterator& rules) {
+  if (auto it = cache.find(word); it != cache.end()) return it->second;
+  if (cache.size() >= kCachedWords) cache.clear();  // bounded: start again rather than grow
+  std::string out;
+  text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(word.data(), static_cast<int32_t>(word.size())));
+  if (hasThai(text)) romanizeThai(text, thaiRun, thaiScratch, rtgs);
+  rules.transliterate(text);
   const int32_t length = text.length();
   for (int32_t i = 0; i < length;) {
     const UChar32 c = text.char32At(i);
     i += U16_LENGTH(c);
     if (c < 0x80) {
       // Control bytes would read as markers: they separate words, as on the ASCII path.
-      folded.push_back(isMarker(static_cast<char>(c)) ? ' ' : static_cast<char>(c));
+      out.push_back(isMarker(static_cast<char>(c)) ? ' ' : static_cast<char>(c));
       continue;
     }
     std::string_view letters;
     switch (foldNonAscii(c, letters)) {
       case Fold::kLetters:
-        folded.append(letters);
+        out.append(letters);
         break;
       case Fold::kJoin:
         break;
       case Fold::kSeparate:
-        folded.push_back(' ');
+        out.push_back(' ');
         break;
     }
   }
-  splitAscii<true>(folded, emit);
+  return cache.emplace(std::string(word), std::move(out)).first->second;
 }
 
 std::vector<std::string> Folder::keys(std::string_view utf8) {

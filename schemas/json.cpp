@@ -375,10 +375,28 @@ Result<std::vector<InputItem>> parseInput(const std::string& fileName, std::stri
     return out;
   }
 
-  std::vector<Json> values;
-  auto parseOne = [&](std::string_view part, size_t line) -> Status {
+  // Each value becomes an item as soon as it is read, and its JSON tree is dropped: a file of
+  // thousands of records never holds all their trees at once.
+  std::set<std::string> ids;
+  size_t count = 0;
+  auto convert = [&](const Json& value) -> Status {
+    if (++count > kMaxItemsPerFile) {
+      return makeError(Errc::kInvalidInput, fileName + ": more than " +
+                                                std::to_string(kMaxItemsPerFile) + " records");
+    }
+    std::string where = recordLabel(fileName, count - 1, value);
+    auto item = recordFromJson(value, where);
+    if (!item) return item.error();
+    std::string id = itemId(item->reader());
+    if (!ids.insert(id).second) {
+      return makeError(Errc::kInvalidInput, where + ": id: \"" + id + "\" appears twice in the file");
+    }
+    out.emplace_back(std::move(item).value());
+    return {};
+  };
+  auto parseOne = [&](std::string_view part, size_t line) -> Result<Json> {
     try {
-      values.push_back(Json::parse(part.begin(), part.end()));
+      return Json::parse(part.begin(), part.end());
     } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number overflow
       std::string what = e.what();
       auto pos = what.find("syntax error");
@@ -387,7 +405,6 @@ Result<std::vector<InputItem>> parseInput(const std::string& fileName, std::stri
                        fileName + (line > 0 ? ": line " + std::to_string(line) : "") +
                            ": not JSON: " + (pos == what.npos ? what : what.substr(pos)));
     }
-    return {};
   };
   // JSON lines when the first line is a complete object and more lines follow.
   bool jsonLines = false;
@@ -403,36 +420,28 @@ Result<std::vector<InputItem>> parseInput(const std::string& fileName, std::stri
       auto part = trimView(body.substr(start, end == body.npos ? body.npos : end - start));
       ++line;
       if (!part.empty()) {
-        auto st = parseOne(part, line);
-        if (!st) return st.error();
+        auto value = parseOne(part, line);
+        if (!value) return value.error();
+        LIAISON_TRY(convert(*value));
       }
       if (end == body.npos) break;
       start = end + 1;
     }
   } else {
-    auto st = parseOne(body, 0);
-    if (!st) return st.error();
-    if (values.back().is_array()) {
-      Json arr = std::move(values.back());
-      values.clear();
-      for (auto& v : arr) values.push_back(std::move(v));
+    auto value = parseOne(body, 0);
+    if (!value) return value.error();
+    if (value->is_array()) {
+      if (value->size() > kMaxItemsPerFile) {
+        return makeError(Errc::kInvalidInput, fileName + ": more than " +
+                                                  std::to_string(kMaxItemsPerFile) + " records");
+      }
+      for (auto& v : *value) {
+        LIAISON_TRY(convert(v));
+        v = nullptr;
+      }
+    } else {
+      LIAISON_TRY(convert(*value));
     }
-  }
-  if (values.size() > kMaxItemsPerFile) {
-    return makeError(Errc::kInvalidInput, fileName + ": more than " +
-                                              std::to_string(kMaxItemsPerFile) + " records");
-  }
-  std::set<std::string> ids;
-  out.reserve(values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    std::string where = recordLabel(fileName, i, values[i]);
-    auto item = recordFromJson(values[i], where);
-    if (!item) return item.error();
-    std::string id = itemId(item->reader());
-    if (!ids.insert(id).second) {
-      return makeError(Errc::kInvalidInput, where + ": id: \"" + id + "\" appears twice in the file");
-    }
-    out.emplace_back(std::move(item).value());
   }
   return out;
 }
