@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -13,6 +14,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -46,6 +49,52 @@ inline long procKiB(pid_t pid, const std::string& field) {
   }
   return 0;
 }
+
+// Samples the own memory (RssAnon) of processes every 10 ms on a thread of its own, for the
+// whole life of the watch, and keeps each one's largest value: memory "at every moment", bursts
+// included, not only at the end of a run.
+class MemoryWatch {
+ public:
+  MemoryWatch() : thread_([this] { run(); }) {}
+  ~MemoryWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  MemoryWatch(const MemoryWatch&) = delete;
+  MemoryWatch& operator=(const MemoryWatch&) = delete;
+
+  // Watches `pid` under `label` (several processes may share a label: the largest counts).
+  void watch(const std::string& label, pid_t pid) {
+    std::lock_guard lock(mutex_);
+    pids_[pid] = label;
+  }
+  // The largest own memory seen for `label`, MiB.
+  double peakMiB(const std::string& label) {
+    std::lock_guard lock(mutex_);
+    auto it = peakKiB_.find(label);
+    return it == peakKiB_.end() ? 0 : static_cast<double>(it->second) / 1024.0;
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& [pid, label] : pids_) {
+          long kib = procKiB(pid, "RssAnon");
+          long& peak = peakKiB_[label];
+          peak = std::max(peak, kib);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  std::mutex mutex_;
+  std::map<pid_t, std::string> pids_;
+  std::map<std::string, long> peakKiB_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 // "2026-11-28T16:03:22.423" as the daemons log it (local time) → ms since the epoch.
 inline int64_t logMs(const std::string& line) {
