@@ -260,48 +260,84 @@ Result<std::optional<uint32_t>> docnoOf(const lmdb::Txn& txn, const Dbis& dbi,
   return std::optional<uint32_t>{docno};
 }
 
-Result<StoredRecord> decodeDoc(std::string_view value, uint32_t docno) {
+Status decodeDoc(std::string_view value, uint32_t docno, StoredRecord& out) {
   auto damaged = [&] {
     return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": stored value is damaged");
   };
   if (value.size() <= RecordHeader::kSize) return damaged();
   value.remove_prefix(RecordHeader::kSize);
-  // As SignedItem::decodeStored, with one copy: the envelope is copied aligned once, and the
-  // item is the payload inside that copy (Cap'n Proto data starts on a word), which keeps the
-  // copy alive. The store holds envelopes this program validated before writing them.
+  // As SignedItem::decodeStored, without its allocations: the envelope is read from an aligned
+  // copy kept per thread, and only its payload (the item) is copied out to be owned. The store
+  // holds envelopes this program validated before writing them.
   if (value.size() < 16 || value.size() % 8 != 0) return damaged();
-  auto words = alignedCopy(std::span(reinterpret_cast<const uint8_t*>(value.data()), value.size()));
+  thread_local std::vector<capnp::word> scratch;
+  scratch.resize(value.size() / sizeof(capnp::word));
+  std::memcpy(scratch.data(), value.data(), value.size());
+  struct Trim {  // an unusually large envelope is not kept
+    ~Trim() {
+      if (scratch.capacity() > 8192) std::vector<capnp::word>().swap(scratch);
+    }
+  } trim;
   // encode() writes one segment: a segment table of 8 bytes (count - 1 = 0, size), then the root.
   uint32_t table[2];
-  std::memcpy(table, words.begin(), sizeof table);
-  if (table[0] != 0 || table[1] + 1 != words.size()) return damaged();
-  auto env = capnp::readMessageUnchecked<schema::Envelope>(words.begin() + 1);
+  std::memcpy(table, scratch.data(), sizeof table);
+  if (table[0] != 0 || table[1] + 1 != scratch.size()) return damaged();
+  auto env = capnp::readMessageUnchecked<schema::Envelope>(scratch.data() + 1);
   auto k = env.getSignerKey();
   auto sig = env.getSignature();
   auto payload = env.getPayload();
-  SignedItem item{OwnedItem::fromWords(nullptr),
-                  std::string(env.getSigner().begin(), env.getSigner().size()),
-                  {},
-                  {}};
+  SignedItem& item = out.signedItem;
   if (k.size() != item.signerKey.size() || sig.size() != item.signature.size() ||
       payload.size() == 0 || payload.size() % 8 != 0) {
     return damaged();
   }
   std::memcpy(item.signerKey.data(), k.begin(), k.size());
   std::memcpy(item.signature.data(), sig.begin(), sig.size());
-  auto* first = reinterpret_cast<capnp::word*>(const_cast<capnp::byte*>(payload.begin()));
-  item.item = OwnedItem::fromWords(
-      kj::arrayPtr(first, payload.size() / sizeof(capnp::word)).attach(kj::mv(words)));
-  return StoredRecord{std::move(item), {}};
+  item.signer.assign(env.getSigner().begin(), env.getSigner().size());
+  auto words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), payload.begin(), payload.size());
+  item.item = OwnedItem::fromWords(kj::mv(words));
+  return {};
 }
 
 Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& dbi, uint32_t docno) {
   auto v = txn.get(dbi.records, docKey(docno));
   if (!v) return v.error();
   if (!*v) return std::optional<StoredRecord>{};
-  auto rec = decodeDoc(**v, docno);
-  if (!rec) return rec.error();
-  return std::optional<StoredRecord>{std::move(rec).value()};
+  std::optional<StoredRecord> rec(
+      StoredRecord{SignedItem{OwnedItem::fromWords(nullptr), {}, {}, {}}, {}});
+  LIAISON_TRY(decodeDoc(**v, docno, *rec));
+  return rec;
+}
+
+bool TermCache::refresh(const lmdb::Txn& txn) {
+  MDB_envinfo info{};
+  if (mdb_env_info(mdb_txn_env(txn.get()), &info) != 0) return false;
+  const uint64_t id = mdb_txn_id(txn.get());
+  if (id != txnId_ || info.me_mapaddr != map_) {
+    terms_.clear();
+    txnId_ = id;
+    map_ = info.me_mapaddr;
+  }
+  return true;
+}
+
+bool TermCache::lookup(const lmdb::Txn& txn, std::string_view term, const char** out,
+                       uint32_t chunks) {
+  std::lock_guard lock(mutex_);
+  if (!refresh(txn)) return false;
+  auto it = terms_.find(term);
+  if (it == terms_.end() || it->second.size() != chunks) return false;
+  std::copy(it->second.begin(), it->second.end(), out);
+  return true;
+}
+
+void TermCache::store(const lmdb::Txn& txn, std::string_view term, const char* const* chunks,
+                      uint32_t count) {
+  std::lock_guard lock(mutex_);
+  if (!refresh(txn)) return;
+  if (terms_.size() >= 4096) terms_.clear();  // bounded: terms come from queries
+  terms_.insert_or_assign(std::string(term), std::vector<const char*>(chunks, chunks + count));
 }
 
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,
