@@ -1,7 +1,7 @@
 // find: index intersection, tolerant name matching, ranking.
 //
-// The filter terms are AND-ed chunk by chunk straight from the map (no bitmap is copied), which
-// leaves the candidates as docnos; a name query starts from the docnos of its name keys instead.
+// The filter terms are AND-ed straight from the map a chunk (2 KiB) at a time, which leaves the
+// candidates as docnos; a name query starts from the docnos of its name keys instead.
 // Every ranking signal (first language, accepted language, 24/7, verified recently, role order)
 // is a bit looked up in a term's chunk for each candidate. Candidates are put in rank order by
 // counting (scores are small), so only the records of the hits returned are read and decoded.
@@ -91,6 +91,16 @@ struct Candidate {
 // Scores: exact name 32, then the signals (first language 16, accepted language 8, 24/7 4,
 // verified this year or last 2), plus 64 for each step of role preference.
 enum Signal { kFirstLanguage, kAcceptsLanguage, kAlways, kRecent, kSignals };
+// What a find holds term handles for: filters, closed peer networks, roles any of which will do,
+// preferred roles, then one list per ranking signal.
+enum HandleKind {
+  kAll,
+  kClosed,
+  kAnyRole,
+  kRoles,
+  kSignalHandles,
+  kHandleKinds = kSignalHandles + kSignals
+};
 constexpr uint32_t kSignalScore[kSignals] = {16, 8, 4, 2};
 constexpr uint32_t kRoleStep = 64;
 
@@ -103,14 +113,17 @@ struct Scratch {
   std::vector<Candidate> candidates;  // in docno order
   std::vector<uint32_t> wordDocs, nameDocs, exactDocs, next;  // name search
   std::vector<uint32_t> counts;                               // candidates per score
-  std::vector<uint32_t> order;           // indexes into candidates, in rank order
-  std::vector<std::string_view> values;  // records of the hits being read
+  std::vector<uint32_t> order;                // indexes into candidates, in rank order
+  std::vector<std::string_view> values;       // records of the hits being read
+  std::vector<size_t> handles[kHandleKinds];  // term handles, by use (see find)
+  std::vector<const char*> signalChunks[kSignals], roleChunks;  // of the chunk being ranked
 
   void trim() {
     constexpr size_t kKeep = size_t{1} << 16;
     auto trimOne = [](auto& v) {
       if (v.capacity() > kKeep) std::remove_reference_t<decltype(v)>().swap(v);
     };
+    trimOne(chunks);
     trimOne(candidates);
     trimOne(wordDocs);
     trimOne(nameDocs);
@@ -202,7 +215,13 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   auto bitsCursor = lmdb::Cursor::open(txn, dbi.bits);
   if (!bitsCursor) return bitsCursor.error();
   Terms terms(s, *impl_->terms, txn, *bitsCursor, chunkCount);
-  std::vector<size_t> all, closed, anyRole;  // handles (a few each)
+  // Handles of the terms by use (a few each).
+  auto& all = s.handles[kAll];
+  auto& closed = s.handles[kClosed];
+  auto& anyRole = s.handles[kAnyRole];
+  auto& roles = s.handles[kRoles];
+  auto* signals = s.handles + kSignalHandles;
+  for (auto& h : s.handles) h.clear();
   for (const auto& t : s.terms) {
     auto h = terms.add(t);
     if (!h) return h.error();
@@ -230,7 +249,6 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
 
   // Ranking signals: first language, accepted language, 24/7, verified recently, role order.
   // signals[g] holds the terms of signal g (any of them counts); roles, the preferred roles.
-  std::vector<size_t> signals[kSignals], roles;
   auto addTo = [&](std::vector<size_t>& group, const std::string& term) -> Status {
     auto h = terms.add(term);
     if (!h) return h.error();
@@ -313,7 +331,8 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     // The filter terms AND-ed (and the closed networks taken out, any of the roles kept) a chunk
     // at a time; then each signal as a word of bits beside each word of candidates.
     uint64_t acc[kChunkWords];
-    std::vector<const char*> signalChunks[kSignals], roleChunks;
+    auto* signalChunks = s.signalChunks;
+    auto& roleChunks = s.roleChunks;
     for (uint32_t c = 0; c < chunkCount; ++c) {
       bool present = true;
       for (size_t t : all) present = present && terms.chunk(t, c) != nullptr;
