@@ -8,6 +8,8 @@
 #include "schemas/item.h"
 #include "schemas/vocab.h"
 #include "common/encoding.h"
+#include "common/parallel.h"
+#include "trust/keys.h"
 
 namespace liaison::broker {
 
@@ -285,7 +287,7 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   }
   auto alert = reader.getAlert();
   const std::string id = str(alert.getId());
-  if (!trust::signatureValid(item)) {
+  if (!signatureOk_.contains(r.envelope) && !trust::signatureValid(item)) {
     return refuse(r.requestId, trust::refusalName(trust::Refusal::kBadSignature),
                   "signature by " + item.signer + " does not match alert " + clip(id));
   }
@@ -404,7 +406,7 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
     return refuse(r.requestId, "malformed", "expected an answer, got a " + itemKind(reader));
   }
   auto ack = reader.getAck();
-  if (!trust::signatureValid(item)) {
+  if (!signatureOk_.contains(r.envelope) && !trust::signatureValid(item)) {
     return refuse(r.requestId, trust::refusalName(trust::Refusal::kBadSignature),
                   "signature by " + item.signer + " does not match its answer");
   }
@@ -683,7 +685,26 @@ void AlertRouter::handle(const std::string& site, const bus::AlertRequest& reque
   }
 }
 
+void AlertRouter::precheck(const std::vector<const bus::AlertRequest*>& requests) {
+  std::vector<const Bytes*> envelopes;
+  for (const auto* r : requests) {
+    const bool signs = r->kind == bus::AlertRequest::Kind::kSend || r->kind == bus::AlertRequest::Kind::kAnswer;
+    if (signs && r->envelope.size() <= kMaxEnvelopeBytes) envelopes.push_back(&r->envelope);
+  }
+  std::vector<char> ok(envelopes.size(), 0);
+  parallelFor(envelopes.size(), [&](size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k) {
+      auto item = SignedItem::decode(*envelopes[k]);
+      ok[k] = item && trust::signatureValid(*item) ? 1 : 0;
+    }
+  }, 8);
+  for (size_t k = 0; k < envelopes.size(); ++k) {
+    if (ok[k]) signatureOk_.insert(*envelopes[k]);
+  }
+}
+
 Status AlertRouter::commit() {
+  signatureOk_.clear();
   if (dirty_.empty()) return {};
   std::vector<const Custody*> changed;
   changed.reserve(dirty_.size());

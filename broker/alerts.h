@@ -112,6 +112,10 @@ class AlertRouter {
 
   // Requests from `site` (the CURVE-authenticated member). Each queues its reply.
   void handle(const std::string& site, const bus::AlertRequest& request, int64_t nowMs);
+  // Checks the signatures of the alerts and answers among `requests` on every core, ahead of
+  // handle(), which then does not check them again (every other check still runs there). What
+  // it learnt is forgotten at commit().
+  void precheck(const std::vector<const bus::AlertRequest*>& requests);
   // Deliveries due, resends, escalations, expiries.
   void tick(int64_t nowMs);
   // A delivery from takeOutgoing() could not be handed to the site's connection: it does not
@@ -156,6 +160,7 @@ class AlertRouter {
   std::map<std::string, Custody> alerts_;
   std::set<std::string> pending_;  // alerts with work left (deliveries, answers, timers)
   std::set<std::string> dirty_;
+  std::set<Bytes> signatureOk_;  // envelopes precheck() found validly signed
   std::map<std::string, int64_t> lastSeenMs_;
   std::vector<Outgoing> out_;
   Counters counters_;

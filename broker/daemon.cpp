@@ -123,7 +123,9 @@ class Broker {
       auto ready = bus::poll(items, std::max(wait, std::chrono::milliseconds(0)));
       if (!ready) continue;  // interrupted: check stop_
       if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
-      // Drain what is queued, bounded so heartbeats keep their rhythm.
+      // Drain what is queued, bounded so heartbeats keep their rhythm; the signatures of the
+      // alerts and answers among it are checked on every core first.
+      std::vector<std::pair<bus::Received, Result<bus::Message>>> drained;
       for (int i = 0; i < 256 && !stop_.load(); ++i) {
         auto msg = router_->recvWithUser(kMaxRequestFrames, /*dontWait=*/true);
         if (!msg) {
@@ -132,7 +134,13 @@ class Broker {
           spdlog::warn("request dropped: {}", msg.error().message);
           continue;
         }
-        handle(*msg);
+        auto decoded = msg->frames.size() == 2 ? bus::decode(msg->frames[1])
+                                               : Result<bus::Message>(makeError(Errc::kInvalidInput, "frames"));
+        drained.emplace_back(std::move(msg).value(), std::move(decoded));
+      }
+      precheckAlerts(drained);
+      for (auto& [msg, decoded] : drained) {
+        handle(msg, decoded);
         ++handled_;
       }
       flushAlerts();  // one transaction for the alert work of the whole drain
@@ -210,7 +218,8 @@ class Broker {
     if (!st) spdlog::debug("reply dropped: {}", st.error().message);  // the peer left or is stuck
   }
 
-  void handle(const bus::Received& msg) {
+  // `decoded`: the request frame, decoded (when there are two frames).
+  void handle(const bus::Received& msg, Result<bus::Message>& decoded) {
     if (msg.frames.size() != 2) {
       ++badFrames_;
       if (!msg.frames.empty()) reply(msg.frames[0], bus::ProtocolError{"expected one frame"});
@@ -222,7 +231,6 @@ class Broker {
       spdlog::warn("request from {} refused: not an admitted member", msg.userId);
       return;
     }
-    auto decoded = bus::decode(msg.frames[1]);
     if (!decoded) {
       ++badFrames_;
       spdlog::warn("site={} bad request: {}", msg.userId, decoded.error().message);
@@ -292,6 +300,15 @@ class Broker {
       ++badFrames_;
       reply(peer, bus::ProtocolError{"not a request"});
     }
+  }
+
+  void precheckAlerts(const std::vector<std::pair<bus::Received, Result<bus::Message>>>& drained) {
+    std::vector<const bus::AlertRequest*> requests;
+    for (const auto& [msg, decoded] : drained) {
+      if (!decoded) continue;
+      if (const auto* r = std::get_if<bus::AlertRequest>(&*decoded)) requests.push_back(r);
+    }
+    if (requests.size() > 1) alerts_->precheck(requests);
   }
 
   void report() {

@@ -139,8 +139,13 @@ class AlertDesk {
   // the connection comes back).
   void tick(int64_t nowMs, bool connected);
 
-  // An alert this site sent and the broker accepted (stored before the sender hears "accepted").
-  Status recordSent(const Bytes& envelope, const std::string& custody);
+  // Alerts this site sent and the broker accepted, each with its custody report, stored in one
+  // transaction (before their senders hear "accepted").
+  struct Sent {
+    Bytes envelope;
+    std::string custody;
+  };
+  Status recordSent(const std::vector<Sent>& sent);
   // The broker's custody report for one of this site's alerts.
   Status recordCustody(const std::string& id, const std::string& custody);
   // An answer to an alert in the inbox (a person's, or a receipt with a reference): stored and

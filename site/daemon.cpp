@@ -200,6 +200,7 @@ class Daemon final : public SiteService, public Transport {
       if (!ready) continue;
       if (items[1].revents & ZMQ_POLLIN) takeJobs();
       if (items[0].revents & ZMQ_POLLIN) drainDealer();
+      finishSent();
       if (sub_ && items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) drainSub();
       if (nowMs() >= nextTick) {
         replica_->onTick(nowMs());
@@ -214,6 +215,7 @@ class Daemon final : public SiteService, public Transport {
       publishStatus();
     }
     (void)replica_->flush();
+    finishSent();
     // Whoever still waits for the broker's answer is told now, not after its timeout.
     takeJobs();
     for (auto& [id, job] : pendingJobs_) {
@@ -499,9 +501,11 @@ class Daemon final : public SiteService, public Transport {
     alertWaiters_.erase(it);
     AlertOutcome out{reply.accepted, reply.refusal, reply.detail, reply.custody};
     if (reply.accepted && !w.sent.empty()) {
-      if (auto st = desk_->recordSent(w.sent, reply.custody); !st) {
-        spdlog::error("site={} accepted alert not stored here: {}", config_.id, st.error().message);
-      }
+      // Stored with the others the broker accepted in this drain, in one transaction, and only
+      // then answered (finishSent).
+      sent_.push_back(AlertDesk::Sent{std::move(w.sent), reply.custody});
+      sentWaiters_.emplace_back(std::move(w.done), std::move(out));
+      return;
     }
     if (reply.accepted && !w.statusOf.empty()) {
       if (auto st = desk_->recordCustody(w.statusOf, reply.custody); !st) {
@@ -509,6 +513,18 @@ class Daemon final : public SiteService, public Transport {
       }
     }
     w.done->set_value(std::move(out));
+  }
+
+  // Stores the alerts the broker accepted since the last call, then tells their senders.
+  void finishSent() {
+    if (sent_.empty()) return;
+    if (auto st = desk_->recordSent(sent_); !st) {
+      spdlog::error("site={} {} accepted alert(s) not stored here: {}", config_.id, sent_.size(),
+                    st.error().message);
+    }
+    sent_.clear();
+    for (auto& [done, out] : sentWaiters_) done->set_value(std::move(out));
+    sentWaiters_.clear();
   }
 
   void flushDesk() {
@@ -616,6 +632,8 @@ class Daemon final : public SiteService, public Transport {
   uint16_t fanoutPort_ = 0;
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;
+  std::vector<AlertDesk::Sent> sent_;  // accepted alerts awaiting finishSent()
+  std::vector<std::pair<std::shared_ptr<std::promise<Result<AlertOutcome>>>, AlertOutcome>> sentWaiters_;
   int64_t catchUpFrom_ = -1;  // when the replica fell behind (-1: following)
   uint64_t catchUpApplied_ = 0;
   MemoryGiveBack giveBack_;  // after a catch-up or a bulk publish

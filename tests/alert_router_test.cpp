@@ -233,6 +233,42 @@ TEST_F(RouterTest, RefusesWhatItMustWithAReasonAndStoresNothing) {
   EXPECT_TRUE(replyIn(request("th-bangkok", K::kStatus, {}, "a1b2c3d4-0005")).accepted);
 }
 
+// Signatures checked ahead on every core for a whole drain: a tampered alert among good ones is
+// still refused as a bad signature, the good ones are accepted, and nothing learnt outlives the
+// drain (the same tampered bytes alone are refused again).
+TEST_F(RouterTest, APrecheckedDrainStillRefusesTheTamperedOne) {
+  ping("th-bangkok");
+  std::vector<bus::AlertRequest> drain;
+  for (int i = 0; i < 6; ++i) {
+    bus::AlertRequest r;
+    r.requestId = 100 + static_cast<uint64_t>(i);
+    r.kind = K::kSend;
+    r.envelope = alert("a1b2c3d4-010" + std::to_string(i), R"("targets": {"sites": ["th-bangkok"]})");
+    drain.push_back(std::move(r));
+  }
+  drain[3].envelope[drain[3].envelope.size() - 20] ^= 1;
+  std::vector<const bus::AlertRequest*> pointers;
+  for (const auto& r : drain) pointers.push_back(&r);
+  router->precheck(pointers);
+  for (const auto& r : drain) router->handle("kg-bishkek", r, ms);
+  ASSERT_TRUE(router->commit().ok());
+  std::map<uint64_t, bus::AlertReply> replies;
+  for (const auto& o : router->takeOutgoing()) {
+    if (auto* reply = std::get_if<bus::AlertReply>(&o.message)) replies[reply->requestId] = *reply;
+  }
+  ASSERT_EQ(replies.size(), 6u);
+  for (const auto& [id, reply] : replies) {
+    if (id == 103) {
+      EXPECT_FALSE(reply.accepted);
+      EXPECT_EQ(reply.refusal, "bad signature");
+    } else {
+      EXPECT_TRUE(reply.accepted) << reply.detail;
+    }
+  }
+  EXPECT_EQ(router->find("a1b2c3d4-0103"), nullptr);
+  EXPECT_EQ(replyIn(request("kg-bishkek", K::kSend, drain[3].envelope)).refusal, "bad signature");
+}
+
 TEST_F(RouterTest, ACancelStopsDeliveryAndGoesWhereTheAlertWent) {
   ping("th-bangkok");
   request("kg-bishkek", K::kSend, alert("a1b2c3d4-0020", R"("targets": {"sites": ["th-bangkok", "kz-almaty"]},
