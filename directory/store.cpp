@@ -475,12 +475,12 @@ struct Directory::Batch::State {
   lmdb::Txn txn;
   BitsWriter bits;
   TxnTrust trust;
-  names::Folder folder;
+  names::Folder& folder;  // impl.writerFolder
   uint32_t nextDoc = 0;
   bool nextDocDirty = false;
 
   State(Impl& i, lmdb::Txn t)
-      : impl(i), txn(std::move(t)), bits(txn, impl.dbi.bits), trust(txn, impl.dbi) {}
+      : impl(i), txn(std::move(t)), bits(txn, impl.dbi.bits), trust(txn, impl.dbi), folder(*impl.writerFolder) {}
 
   // `origin`: the network the record came from ("" home). A foreign record is also found by
   // its network ("n:") and withdrawn by it ("o:", whatever its status).

@@ -76,6 +76,10 @@ struct Directory::Impl {
   bool readOnly = false;
   std::unique_ptr<FederationCache> federation = std::make_unique<FederationCache>();
   std::unique_ptr<TermCache> terms = std::make_unique<TermCache>();
+  // The writer's name folder, kept for the life of the directory: building its ICU
+  // transliterator costs about as much as indexing a few hundred names, and only one write
+  // batch exists at a time (LMDB's write lock), so every batch uses this one.
+  std::unique_ptr<names::Folder> writerFolder = std::make_unique<names::Folder>();
 };
 
 // Federation as seen from one read transaction: which peer networks' records are served now, and
