@@ -55,18 +55,14 @@ Status matchingKeys(const lmdb::Txn& txn, const Dbis& dbi, const std::string& q,
   return {};
 }
 
-// Appends the docnos holding name key `key` (ascending: the duplicates are big-endian).
-void nameDocs(lmdb::Cursor& cursor, const std::string& key, std::vector<uint32_t>& out) {
+// Calls fn(docno) for every docno holding name key `key`.
+template <typename Fn>
+void nameDocs(lmdb::Cursor& cursor, const std::string& key, Fn&& fn) {
   std::string_view k, v;
   for (bool ok = cursor.seek(key, MDB_SET_KEY, &k, &v); ok;
        ok = cursor.seek({}, MDB_NEXT_DUP, &k, &v)) {
-    if (v.size() == 4) out.push_back(readU32be(v));
+    if (v.size() == 4) fn(readU32be(v));
   }
-}
-
-void sortUnique(std::vector<uint32_t>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
 // acc (op)= a stored chunk, word by word (the compiler vectorises these).
@@ -111,11 +107,11 @@ struct Scratch {
   std::vector<std::string> terms;     // the filter terms, AND-ed
   std::vector<const char*> chunks;    // per term of `Terms` below, `chunkCount` pointers
   std::vector<Candidate> candidates;  // in docno order
-  std::vector<uint32_t> wordDocs, nameDocs, exactDocs, next;  // name search
-  std::vector<uint32_t> counts;                               // candidates per score
-  std::vector<uint32_t> order;                // indexes into candidates, in rank order
-  std::vector<std::string_view> values;       // records of the hits being read
-  std::vector<size_t> handles[kHandleKinds];  // term handles, by use (see find)
+  std::vector<uint64_t> nameBits, wordBits, exactBits;  // name search, a bit per docno
+  std::vector<uint32_t> counts;                         // candidates per score
+  std::vector<uint32_t> order;                          // indexes into candidates, in rank order
+  std::vector<std::string_view> values;                 // records of the hits being read
+  std::vector<size_t> handles[kHandleKinds];            // term handles, by use (see find)
   std::vector<const char*> signalChunks[kSignals], roleChunks;  // of the chunk being ranked
 
   void trim() {
@@ -125,10 +121,9 @@ struct Scratch {
     };
     trimOne(chunks);
     trimOne(candidates);
-    trimOne(wordDocs);
-    trimOne(nameDocs);
-    trimOne(exactDocs);
-    trimOne(next);
+    trimOne(nameBits);
+    trimOne(wordBits);
+    trimOne(exactBits);
     trimOne(order);
     trimOne(values);
   }
@@ -287,45 +282,45 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     thread_local names::Folder folder;  // its ICU transliterator is costly to build
     auto namesCursor = lmdb::Cursor::open(txn, dbi.names);
     if (!namesCursor) return namesCursor.error();
-    bool first = true;
-    s.nameDocs.clear();
-    s.exactDocs.clear();
+    // Docnos as bits over the replica: a common name holds thousands, which a bitmap takes in
+    // without sorting.
+    const size_t words = (docs + 63) / 64;
+    s.nameBits.assign(words, 0);
+    s.exactBits.assign(words, 0);
+    bool first = true, any = false;
     for (const auto& variants : folder.words(*query.name)) {
       std::set<std::string> keys;
       for (const auto& v : variants) LIAISON_TRY(matchingKeys(txn, dbi, v, keys));
-      s.wordDocs.clear();
+      s.wordBits.assign(words, 0);
       for (const auto& k : keys) {
-        const size_t before = s.wordDocs.size();
-        nameDocs(*namesCursor, k, s.wordDocs);
-        if (k == variants.front()) {
-          s.exactDocs.insert(s.exactDocs.end(),
-                             s.wordDocs.begin() + static_cast<std::ptrdiff_t>(before),
-                             s.wordDocs.end());
-        }
+        const bool exact = k == variants.front();
+        nameDocs(*namesCursor, k, [&](uint32_t d) {
+          if (d >= docs) return;
+          s.wordBits[d / 64] |= uint64_t{1} << (d % 64);
+          if (exact) s.exactBits[d / 64] |= uint64_t{1} << (d % 64);
+        });
       }
-      sortUnique(s.wordDocs);
-      if (first) {
-        s.nameDocs.swap(s.wordDocs);
-        first = false;
-      } else {
-        s.next.clear();
-        std::set_intersection(s.nameDocs.begin(), s.nameDocs.end(), s.wordDocs.begin(),
-                              s.wordDocs.end(), std::back_inserter(s.next));
-        s.nameDocs.swap(s.next);
+      any = false;
+      for (size_t i = 0; i < words; ++i) {
+        s.nameBits[i] = first ? s.wordBits[i] : s.nameBits[i] & s.wordBits[i];
+        any = any || s.nameBits[i] != 0;
       }
-      if (s.nameDocs.empty()) break;
+      first = false;
+      if (!any) break;
     }
     // (A name of only punctuation has no word, and matches nothing.)
-    sortUnique(s.exactDocs);
-    for (uint32_t d : s.nameDocs) {
-      if (d >= docs || !admitted(d)) continue;
-      uint32_t score = std::binary_search(s.exactDocs.begin(), s.exactDocs.end(), d) ? 32 : 0;
-      for (int g = 0; g < kSignals; ++g) {
-        if (terms.any(signals[g], d)) score += kSignalScore[g];
+    for (size_t i = 0; any && i < words; ++i) {
+      for (uint64_t w = s.nameBits[i]; w != 0; w &= w - 1) {
+        const auto d = static_cast<uint32_t>(i * 64 + static_cast<size_t>(__builtin_ctzll(w)));
+        if (!admitted(d)) continue;
+        uint32_t score = (s.exactBits[i] >> (d % 64) & 1) != 0 ? 32 : 0;
+        for (int g = 0; g < kSignals; ++g) {
+          if (terms.any(signals[g], d)) score += kSignalScore[g];
+        }
+        score += roleScore([&](size_t r) { return terms.test(roles[r], d); });
+        s.candidates.push_back({d, score});
+        maxScore = std::max(maxScore, score);
       }
-      score += roleScore([&](size_t r) { return terms.test(roles[r], d); });
-      s.candidates.push_back({d, score});
-      maxScore = std::max(maxScore, score);
     }
   } else {
     // The filter terms AND-ed (and the closed networks taken out, any of the roles kept) a chunk
