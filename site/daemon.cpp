@@ -551,7 +551,8 @@ class Daemon final : public SiteService, public Transport {
         continue;
       }
       uint64_t id = ++submitId_;
-      send(bus::SubmitRequest{id, job->envelopes});
+      // Moved: the request is encoded once and the job needs its items no more.
+      send(bus::SubmitRequest{id, std::move(job->envelopes)});
       pendingJobs_[id] = {job, nowMs()};
     }
   }
