@@ -270,19 +270,25 @@ Status decodeDoc(std::string_view value, uint32_t docno, StoredRecord& out) {
   // copy kept per thread, and only its payload (the item) is copied out to be owned. The store
   // holds envelopes this program validated before writing them.
   if (value.size() < 16 || value.size() % 8 != 0) return damaged();
-  thread_local std::vector<capnp::word> scratch;
-  scratch.resize(value.size() / sizeof(capnp::word));
-  std::memcpy(scratch.data(), value.data(), value.size());
-  struct Trim {  // an unusually large envelope is not kept
-    ~Trim() {
-      if (scratch.capacity() > 8192) std::vector<capnp::word>().swap(scratch);
-    }
-  } trim;
+  // (capnp::word cannot be copied, so no std::vector of it: a kj array kept per thread, grown
+  // as needed; an unusually large envelope gets one of its own that is not kept.)
+  const size_t words = value.size() / sizeof(capnp::word);
+  thread_local kj::Array<capnp::word> kept;
+  kj::Array<capnp::word> large;
+  capnp::word* scratch = nullptr;
+  if (words > 8192) {
+    large = kj::heapArray<capnp::word>(words);
+    scratch = large.begin();
+  } else {
+    if (kept.size() < words) kept = kj::heapArray<capnp::word>(std::max<size_t>(words, 512));
+    scratch = kept.begin();
+  }
+  std::memcpy(scratch, value.data(), value.size());
   // encode() writes one segment: a segment table of 8 bytes (count - 1 = 0, size), then the root.
   uint32_t table[2];
-  std::memcpy(table, scratch.data(), sizeof table);
-  if (table[0] != 0 || table[1] + 1 != scratch.size()) return damaged();
-  auto env = capnp::readMessageUnchecked<schema::Envelope>(scratch.data() + 1);
+  std::memcpy(table, scratch, sizeof table);
+  if (table[0] != 0 || table[1] + 1 != words) return damaged();
+  auto env = capnp::readMessageUnchecked<schema::Envelope>(scratch + 1);
   auto k = env.getSignerKey();
   auto sig = env.getSignature();
   auto payload = env.getPayload();
