@@ -272,22 +272,22 @@ Status decodeDoc(std::string_view value, uint32_t docno, StoredRecord& out) {
   if (value.size() < 16 || value.size() % 8 != 0) return damaged();
   // (capnp::word cannot be copied, so no std::vector of it: a kj array kept per thread, grown
   // as needed; an unusually large envelope gets one of its own that is not kept.)
-  const size_t words = value.size() / sizeof(capnp::word);
+  const size_t wordCount = value.size() / sizeof(capnp::word);
   thread_local kj::Array<capnp::word> kept;
   kj::Array<capnp::word> large;
   capnp::word* scratch = nullptr;
-  if (words > 8192) {
-    large = kj::heapArray<capnp::word>(words);
+  if (wordCount > 8192) {
+    large = kj::heapArray<capnp::word>(wordCount);
     scratch = large.begin();
   } else {
-    if (kept.size() < words) kept = kj::heapArray<capnp::word>(std::max<size_t>(words, 512));
+    if (kept.size() < wordCount) kept = kj::heapArray<capnp::word>(std::max<size_t>(wordCount, 512));
     scratch = kept.begin();
   }
   std::memcpy(scratch, value.data(), value.size());
   // encode() writes one segment: a segment table of 8 bytes (count - 1 = 0, size), then the root.
   uint32_t table[2];
   std::memcpy(table, scratch, sizeof table);
-  if (table[0] != 0 || table[1] + 1 != words) return damaged();
+  if (table[0] != 0 || table[1] + 1 != wordCount) return damaged();
   auto env = capnp::readMessageUnchecked<schema::Envelope>(scratch + 1);
   auto k = env.getSignerKey();
   auto sig = env.getSignature();
