@@ -8,7 +8,6 @@
 #include "schemas/item.h"
 #include "schemas/vocab.h"
 #include "common/encoding.h"
-#include "common/parallel.h"
 #include "trust/keys.h"
 
 namespace liaison::broker {
@@ -691,15 +690,9 @@ void AlertRouter::precheck(const std::vector<const bus::AlertRequest*>& requests
     const bool signs = r->kind == bus::AlertRequest::Kind::kSend || r->kind == bus::AlertRequest::Kind::kAnswer;
     if (signs && r->envelope.size() <= kMaxEnvelopeBytes) envelopes.push_back(&r->envelope);
   }
-  std::vector<char> ok(envelopes.size(), 0);
-  parallelFor(envelopes.size(), [&](size_t from, size_t to) {
-    for (size_t k = from; k < to; ++k) {
-      auto item = SignedItem::decode(*envelopes[k]);
-      ok[k] = item && trust::signatureValid(*item) ? 1 : 0;
-    }
-  }, 8);
+  auto checked = trust::checkEnvelopes(envelopes);
   for (size_t k = 0; k < envelopes.size(); ++k) {
-    if (ok[k]) signatureOk_.insert(*envelopes[k]);
+    if (checked[k].signatureValid) signatureOk_.insert(*envelopes[k]);
   }
 }
 

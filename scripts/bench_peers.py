@@ -57,13 +57,7 @@ class Processes:
 
     def stop_all(self):
         for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            common.stop_process(proc)
         for proc in self.groups:
             if proc.poll() is None:
                 try:

@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "common/files.h"
-#include "common/parallel.h"
 #include "schemas/alert_json.h"
 #include "trust/keys.h"
 #include "trust/verify.h"
@@ -353,25 +352,18 @@ Status AlertDesk::flush() {
   for (const auto& key : unqueue_) LIAISON_TRY(w->unqueue(key));
   // Decoded and their signatures checked on every core first (a sender takes a receipt from
   // each target of each alert); every other check follows in order.
-  std::vector<Result<SignedItem>> decoded;
-  decoded.reserve(deliveries.size());
-  for (size_t k = 0; k < deliveries.size(); ++k) decoded.emplace_back(Error{});
-  std::vector<char> signatureOk(deliveries.size(), 0);
-  parallelFor(deliveries.size(), [&](size_t from, size_t to) {
-    for (size_t k = from; k < to; ++k) {
-      decoded[k] = SignedItem::decode(deliveries[k].envelope);
-      signatureOk[k] = decoded[k] && trust::signatureValid(*decoded[k]) ? 1 : 0;
-    }
-  }, 8);
+  std::vector<const Bytes*> envelopes;
+  for (const auto& d : deliveries) envelopes.push_back(&d.envelope);
+  auto checked = trust::checkEnvelopes(envelopes);
   for (size_t k = 0; k < deliveries.size(); ++k) {
     const auto& d = deliveries[k];
-    auto& item = decoded[k];
+    auto& item = checked[k].item;
     if (!item) {
       refuse("malformed", d.key.substr(0, 80) + ": " + item.error().message);
       continue;
     }
     // A bad signature is left for verify() to find and name.
-    auto decision = dir_.verifyOther(*item, now, /*signatureChecked=*/signatureOk[k] != 0);
+    auto decision = dir_.verifyOther(*item, now, /*signatureChecked=*/checked[k].signatureValid);
     if (!decision) return decision.error();
     if (!decision->accepted()) {
       // Perhaps this replica has not caught up with the sender's certificate yet: no receipt,

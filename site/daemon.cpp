@@ -344,9 +344,6 @@ class Daemon final : public SiteService, public Transport {
     spdlog::info("site={} fan-out {}:{}", config_.id, host, port);
   }
 
-  // Reads the broker's answers and acts on them in order. Answers carrying log entries have their
-  // signatures checked on the pool as soon as they are read; one is applied once checked, while
-  // the pool checks those read after it (catch-up keeps several fetches in flight).
   // Logs how long a catch-up of many entries took and where the time went.
   void noteCatchUp() {
     const bool behind = std::string_view(replica_->state()) != "following";
@@ -368,6 +365,9 @@ class Daemon final : public SiteService, public Transport {
     }
   }
 
+  // Reads the broker's answers and acts on them in order. Answers carrying log entries have their
+  // signatures checked on the pool as soon as they are read; one is applied once checked, while
+  // the pool checks those read after it (catch-up keeps several fetches in flight).
   void drainDealer() {
     struct Received {
       bus::Message message;

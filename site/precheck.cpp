@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/parallel.h"
 #include "trust/keys.h"
 
 namespace liaison::site {
@@ -23,13 +22,6 @@ Precheck::~Precheck() {
   }
   more_.notify_all();
   for (auto& t : pool_) t.join();
-}
-
-Precheck::Checked Precheck::check(const bus::Entry& entry) {
-  Checked c;
-  c.item = SignedItem::decode(entry.envelope);
-  c.signatureValid = c.item.ok() && trust::signatureValid(*c.item);
-  return c;
 }
 
 uint64_t Precheck::prepare(const std::vector<bus::Entry>& entries) {
@@ -78,7 +70,7 @@ void Precheck::work() {
     size_t from = batch->next, to = std::min(batch->entries.size(), from + kSlice);
     batch->next = to;
     lock.unlock();
-    for (size_t i = from; i < to; ++i) batch->results[i] = check(batch->entries[i]);
+    for (size_t i = from; i < to; ++i) batch->results[i] = trust::checkEnvelope(batch->entries[i].envelope);
     lock.lock();
     std::fill(batch->ready.begin() + static_cast<std::ptrdiff_t>(from),
               batch->ready.begin() + static_cast<std::ptrdiff_t>(to), char{1});
@@ -112,9 +104,10 @@ std::vector<Precheck::Checked> Precheck::take(const std::vector<bus::Entry>& ent
       if (!found) missing.push_back(k);
     }
   }
-  parallelFor(missing.size(), [&](size_t from, size_t to) {
-    for (size_t m = from; m < to; ++m) out[missing[m]] = check(entries[missing[m]]);
-  });
+  std::vector<const Bytes*> unprepared;
+  for (size_t k : missing) unprepared.push_back(&entries[k].envelope);
+  auto checked = trust::checkEnvelopes(unprepared, 64);
+  for (size_t m = 0; m < missing.size(); ++m) out[missing[m]] = std::move(checked[m]);
   return out;
 }
 

@@ -22,16 +22,13 @@
 #include <vector>
 
 #include "bus/protocol.h"
-#include "schemas/item.h"
+#include "trust/keys.h"
 
 namespace liaison::site {
 
 class Precheck {
  public:
-  struct Checked {
-    Result<SignedItem> item = Error{};
-    bool signatureValid = false;
-  };
+  using Checked = trust::CheckedEnvelope;
   static constexpr size_t kBatchesKept = 6;
 
   explicit Precheck(unsigned threads = std::thread::hardware_concurrency());
@@ -45,8 +42,6 @@ class Precheck {
   bool ready(uint64_t ticket);
   // The result for each of `entries`, in order (those not prepared are checked on every core).
   std::vector<Checked> take(const std::vector<bus::Entry>& entries);
-  // Checks one entry on the calling thread.
-  static Checked check(const bus::Entry& entry);
 
   uint64_t prepared() const { return prepared_; }  // results handed out from the pool
 

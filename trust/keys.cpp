@@ -135,6 +135,22 @@ std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items) {
   return std::vector<bool>(ok.begin(), ok.end());
 }
 
+CheckedEnvelope checkEnvelope(std::span<const uint8_t> envelope) {
+  CheckedEnvelope c;
+  c.item = SignedItem::decode(envelope);
+  c.signatureValid = c.item.ok() && signatureValid(*c.item);
+  return c;
+}
+
+std::vector<CheckedEnvelope> checkEnvelopes(const std::vector<const Bytes*>& envelopes,
+                                            size_t minPerThread) {
+  std::vector<CheckedEnvelope> out(envelopes.size());
+  parallelFor(envelopes.size(), [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) out[i] = checkEnvelope(*envelopes[i]);
+  }, minPerThread);
+  return out;
+}
+
 bool signatureValid(const SignedItem& item) {
   ensureSodium();
   Bytes msg = signedMessage(item);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,16 @@ bool signatureValid(const SignedItem& item);
 // signatureValid of each item, checked on every core when there are enough items to be worth
 // it. Result[i] is true when items[i]'s signature is valid.
 std::vector<bool> signaturesValid(const std::vector<const SignedItem*>& items);
+
+// An envelope as a peer sent it: decoded (with the reader limits), and whether its signature is
+// valid. The other checks (trust::verify) are the caller's, in order.
+struct CheckedEnvelope {
+  Result<SignedItem> item = Error{};
+  bool signatureValid = false;
+};
+CheckedEnvelope checkEnvelope(std::span<const uint8_t> envelope);
+// checkEnvelope of each, on every core when there are at least `minPerThread` per thread.
+std::vector<CheckedEnvelope> checkEnvelopes(const std::vector<const Bytes*>& envelopes,
+                                            size_t minPerThread = 8);
 
 }  // namespace liaison::trust

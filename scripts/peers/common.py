@@ -1,7 +1,21 @@
-"""What the peers' runs share: ports, percentiles, a process's memory, a directory's size."""
+"""What the peers' runs share: ports, percentiles, a process's memory, a directory's size,
+stopping a process."""
 import os
 import socket
+import subprocess
 import time
+
+
+def stop_process(proc, timeout=20):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def free_port():

@@ -9,7 +9,7 @@ import time
 
 from contacts import nats_key, revised
 from nats_client import Nats, NatsError
-from common import dir_bytes, free_port, percentile, proc_kib
+from common import dir_bytes, free_port, percentile, proc_kib, stop_process
 
 BUCKET = "contacts"
 STREAM = "KV_" + BUCKET
@@ -72,13 +72,7 @@ class NatsServer:
         return Nats("127.0.0.1", self.port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def _last_seq(conn):

@@ -13,7 +13,7 @@ import ldap
 import ldap.modlist
 import ldif
 
-from common import dir_bytes, free_port, percentile, proc_kib
+from common import dir_bytes, free_port, percentile, proc_kib, stop_process
 from contacts import (ADMIN, BASE, COUNTRIES, PARENT, PASSWORD, QUERY_ROLES, QUERY_TOPICS, ldap_bytes, ldap_entry,
                       schema_ldif)
 
@@ -123,13 +123,7 @@ class Slapd:
             n += len(data)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def add_base(conn):
