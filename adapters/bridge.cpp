@@ -105,7 +105,16 @@ Status Bridge::Side::onEntries(const std::vector<bus::Entry>& entries) {
         if (!was) return was.error();
         if (*was) {
           LIAISON_TRY(txn->del(meta_, ended));
-          bridge_.rewind_ = true;  // the forwarder asks both sides (not from this loop)
+          // The replay that follows meets this same peering again (after its end): the mark of
+          // the last rewind keeps it from asking for another one, and another, for ever.
+          auto mark = txn->get(meta_, "rewoundAt");
+          if (!mark) return mark.error();
+          const bool replayed = *mark && (*mark)->size() == 16 && readU64be((*mark)->substr(0, 8)) == e.epoch &&
+                                readU64be((*mark)->substr(8)) >= e.seq;
+          if (!replayed) {
+            LIAISON_TRY(txn->put(meta_, "rewoundAt", u64be(e.epoch) + u64be(e.seq)));
+            bridge_.rewind_ = true;  // the forwarder asks both sides (not from this loop)
+          }
         }
       }
     }
@@ -147,6 +156,7 @@ std::string Bridge::Side::statusJson() const {
   j["outbound"]["to"] = other.config_.network;
   j["inbound"] = bridge_.directionJson(bridge_.dirs_[1 - index_]);
   j["inbound"]["from"] = other.config_.network;
+  j["rewinds"] = bridge_.rewinds_.load();  // logs replayed because a peering came back
   return j.dump();
 }
 
@@ -217,6 +227,7 @@ void Bridge::forwardItems(Direction& d) {
         auto st = side->service_->rewind();
         if (!st) spdlog::error("bridge: {} not rewound: {}", side->config_.id, st.error().message);
       }
+      ++rewinds_;
       spdlog::info("bridge: a peering is back; both sides carry their networks' items again");
     }
     std::vector<std::string> keys;

@@ -135,6 +135,7 @@ class Bridge {
   std::atomic<bool>& stop_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> rewind_{false};  // a peering came back: both sides replay their logs
+  std::atomic<uint64_t> rewinds_{0};
   std::unique_ptr<Side> sides_[2];
   Direction dirs_[2];  // dirs_[0]: A → B, dirs_[1]: B → A
   std::mutex startMutex_;
