@@ -16,8 +16,16 @@ struct EasyDeleter {
 struct ListDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+struct CurlTextDeleter {
+  void operator()(char* p) const { curl_free(p); }
+};
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using List = std::unique_ptr<curl_slist, ListDeleter>;
+using Url = std::unique_ptr<CURLU, UrlDeleter>;
+using CurlText = std::unique_ptr<char, CurlTextDeleter>;
 
 struct Sink {
   std::string body;
@@ -67,6 +75,24 @@ struct Http::Impl {
   HttpOptions options;
   Easy easy;
 };
+
+Result<std::string> resolveUrl(const std::string& base, const std::string& reference) {
+  Url url(curl_url());
+  if (!url) return makeError(Errc::kIo, "curl_url failed");
+  if (curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
+    return makeError(Errc::kInvalidInput, "not a URL: " + base);
+  }
+  // Set on a handle that holds a URL, a reference is resolved against it (RFC 3986, section 5).
+  if (curl_url_set(url.get(), CURLUPART_URL, reference.c_str(), 0) != CURLUE_OK) {
+    return makeError(Errc::kInvalidInput, "not a URL reference");
+  }
+  char* text = nullptr;
+  if (curl_url_get(url.get(), CURLUPART_URL, &text, 0) != CURLUE_OK || text == nullptr) {
+    return makeError(Errc::kInvalidInput, "not a URL reference");
+  }
+  CurlText owned(text);
+  return std::string(owned.get());
+}
 
 Status initHttp() {
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return makeError(Errc::kIo, "curl_global_init failed");

@@ -58,6 +58,10 @@ class Http {
   std::unique_ptr<Impl> impl_;
 };
 
+// `reference` (absolute, or relative like HAL's `_links.next` may be: "/notices?page=2",
+// "?page=2", "page2") resolved against `base`, the URL of the page that held it.
+Result<std::string> resolveUrl(const std::string& base, const std::string& reference);
+
 // Call once at program start (curl_global_init), before any thread uses Http.
 Status initHttp();
 

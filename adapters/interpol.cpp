@@ -250,7 +250,6 @@ void InterpolAdapter::pollLoop() {
 
 void InterpolAdapter::pollOnce() {
   Http http(o_.http);
-  const std::string origin = originOf(o_.notices);
   auto stopped = [&] {
     std::lock_guard lock(mutex_);
     return stopping_;
@@ -259,6 +258,8 @@ void InterpolAdapter::pollOnce() {
     for (const auto& nat : o_.nationalities) {
       const std::string where = type + "/" + nat;
       std::string url = o_.notices + "/notices/v1/" + type + "?nationality=" + nat + "&page=1&resultPerPage=160";
+      if (auto same = resolveUrl(url, url)) url = std::move(*same);  // written as the next links will be
+      const std::string origin = originOf(url);
       std::set<std::string> visited;
       std::vector<NoticeEntry> found;
       bool complete = false;
@@ -300,15 +301,20 @@ void InterpolAdapter::pollOnce() {
           complete = true;
           break;
         }
-        if (originOf(page->next) != origin) {
-          failure("notices " + where, "next link leaves " + origin + ": " + printable(page->next));
+        auto next = resolveUrl(url, page->next);  // HAL allows a relative reference
+        if (!next) {
+          failure("notices " + where, next.error().message + ": " + printable(page->next));
           break;
         }
-        if (visited.count(page->next) != 0) {
-          failure("notices " + where, "next link loops back to " + printable(page->next));
+        if (originOf(*next) != origin) {
+          failure("notices " + where, "next link leaves " + origin + ": " + printable(*next));
+          break;
+        }
+        if (visited.count(*next) != 0) {
+          failure("notices " + where, "next link loops back to " + printable(*next));
           break;  // every page was read once; what they hold is published below
         }
-        url = page->next;
+        url = std::move(*next);
       }
       // Publish what is new or changed, even from an incomplete walk (what was read is good).
       std::vector<Bytes> envelopes;

@@ -143,7 +143,11 @@ class FakeGateway : public FakeServer {
 // A notices API shaped like Interpol's public one, with ways to misbehave.
 class FakeNotices : public FakeServer {
  public:
-  enum class Mode { kGood, kMalformed, kHtml, kTruncated, kLoop, kGigantic, kError, kForeignNext };
+  enum class Mode {
+    kGood, kMalformed, kHtml, kTruncated, kLoop, kGigantic, kError, kForeignNext,
+    kRelativeNext,        // next links as HAL allows them: "/notices/...", then "?..." (same server)
+    kForeignRelativeNext  // "//198.51.100.7/...": relative, yet to another server
+  };
 
   FakeNotices() {
     server().Get(R"(/notices/v1/(yellow|red))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -194,6 +198,11 @@ class FakeNotices : public FakeServer {
         out["_links"]["next"]["href"] = base + "1";  // back to the first page
       } else if (mode == Mode::kForeignNext) {
         out["_links"]["next"]["href"] = "http://198.51.100.7/notices/v1/" + type + "?page=2";
+      } else if (mode == Mode::kForeignRelativeNext) {
+        out["_links"]["next"]["href"] = "//198.51.100.7/notices/v1/" + type + "?page=2";
+      } else if (mode == Mode::kRelativeNext && static_cast<size_t>(page * perPage) < notices.size()) {
+        const std::string query = "?nationality=" + nat + "&resultPerPage=160&page=" + std::to_string(page + 1);
+        out["_links"]["next"]["href"] = page % 2 == 1 ? "/notices/v1/" + type + query : query;
       } else if (static_cast<size_t>(page * perPage) < notices.size()) {
         out["_links"]["next"]["href"] = base + std::to_string(page + 1);
       }

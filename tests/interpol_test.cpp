@@ -194,7 +194,7 @@ TEST_F(InterpolTest, NoticesArePublishedOnceAndBadAnswersAreSurvived) {
   // Every kind of bad answer: logged and counted, the adapter keeps running, nothing is lost.
   for (auto mode : {FakeNotices::Mode::kMalformed, FakeNotices::Mode::kHtml, FakeNotices::Mode::kTruncated,
                     FakeNotices::Mode::kLoop, FakeNotices::Mode::kGigantic, FakeNotices::Mode::kError,
-                    FakeNotices::Mode::kForeignNext}) {
+                    FakeNotices::Mode::kForeignNext, FakeNotices::Mode::kForeignRelativeNext}) {
     int errors = adapterStatus()["notices"]["errors"];
     notices.mode(mode);
     EXPECT_TRUE(waitFor([&] { return adapterStatus()["notices"]["errors"].get<int>() > errors; }, 15s))
@@ -205,6 +205,25 @@ TEST_F(InterpolTest, NoticesArePublishedOnceAndBadAnswersAreSurvived) {
   EXPECT_EQ(count("yellow"), 5u);
   EXPECT_EQ(count("red"), 1u);
   EXPECT_FALSE(adapterStatus()["lastError"].get<std::string>().empty());
+}
+
+TEST_F(InterpolTest, RelativeNextLinksAreFollowedOnTheSameServer) {
+  // Three pages of two, linked by relative references ("/notices/v1/yellow?...", then "?...").
+  notices.perPage(2);
+  notices.mode(FakeNotices::Mode::kRelativeNext);
+  notices.set("yellow/KG", {notice("2026/201", "Aida", "Bekova", {"KG"}), notice("2026/202", "Nurlan", "Osmonov", {"KG"}),
+                            notice("2026/203", "Aigul", "Tashieva", {"KG"}), notice("2026/204", "Bakyt", "Usenov", {"KG"}),
+                            notice("2026/205", "Cholpon", "Abdyrakhmanova", {"KG"})});
+  startNetwork();
+  startAdapter({"--notices", notices.url(), "--nationalities", "KG", "--types", "yellow", "--interval", "1"});
+  auto yellow = [&] {
+    auto r = liaison({"notices", "--site", site("kg-bishkek"), "--type", "yellow", "--nationality", "KG", "--format", "json"});
+    return r.exitCode == 0 ? json::parse(r.out).size() : size_t{0};
+  };
+  EXPECT_TRUE(waitFor([&] { return yellow() == 5; }, 20s)) << yellow();
+  auto st = adapterStatus()["notices"];
+  EXPECT_EQ(st["errors"], 0) << st.dump();
+  EXPECT_EQ(st["published"], 5);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // the notices API is read.
 #include <gtest/gtest.h>
 
+#include "adapters/http.h"
 #include "adapters/notices.h"
 
 namespace liaison {
@@ -96,6 +97,23 @@ TEST(NoticePage, AWrongShapeIsAnError) {
                            "{\"_embedded\": {\"notices\": [{\"entity_id\": \"2026/1\""}) {
     EXPECT_FALSE(adapters::parseNoticePage(body).ok()) << body;
   }
+}
+
+TEST(NoticesPage, ANextLinkIsResolvedAgainstThePageThatHeldIt) {
+  const std::string page = "https://ws-public.interpol.int/notices/v1/yellow?nationality=KG&page=1";
+  auto at = [&](const std::string& ref) {
+    auto r = adapters::resolveUrl(page, ref);
+    return r ? *r : "error: " + r.error().message;
+  };
+  EXPECT_EQ(at("https://ws-public.interpol.int/notices/v1/yellow?page=2"),
+            "https://ws-public.interpol.int/notices/v1/yellow?page=2");
+  EXPECT_EQ(at("/notices/v1/yellow?nationality=KG&page=2"),
+            "https://ws-public.interpol.int/notices/v1/yellow?nationality=KG&page=2");
+  EXPECT_EQ(at("?nationality=KG&page=3"), "https://ws-public.interpol.int/notices/v1/yellow?nationality=KG&page=3");
+  EXPECT_EQ(at("red?page=2"), "https://ws-public.interpol.int/notices/v1/red?page=2");
+  EXPECT_EQ(at("../v2/yellow?page=2"), "https://ws-public.interpol.int/notices/v2/yellow?page=2");
+  EXPECT_EQ(at("//other.example/notices?page=2"), "https://other.example/notices?page=2");
+  EXPECT_FALSE(adapters::resolveUrl("not a url", "?page=2"));
 }
 
 }  // namespace
