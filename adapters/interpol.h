@@ -8,7 +8,8 @@
 //    jitter; any other 4xx is final and answered as "declined" with the reason;
 //  - polls a notices API shaped like Interpol's public one for the configured nationalities and
 //    notice types, follows `_links.next` (relative ones resolved against their page; same host,
-//    no loops, at most maxPages), and publishes new and changed notices as `notice` records (unchanged ones are not published again).
+//    no loops, at most maxPages), and publishes new and changed notices as `notice` records
+//    (unchanged ones are not published again).
 // State in LMDB (DIR/interpol/): per alert its forwarding state (pending, forwarded with the
 // gateway's reference, declined), attempts and last error; per notice the hash and revision
 // published. The inbox is the source of truth for what must be forwarded: at start, every
