@@ -45,6 +45,7 @@ Result<std::vector<Custody>> LmdbAlertStore::load() {
 }
 
 Status LmdbAlertStore::put(const std::vector<const Custody*>& changed) {
+  ScopedTimer timed(commitTimes_);
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return txn.error();
   auto view = [](const Bytes& b) { return std::string_view(reinterpret_cast<const char*>(b.data()), b.size()); };

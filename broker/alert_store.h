@@ -10,6 +10,7 @@
 
 #include "broker/alerts.h"
 #include "common/lmdb.h"
+#include "common/metrics.h"
 
 namespace liaison::broker {
 
@@ -18,11 +19,13 @@ class LmdbAlertStore final : public AlertStore {
   static Result<std::unique_ptr<LmdbAlertStore>> open(const std::string& dir, size_t mapSize);
   Result<std::vector<Custody>> load() override;
   Status put(const std::vector<const Custody*>& changed) override;
+  const Histogram& commitTimes() const { return commitTimes_; }  // each put: write and synced commit
 
  private:
   explicit LmdbAlertStore(lmdb::Env env) : env_(std::move(env)) {}
   lmdb::Env env_;
   MDB_dbi alerts_ = 0, envelopes_ = 0;
+  Histogram commitTimes_;
 };
 
 }  // namespace liaison::broker

@@ -535,6 +535,21 @@ void AlertRouter::stored(const std::string& site, const std::vector<std::string>
   }
 }
 
+AlertRouter::States AlertRouter::states() const {
+  States s;
+  for (const auto& [id, c] : alerts_) {
+    ++s.alerts[c.state];
+    for (const auto& [site, t] : c.targets) ++s.targets[t.state];
+  }
+  return s;
+}
+
+size_t AlertRouter::sitesOnline(int64_t nowMs) const {
+  size_t n = 0;
+  for (const auto& [site, at] : lastSeenMs_) n += online(site, nowMs) ? 1 : 0;
+  return n;
+}
+
 void AlertRouter::seen(const std::string& site, int64_t nowMs) {
   if (!online(site, nowMs)) {
     // Back after an absence: whatever waits for it goes now, not after its backoff.

@@ -128,6 +128,13 @@ class AlertRouter {
 
   const Counters& counters() const { return counters_; }
   size_t pendingAlerts() const { return pending_.size(); }
+  // Alerts by state (open, cancelled, ...) and their targets by state (queued, delivered, ...).
+  struct States {
+    std::map<std::string, uint64_t> alerts, targets;
+  };
+  States states() const;
+  // Sites heard from within Timing::onlineMs (every site pings while it runs).
+  size_t sitesOnline(int64_t nowMs) const;
   const Custody* find(const std::string& id) const;
 
  private:

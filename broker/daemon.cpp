@@ -1,10 +1,15 @@
 #include "broker/daemon.h"
 
+#include <httplib.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "broker/alert_store.h"
 #include "broker/store.h"
@@ -13,6 +18,7 @@
 #include "bus/zmq.h"
 #include "common/daemon.h"
 #include "common/files.h"
+#include "common/metrics.h"
 #include "schemas/json.h"
 #include "trust/keys.h"
 
@@ -89,8 +95,9 @@ class Broker {
     auto listen = router_->lastEndpoint();
     if (!listen) return listen.error();
     listenEndpoint_ = *listen;
-    LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints",
-                                "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ + "\n"));
+    if (!o_.metrics.empty()) LIAISON_TRY(startMetrics());
+    LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints", "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ +
+                                                            "\n" + (metricsAt_.empty() ? "" : "metrics " + metricsAt_ + "\n")));
     spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}",
                  o_.network, core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_,
                  core_->admitted().size());
@@ -109,6 +116,7 @@ class Broker {
         nextTick = now + std::chrono::milliseconds(100);
       }
       flushAlerts();
+      if (metricsWanted_.load()) renderMetrics();
       if (now >= nextBeat) {
         publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
         nextBeat = now + std::chrono::milliseconds(o_.heartbeatMs);
@@ -242,7 +250,11 @@ class Broker {
       alerts_->handle(msg.userId, *alert, steadyMs());
     } else if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
       std::vector<bus::Entry> fanout;
+      const auto from = Steady::now();
+      const auto stored = store_->appendTotal();
       auto result = core_->submit(*submit, fanout, msg.userId);
+      // What the submission took besides the store's write: mostly its signature checks.
+      verifyTimes_.observe(Steady::now() - from - (store_->appendTotal() - stored));
       if (!result) {
         spdlog::error("site={} submission failed in the store: {}", msg.userId, result.error().message);
         reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
@@ -332,6 +344,123 @@ class Broker {
                  alerts_->pendingAlerts(), alertRefusals);
   }
 
+  // The Prometheus endpoint: its own thread answers scrapes; the text is made on the loop's
+  // thread (which owns the state), when a scrape asks for it.
+  Status startMetrics() {
+    auto colon = o_.metrics.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos) {
+      const std::string digits = o_.metrics.substr(colon + 1);
+      if (!digits.empty() && digits.size() <= 5 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        port = std::stoi(digits);
+      }
+    }
+    if (colon == std::string::npos || colon == 0 || port < 0 || port > 65535) {
+      return makeError(Errc::kInvalidInput, "--metrics " + o_.metrics + ": expected HOST:PORT");
+    }
+    std::string host = o_.metrics.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    metricsServer_ = std::make_unique<httplib::Server>();
+    metricsServer_->set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    metricsServer_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      std::unique_lock lock(metricsMutex_);
+      const uint64_t asked = ++metricsAsked_;
+      metricsWanted_ = true;
+      if (!metricsReady_.wait_for(lock, std::chrono::seconds(5), [&] { return metricsMade_ >= asked; })) {
+        res.status = 503;
+        res.set_content("the broker's loop did not answer in 5 s\n", "text/plain");
+        return;
+      }
+      res.set_content(metricsText_, std::string(MetricsText::kContentType));
+    });
+    if (port == 0) {
+      port = metricsServer_->bind_to_any_port(host);  // a free port, written to DATA/endpoints
+      if (port <= 0) return makeError(Errc::kUnavailable, "--metrics " + o_.metrics + ": cannot listen there");
+    } else if (!metricsServer_->bind_to_port(host, port)) {
+      return makeError(Errc::kUnavailable, "--metrics " + o_.metrics + ": cannot listen there (in use?)");
+    }
+    metricsAt_ = o_.metrics.substr(0, colon) + ":" + std::to_string(port);
+    metricsThread_ = std::thread([this] { metricsServer_->listen_after_bind(); });
+    spdlog::info("broker metrics on http://{}/metrics", metricsAt_);
+    return {};
+  }
+
+  void renderMetrics() {
+    uint64_t asked = 0;
+    {
+      std::lock_guard lock(metricsMutex_);
+      asked = metricsAsked_;
+      metricsWanted_ = false;
+    }
+    MetricsText m;
+    m.gauge("liaison_broker_info", "The broker's network and log epoch (always 1).", 1,
+            {{"network", o_.network}, {"epoch", fmt::format("{:016x}", core_->epoch())}});
+    m.gauge("liaison_broker_leader", "1 when this broker sequences (a broker alone always does).", 1);
+    m.gauge("liaison_broker_head", "The last seq of the log.", static_cast<double>(core_->head()));
+    m.gauge("liaison_broker_log_oldest", "The oldest seq the log still holds.", static_cast<double>(store_->oldest()));
+    m.counter("liaison_broker_items_accepted_total", "Items accepted since start.", static_cast<double>(core_->accepted()));
+    for (const auto& [reason, n] : core_->refusals()) {
+      m.counter("liaison_broker_items_refused_total", "Items refused, by reason.", static_cast<double>(n),
+                {{"reason", reason}});
+    }
+    uint64_t revoked = 0;
+    for (const auto& [site, cert] : core_->members()) revoked += core_->revoked(site) ? 1 : 0;
+    m.gauge("liaison_broker_members", "Member certificates held, by state.",
+            static_cast<double>(core_->admitted().size()), {{"state", "admitted"}});
+    m.gauge("liaison_broker_members", "Member certificates held, by state.", static_cast<double>(revoked),
+            {{"state", "revoked"}});
+    m.gauge("liaison_broker_peerings", "Peerings held (home and peers').", static_cast<double>(core_->peerings().size()));
+    m.gauge("liaison_broker_sites_connected", "Sites heard from in the last 5 s (every running site pings).",
+            static_cast<double>(alerts_->sitesOnline(steadyMs())));
+    auto zap = zap_->counters();
+    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+              static_cast<double>(zap.admitted), {{"outcome", "admitted"}});
+    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+              static_cast<double>(zap.refusedUnknownKey), {{"outcome", "unknown key"}});
+    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+              static_cast<double>(zap.refusedMechanism), {{"outcome", "wrong mechanism"}});
+    m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
+              static_cast<double>(badFrames_), {{"reason", "malformed"}});
+    m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
+              static_cast<double>(notAdmitted_), {{"reason", "not admitted"}});
+    const auto& a = alerts_->counters();
+    const std::pair<const char*, uint64_t> alertCounts[] = {
+        {"liaison_broker_alerts_accepted_total", a.accepted},   {"liaison_broker_alert_deliveries_total", a.deliveries},
+        {"liaison_broker_alert_resends_total", a.resends},      {"liaison_broker_alert_answers_total", a.answers},
+        {"liaison_broker_alert_escalations_total", a.escalations}, {"liaison_broker_alerts_expired_total", a.expired}};
+    for (const auto& [name, n] : alertCounts) m.counter(name, "Alert custody since start.", static_cast<double>(n));
+    for (const auto& [reason, n] : a.refused) {
+      m.counter("liaison_broker_alerts_refused_total", "Alert requests refused, by reason.", static_cast<double>(n),
+                {{"reason", reason}});
+    }
+    auto states = alerts_->states();
+    for (const auto& [state, n] : states.alerts) {
+      m.gauge("liaison_broker_alerts", "Alerts in custody, by state.", static_cast<double>(n), {{"state", state}});
+    }
+    for (const auto& [state, n] : states.targets) {
+      m.gauge("liaison_broker_alert_targets", "Alert targets, by state (queued is the delivery queue).",
+              static_cast<double>(n), {{"state", state}});
+    }
+    m.gauge("liaison_broker_alerts_pending", "Alerts with work left (deliveries, answers, timers).",
+            static_cast<double>(alerts_->pendingAlerts()));
+    m.gauge("liaison_broker_snapshots", "Sites taking a snapshot now.", static_cast<double>(snapshots_.size()));
+    m.histogram("liaison_broker_verify_seconds", "A submission's checks, without its commit.", verifyTimes_);
+    m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.", store_->commitTimes(),
+                {{"store", "log"}});
+    m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.",
+                alertStore_->commitTimes(), {{"store", "alerts"}});
+    {
+      std::lock_guard lock(metricsMutex_);
+      metricsText_ = m.text();
+      metricsMade_ = asked;
+    }
+    metricsReady_.notify_all();
+  }
+
   const Options& o_;
   const std::atomic<bool>& stop_;
   SystemClock clock_;
@@ -349,9 +478,22 @@ class Broker {
   uint64_t badFrames_ = 0, notAdmitted_ = 0;
   uint64_t handled_ = 0;          // requests handled, for giveBack_
   MemoryGiveBack giveBack_;       // after a burst of submissions or fetches
+  Histogram verifyTimes_;
+  std::unique_ptr<httplib::Server> metricsServer_;
+  std::thread metricsThread_;
+  std::mutex metricsMutex_;
+  std::condition_variable metricsReady_;
+  std::atomic<bool> metricsWanted_{false};
+  uint64_t metricsAsked_ = 0, metricsMade_ = 0;
+  std::string metricsText_;
+  std::string metricsAt_;  // HOST:PORT it listens on
 
  public:
   ~Broker() {
+    if (metricsServer_) {
+      metricsServer_->stop();
+      if (metricsThread_.joinable()) metricsThread_.join();
+    }
     // Sockets and the ZAP handler close before the context terminates.
     router_.reset();
     pub_.reset();

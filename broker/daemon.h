@@ -22,6 +22,7 @@ struct Options {
   int heartbeatMs = 1000;
   size_t mapSize = size_t{8} << 30;
   int maxSnapshots = 4;              // sites taking a snapshot at once
+  std::string metrics;               // HOST:PORT of the Prometheus endpoint (/metrics); "" off
 };
 
 // Runs until `stop`; returns an error (one line) when it cannot start.

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--member", o.members, "admit this member certificate at start (repeatable)");
   app.add_option("--log-keep", o.logKeep, "log entries to keep; older cursors get a snapshot (0: all)");
   app.add_option("--heartbeat-ms", o.heartbeatMs, "heartbeat interval")->check(CLI::Range(50, 60000));
+  app.add_option("--metrics", o.metrics, "serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
       fill(o.network, "network");
       fill(o.listen, "listen");
       fill(o.fanout, "fanout");
+      fill(o.metrics, "metrics");
       if (app.count("--log-keep") == 0) o.logKeep = t["broker"]["log_keep"].value_or(o.logKeep);
       if (app.count("--member") == 0) {
         if (auto* arr = t["broker"]["members"].as_array()) {

@@ -173,6 +173,16 @@ Status LmdbStore::setEpoch(uint64_t epoch) {
 
 Status LmdbStore::append(const std::vector<bus::Entry>& entries,
                          const std::vector<Change>& changes) {
+  const auto from = std::chrono::steady_clock::now();
+  struct Timed {
+    std::chrono::steady_clock::time_point from;
+    LmdbStore& store;
+    ~Timed() {
+      auto d = std::chrono::steady_clock::now() - from;
+      store.commitTimes_.observe(d);
+      store.appendTotal_ += d;
+    }
+  } timed{from, *this};
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return txn.error();
   for (size_t i = 0; i < entries.size(); ++i) {

@@ -17,6 +17,7 @@
 
 #include "broker/core.h"
 #include "common/lmdb.h"
+#include "common/metrics.h"
 
 namespace liaison::broker {
 
@@ -35,6 +36,10 @@ class LmdbStore final : public Store {
   uint64_t oldest() const override { return oldest_; }
   Status snapshot(const std::string& afterKey, uint32_t max, std::vector<bus::Entry>& out,
                   std::string& nextKey) const override;
+  // Each append's write and synced commit; and their total (for the part of a submission that
+  // is not the store's).
+  const Histogram& commitTimes() const { return commitTimes_; }
+  std::chrono::nanoseconds appendTotal() const { return appendTotal_; }
 
  private:
   explicit LmdbStore(lmdb::Env env) : env_(std::move(env)) {}
@@ -42,6 +47,8 @@ class LmdbStore final : public Store {
   MDB_dbi meta_ = 0, log_ = 0, heads_ = 0, members_ = 0, revoked_ = 0, peerings_ = 0;
   uint64_t keep_ = 0;
   uint64_t oldest_ = 1;
+  Histogram commitTimes_;
+  std::chrono::nanoseconds appendTotal_{0};
 };
 
 }  // namespace liaison::broker

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/metrics.h"
 #include "schemas/alert_json.h"
 #include "schemas/json.h"
 #include "site/alert_ops.h"
@@ -389,6 +390,75 @@ struct ApiServer::Impl {
     answer(res, 200, out);
   }
 
+  // Prometheus' text format: what `status` says, as numbers, with the daemon's timings.
+  void metrics(const httplib::Request&, httplib::Response& res) {
+    SiteStatus s = service.status();
+    auto counts = dir.counts();
+    if (!counts) {
+      spdlog::error("api metrics: {}", counts.error().message);
+      return answer(res, 500, Json{{"error", counts.error().message}});
+    }
+    MetricsText m;
+    m.gauge("liaison_site_info", "The site and its network (always 1).", 1,
+            {{"site", s.site}, {"network", s.network}});
+    m.gauge("liaison_site_connected", "1 when the broker was heard within the last heartbeats.", s.connected ? 1 : 0);
+    for (const char* state : {"following", "fetching", "snapshot", "connecting"}) {
+      m.gauge("liaison_site_state", "The replica's state (1 for the current one).", s.state == state ? 1 : 0,
+              {{"state", state}});
+    }
+    m.gauge("liaison_site_broker_head", "The broker's last seq as last heard.", static_cast<double>(s.brokerHead));
+    m.gauge("liaison_site_cursor", "The last seq applied here.", static_cast<double>(s.cursorSeq));
+    if (s.brokerEpoch != 0 && s.brokerEpoch == s.cursorEpoch && s.brokerHead >= s.cursorSeq) {
+      m.gauge("liaison_site_lag", "Entries the broker holds that this replica has not applied yet.",
+              static_cast<double>(s.brokerHead - s.cursorSeq));
+    }
+    m.gauge("liaison_site_catch_up_applied", "Entries applied since the current catch-up began (0: following).",
+            static_cast<double>(s.catchUpApplied));
+    if (s.lastHeardMsAgo >= 0) {
+      m.gauge("liaison_site_last_heard_seconds", "Seconds since the broker was last heard.",
+              static_cast<double>(s.lastHeardMsAgo) / 1000);
+    }
+    m.counter("liaison_site_items_applied_total", "Log entries applied since the daemon started.",
+              static_cast<double>(s.applied));
+    for (const auto& [reason, n] : s.refused) {
+      m.counter("liaison_site_items_refused_total", "Log entries this replica refused, by reason.",
+                static_cast<double>(n), {{"reason", reason}});
+    }
+    const std::pair<const char*, uint64_t> records[] = {
+        {"contact", counts->contacts}, {"instrument", counts->instruments}, {"notice", counts->notices},
+        {"retired", counts->retired},  {"member", counts->members},         {"revoked", counts->revoked}};
+    for (const auto& [kind, n] : records) {
+      m.gauge("liaison_site_records", "Records and certificates held, by kind.", static_cast<double>(n),
+              {{"kind", kind}});
+    }
+    auto inbox = service.inbox().list();
+    if (inbox) {
+      std::map<std::pair<std::string, std::string>, uint64_t> byState;
+      for (const auto& a : *inbox) ++byState[{a.outbound ? "out" : "in", a.state}];
+      for (const auto& [key, n] : byState) {
+        m.gauge("liaison_site_alerts", "Alerts held, by direction and state.", static_cast<double>(n),
+                {{"direction", key.first}, {"state", key.second}});
+      }
+    }
+    m.counter("liaison_site_alerts_received_total", "New alerts stored since start.",
+              static_cast<double>(s.alertsReceived));
+    m.counter("liaison_site_alert_duplicates_total", "Deliveries of an alert already held (receipt sent again).",
+              static_cast<double>(s.alertDuplicates));
+    m.counter("liaison_site_answers_received_total", "Answers to this site's alerts stored since start.",
+              static_cast<double>(s.answersReceived));
+    for (const auto& [reason, n] : s.alertsRefused) {
+      m.counter("liaison_site_alert_deliveries_refused_total", "Alert deliveries refused, by reason.",
+                static_cast<double>(n), {{"reason", reason}});
+    }
+    m.gauge("liaison_site_answers_queued", "This site's answers the broker has not taken yet.",
+            static_cast<double>(s.answersQueued));
+    m.counter("liaison_site_api_requests_refused_total", "API requests refused (bad input, no token, ...).",
+              static_cast<double>(refused.load(std::memory_order_relaxed)));
+    service.addMetrics(m);
+    res.status = 200;
+    res.set_content(m.text(), std::string(MetricsText::kContentType));
+  }
+
   void deskLink(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     if (pages == nullptr) return answer(res, 404, Json{{"error", "this site daemon serves no desk"}});
@@ -506,7 +576,7 @@ struct ApiServer::Impl {
       }
       std::string allow;
       if (req.path == "/v1/publish" || req.path.starts_with("/v1/retire/")) allow = "POST";
-      if (req.path == "/v1/status") allow = "GET";
+      if (req.path == "/v1/status" || req.path == "/metrics") allow = "GET";
       if (req.path == "/v1/desk/link") allow = "POST";
       if (req.path == "/v1/alerts") allow = req.method == "GET" || req.method == "HEAD" ? "GET" : "POST";
       if (req.path.starts_with("/v1/alerts/")) allow = req.path.ends_with("/answer") ? "POST" : "GET";
@@ -520,6 +590,7 @@ struct ApiServer::Impl {
     server.Post("/v1/publish", guarded("publish", &Impl::publish));
     server.Post(R"(/v1/retire/(.+))", guarded("retire", &Impl::retire));
     server.Get("/v1/status", guarded("status", &Impl::status));
+    server.Get("/metrics", guarded("metrics", &Impl::metrics));
     server.Post("/v1/desk/link", guarded("desk link", &Impl::deskLink));
     server.Post("/v1/alerts", guarded("alert send", &Impl::sendAlert));
     server.Get("/v1/alerts", guarded("alert list", &Impl::listAlerts));

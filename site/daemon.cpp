@@ -15,6 +15,7 @@
 #include "bus/protocol.h"
 #include "bus/zmq.h"
 #include "common/files.h"
+#include "common/metrics.h"
 #include "common/parallel.h"
 #include "directory/site.h"
 #include "site/alerts.h"
@@ -62,8 +63,13 @@ class DirectoryStore final : public ReplicaStore {
     struct Timed {
       Steady::time_point from;
       Steady::duration& into;
-      ~Timed() { into += Steady::now() - from; }
-    } timed{t1, writing_};
+      Histogram& times;
+      ~Timed() {
+        auto d = Steady::now() - from;
+        into += d;
+        times.observe(d);
+      }
+    } timed{t1, writing_, commitTimes_};
     auto batch = dir_.begin();
     if (!batch) return batch.error();
     for (size_t k = 0; k < entries.size(); ++k) {
@@ -98,6 +104,7 @@ class DirectoryStore final : public ReplicaStore {
 
   // Where a catch-up's time went: waiting for signature checks, and writing.
   Steady::duration checkWait_{}, writing_{};
+  Histogram commitTimes_;  // each apply: the directory's writing and its LMDB commit
 
  private:
   directory::Directory& dir_;
@@ -304,6 +311,13 @@ class Daemon final : public SiteService, public Transport {
   SiteStatus status() const override {
     std::lock_guard lock(statusMutex_);
     return status_;
+  }
+
+  void addMetrics(MetricsText& out) const override {
+    out.histogram("liaison_site_verify_seconds", "Decoding and signature check of one log entry.",
+                  precheck_.checkTimes());
+    out.histogram("liaison_site_commit_seconds", "Applying a batch of log entries: writing and LMDB commit.",
+                  store_->commitTimes_);
   }
 
   // Transport (loop thread)
@@ -606,6 +620,7 @@ class Daemon final : public SiteService, public Transport {
     s.answersQueued = desk_->queued();
     s.answersReceived = desk_->counters().answersReceived;
     s.alertsRefused = desk_->counters().refused;
+    s.catchUpApplied = catchUpFrom_ >= 0 ? replica_->applied() - catchUpApplied_ : 0;
     std::lock_guard lock(statusMutex_);
     status_ = std::move(s);
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bus/protocol.h"
+#include "common/metrics.h"
 #include "trust/keys.h"
 
 namespace liaison::site {
@@ -44,6 +45,8 @@ class Precheck {
   std::vector<Checked> take(const std::vector<bus::Entry>& entries);
 
   uint64_t prepared() const { return prepared_; }  // results handed out from the pool
+  // How long each entry's decoding and signature check took (pool or take()), for /metrics.
+  const Histogram& checkTimes() const { return checkTimes_; }
 
  private:
   struct Batch {
@@ -63,6 +66,7 @@ class Precheck {
   std::deque<std::shared_ptr<Batch>> batches_;  // oldest first
   bool stop_ = false;
   uint64_t prepared_ = 0, tickets_ = 0;
+  Histogram checkTimes_;
   std::vector<std::thread> pool_;  // last: started once the members above exist
 };
 

@@ -13,6 +13,10 @@
 #include "common/result.h"
 #include "directory/directory.h"
 
+namespace liaison {
+class MetricsText;
+}
+
 namespace liaison::site {
 
 // The broker's answer to a submission (all or nothing).
@@ -39,6 +43,7 @@ struct SiteStatus {
   uint64_t answersQueued = 0;      // this site's answers the broker has not accepted yet
   uint64_t answersReceived = 0;    // answers to this site's own alerts stored since start
   std::map<std::string, uint64_t> alertsRefused;  // deliveries refused, by reason
+  uint64_t catchUpApplied = 0;     // entries applied since the current catch-up began (0: following)
 };
 
 // The broker's answer to an alert request (send or status).
@@ -58,6 +63,8 @@ class SiteService {
   virtual Result<PublishOutcome> submit(std::vector<Bytes> envelopes,
                                         std::chrono::milliseconds timeout) = 0;
   virtual SiteStatus status() const = 0;
+  // Adds the daemon's own metrics (timings) to a /metrics answer. Any thread.
+  virtual void addMetrics(MetricsText& out) const { (void)out; }
 
   // Sends a signed alert (or update, cancel) and waits for the broker's answer; when accepted the
   // alert is in this site's store before this returns.

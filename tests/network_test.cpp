@@ -402,5 +402,96 @@ TEST_F(NetworkTest, ASiteWhoseLmdbMapIsFullKeepsRunningAndCatchesUpLater) {
   EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 3100); }, 60s));
 }
 
+// The value of the sample `key` (name with its labels, as written) in a Prometheus text; -1 when
+// it is not there.
+double sample(const std::string& text, const std::string& key) {
+  size_t at = 0;
+  while ((at = text.find(key + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + key.size() + 1));
+    at += key.size();
+  }
+  return -1;
+}
+
+std::string scrape(const std::string& hostPort) {
+  auto colon = hostPort.rfind(':');
+  httplib::Client c(hostPort.substr(0, colon), std::stoi(hostPort.substr(colon + 1)));
+  c.set_read_timeout(10, 0);
+  auto r = c.Get("/metrics");
+  if (!r || r->status != 200) return {};
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  return r->body;
+}
+
+TEST_F(NetworkTest, MetricsAtTheBrokerAndTheSitesSayWhatHappened) {
+  brokerExtra = {"--metrics", "127.0.0.1:0"};
+  startThreeSites();
+  std::string brokerAt;
+  {
+    std::ifstream in(tmp / "broker-data/endpoints");
+    std::string word, value;
+    while (in >> word >> value) {
+      if (word == "metrics") brokerAt = value;
+    }
+  }
+  ASSERT_FALSE(brokerAt.empty()) << testing::readText(tmp / "broker-data/endpoints");
+  ASSERT_EQ(publish("kg-bishkek", generate("kg.jsonl", 20, 1, "KG")).exitCode, 0);
+  EXPECT_EQ(publish("kz-almaty", generate("kg2.jsonl", 3, 2, "KG")).exitCode, 2);  // out of scope
+  auto sent = liaison({"alert", "send", "--site", site("kg-bishkek"), "--headline", "Victims moved to Almaty",
+                       "--target", "country:KZ"});
+  ASSERT_EQ(sent.exitCode, 0) << sent.err;
+  ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty", "th-bangkok"}, 20); }, 20s));
+
+  // A site: connected, caught up, what it holds, the alert in its inbox, its timings.
+  const std::string almaty = testing::readText(site("kz-almaty") + "/api.endpoint");
+  std::string m;
+  EXPECT_TRUE(waitFor([&] {
+    m = scrape(almaty.substr(0, almaty.find('\n')));
+    return sample(m, R"(liaison_site_alerts{direction="in",state="new"})") == 1;
+  }, 20s)) << m;
+  EXPECT_EQ(sample(m, "liaison_site_connected"), 1) << m;
+  EXPECT_EQ(sample(m, "liaison_site_lag"), 0);
+  EXPECT_EQ(sample(m, R"(liaison_site_state{state="following"})"), 1);
+  EXPECT_EQ(sample(m, R"(liaison_site_records{kind="contact"})"), 20);
+  EXPECT_EQ(sample(m, R"(liaison_site_records{kind="member"})"), 3);
+  EXPECT_EQ(sample(m, R"(liaison_site_info{site="kz-almaty",network="CASC"})"), 1);
+  EXPECT_GE(sample(m, "liaison_site_verify_seconds_count"), 23);  // 3 certificates, 20 records
+  EXPECT_GE(sample(m, "liaison_site_commit_seconds_count"), 1);
+  EXPECT_EQ(sample(m, R"(liaison_site_verify_seconds_bucket{le="+Inf"})"), sample(m, "liaison_site_verify_seconds_count"));
+
+  // The broker: what it accepted and refused and why, who is connected, the alert's custody.
+  m = scrape(brokerAt);
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(sample(m, "liaison_broker_leader"), 1);
+  EXPECT_EQ(sample(m, "liaison_broker_head"), 23) << m;
+  EXPECT_EQ(sample(m, R"(liaison_broker_items_refused_total{reason="out of scope"})"), 1) << m;
+  EXPECT_EQ(sample(m, R"(liaison_broker_members{state="admitted"})"), 3);
+  EXPECT_EQ(sample(m, "liaison_broker_sites_connected"), 3) << m;
+  EXPECT_EQ(sample(m, R"(liaison_broker_alerts{state="open"})"), 1) << m;
+  EXPECT_EQ(sample(m, "liaison_broker_alerts_accepted_total"), 1);
+  EXPECT_GE(sample(m, R"(liaison_broker_commit_seconds_count{store="log"})"), 2);
+  EXPECT_GE(sample(m, R"(liaison_broker_commit_seconds_count{store="alerts"})"), 1);
+  EXPECT_GE(sample(m, "liaison_broker_verify_seconds_count"), 2);
+  // Another path or method: refused, the daemon goes on.
+  auto colon = brokerAt.rfind(':');
+  httplib::Client c(brokerAt.substr(0, colon), std::stoi(brokerAt.substr(colon + 1)));
+  auto missing = c.Get("/nothing");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_FALSE(scrape(brokerAt).empty());
+}
+
+TEST_F(NetworkTest, ABrokerRefusesAMetricsAddressItCannotUse) {
+  enroll("kg-bishkek", "KG");
+  for (const std::string bad : {"7403", "127.0.0.1:port", "127.0.0.1:99999"}) {
+    auto r = run({bin + "/liaison-broker", "--data", tmp / "broker-data", "--root", tmp / "root.pub", "--key",
+                  tmp / "broker.key", "--listen", "tcp://127.0.0.1:*", "--fanout", "tcp://127.0.0.1:*",
+                  "--metrics", bad},
+                 "", 20);
+    EXPECT_EQ(r.exitCode, 1) << bad;
+    EXPECT_NE(r.err.find("expected HOST:PORT"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace liaison

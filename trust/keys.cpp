@@ -9,6 +9,7 @@
 
 #include "common/encoding.h"
 #include "common/files.h"
+#include "common/metrics.h"
 #include "common/parallel.h"
 
 namespace liaison::trust {
@@ -143,10 +144,17 @@ CheckedEnvelope checkEnvelope(std::span<const uint8_t> envelope) {
 }
 
 std::vector<CheckedEnvelope> checkEnvelopes(const std::vector<const Bytes*>& envelopes,
-                                            size_t minPerThread) {
+                                            size_t minPerThread, Histogram* times) {
   std::vector<CheckedEnvelope> out(envelopes.size());
   parallelFor(envelopes.size(), [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) out[i] = checkEnvelope(*envelopes[i]);
+    for (size_t i = from; i < to; ++i) {
+      if (times == nullptr) {
+        out[i] = checkEnvelope(*envelopes[i]);
+        continue;
+      }
+      ScopedTimer timed(*times);
+      out[i] = checkEnvelope(*envelopes[i]);
+    }
   }, minPerThread);
   return out;
 }

@@ -15,6 +15,10 @@
 #include "common/result.h"
 #include "schemas/item.h"
 
+namespace liaison {
+class Histogram;
+}
+
 namespace liaison::trust {
 
 using CurveKey = std::array<uint8_t, 32>;
@@ -55,8 +59,9 @@ struct CheckedEnvelope {
   bool signatureValid = false;
 };
 CheckedEnvelope checkEnvelope(std::span<const uint8_t> envelope);
-// checkEnvelope of each, on every core when there are at least `minPerThread` per thread.
+// checkEnvelope of each, on every core when there are at least `minPerThread` per thread;
+// `times` (optional) receives the time each check took.
 std::vector<CheckedEnvelope> checkEnvelopes(const std::vector<const Bytes*>& envelopes,
-                                            size_t minPerThread = 8);
+                                            size_t minPerThread = 8, Histogram* times = nullptr);
 
 }  // namespace liaison::trust
