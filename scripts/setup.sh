@@ -9,7 +9,8 @@ packages=(build-essential cmake ninja-build pkg-config
   libspdlog-dev libgtest-dev libgmock-dev libsodium-dev libtomlplusplus-dev libcli11-dev
   libcpp-httplib-dev libicu-dev libbenchmark-dev nlohmann-json3-dev python3 python3-vobject
   libxml2-utils clang libclang-rt-14-dev
-  chromium chromium-driver python3-selenium fonts-dejavu-core fonts-thai-tlwg-ttf)
+  chromium chromium-driver python3-selenium fonts-dejavu-core fonts-thai-tlwg-ttf
+  dpkg-dev systemd file man-db)
 
 missing=()
 for p in "${packages[@]}"; do
