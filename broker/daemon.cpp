@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "bus/zap.h"
 #include "bus/zmq.h"
 #include "common/daemon.h"
+#include "common/encoding.h"
 #include "common/files.h"
 #include "common/metrics.h"
 #include "schemas/json.h"
@@ -82,10 +84,12 @@ class Broker {
     auto zap = bus::ZapHandler::start(*ctx_, "liaison", core_->admitted());
     if (!zap) return zap.error();
     zap_ = std::move(zap).value();
+    membershipChanged();
     auto router = bus::Socket::open(*ctx_, ZMQ_ROUTER);
     if (!router) return router.error();
     router_ = std::make_unique<bus::Socket>(std::move(router).value());
-    LIAISON_TRY(bus::makeCurveServer(*router_, keys_, "liaison"));
+    // Requests: members, and keys that are no member's yet, to present their certificate.
+    LIAISON_TRY(bus::makeCurveServer(*router_, keys_, bus::enrolmentDomain("liaison")));
     LIAISON_TRY(router_->setMaxMessageSize(static_cast<int64_t>(bus::kMaxFrameBytes)));
     // Mandatory: a send to a site that is gone fails at once, so an alert is not counted as being
     // delivered to a site that left.
@@ -234,52 +238,53 @@ class Broker {
       return;
     }
     const std::string& peer = msg.frames[0];
-    if (!core_->isAdmitted(msg.userId)) {  // revoked or expired since it connected
+    // A connection made before its key was admitted carries the key, not the site id.
+    std::string site = msg.userId;
+    if (site.starts_with(bus::kUnenrolled)) {
+      auto known = keySites_.find(site);
+      if (known == keySites_.end()) return enrol(msg, decoded);
+      site = known->second;
+    }
+    if (!core_->isAdmitted(site)) {  // revoked or expired since it connected
       ++notAdmitted_;
-      spdlog::warn("request from {} refused: not an admitted member", msg.userId);
+      if (toldNotAdmitted_.insert(site).second) {
+        // Told why, once; from then on it hears nothing.
+        const std::string why = core_->revoked(site) ? "site " + site + " was revoked by the network's root"
+                                                     : "the certificate of " + site + " is not valid now";
+        spdlog::warn("site={} refused: {}; it is told once and served nothing more", site, why);
+        reply(peer, bus::ProtocolError{why + ": this broker serves it nothing more"});
+      }
       return;
     }
     if (!decoded) {
       ++badFrames_;
-      spdlog::warn("site={} bad request: {}", msg.userId, decoded.error().message);
+      spdlog::warn("site={} bad request: {}", site, decoded.error().message);
       reply(peer, bus::ProtocolError{decoded.error().message});
       return;
     }
-    routes_[msg.userId] = peer;
+    routes_[site] = peer;
     if (auto* alert = std::get_if<bus::AlertRequest>(&*decoded)) {
-      alerts_->handle(msg.userId, *alert, steadyMs());
+      alerts_->handle(site, *alert, steadyMs());
     } else if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
       std::vector<bus::Entry> fanout;
       const auto from = Steady::now();
       const auto stored = store_->appendTotal();
-      auto result = core_->submit(*submit, fanout, msg.userId);
+      auto result = core_->submit(*submit, fanout, site);
       // What the submission took besides the store's write: mostly its signature checks.
       verifyTimes_.observe(Steady::now() - from - (store_->appendTotal() - stored));
       if (!result) {
-        spdlog::error("site={} submission failed in the store: {}", msg.userId, result.error().message);
+        spdlog::error("site={} submission failed in the store: {}", site, result.error().message);
         reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
                                       result.error().message, 0, 0});
         return;
       }
       if (!result->accepted) {
-        spdlog::warn("site={} submission refused ({}): {}", msg.userId, result->refusal, result->detail);
+        spdlog::warn("site={} submission refused ({}): {}", site, result->refusal, result->detail);
       } else if (!fanout.empty()) {
-        spdlog::info("site={} accepted seq={}..{}", msg.userId, result->firstSeq, result->lastSeq);
+        spdlog::info("site={} accepted seq={}..{}", site, result->firstSeq, result->lastSeq);
       }
       reply(peer, *result);
-      bool membership = false, revocation = false;
-      for (const auto& e : fanout) {
-        publish(bus::kTopicEntry, bus::encode(e));
-        auto item = SignedItem::decode(e.envelope);
-        if (item && item->item.reader().which() == schema::Item::MEMBER) membership = true;
-        if (item && item->item.reader().which() == schema::Item::REVOCATION) revocation = true;
-      }
-      if (membership || revocation) zap_->setMembers(core_->admitted());
-      if (revocation) {
-        // ZAP admits once per connection: make every subscriber authenticate again.
-        auto st = openPub();
-        if (!st) spdlog::error("fan-out socket: {}", st.error().message);
-      }
+      accepted(fanout);
     } else if (auto* fetch = std::get_if<bus::FetchRequest>(&*decoded)) {
       auto items = core_->fetch(*fetch, kMaxFetchItems);
       if (!items) {
@@ -295,23 +300,97 @@ class Broker {
       for (auto it = snapshots_.begin(); it != snapshots_.end();) {
         it = now - it->second > std::chrono::seconds(30) ? snapshots_.erase(it) : std::next(it);
       }
-      if (snapshots_.count(msg.userId) == 0 &&
+      if (snapshots_.count(site) == 0 &&
           static_cast<int>(snapshots_.size()) >= o_.maxSnapshots) {
         reply(peer, bus::ProtocolError{"busy: too many snapshots at once, retry"});
         return;
       }
-      snapshots_[msg.userId] = now;
+      snapshots_[site] = now;
       auto chunk = core_->snapshot(*snap, kMaxSnapshotItems);
       if (!chunk) {
         reply(peer, bus::ProtocolError{chunk.error().message});
         return;
       }
-      if (chunk->done) snapshots_.erase(msg.userId);
+      if (chunk->done) snapshots_.erase(site);
       reply(peer, *chunk);
     } else {
       ++badFrames_;
       reply(peer, bus::ProtocolError{"not a request"});
     }
+  }
+
+  // Publishes accepted entries; a certificate or revocation among them changes who may connect.
+  void accepted(const std::vector<bus::Entry>& fanout) {
+    bool membership = false, revocation = false;
+    for (const auto& e : fanout) {
+      publish(bus::kTopicEntry, bus::encode(e));
+      auto item = SignedItem::decode(e.envelope);
+      if (item && item->item.reader().which() == schema::Item::MEMBER) membership = true;
+      if (item && item->item.reader().which() == schema::Item::REVOCATION) revocation = true;
+    }
+    if (membership || revocation) membershipChanged();
+    if (revocation) {
+      // ZAP admits once per connection: make every subscriber authenticate again.
+      auto st = openPub();
+      if (!st) spdlog::error("fan-out socket: {}", st.error().message);
+    }
+  }
+
+  void membershipChanged() {
+    auto admitted = core_->admitted();
+    keySites_.clear();
+    for (const auto& [key, site] : admitted) keySites_[std::string(bus::kUnenrolled) + toHex(key)] = site;
+    zap_->setMembers(std::move(admitted));
+  }
+
+  // A connection whose key is no member's: it may present the root-signed certificate for its
+  // own key (one submission of one certificate), which enters the log like any other; anything
+  // else it sends is dropped and counted. A refusal is answered with its reason.
+  void enrol(const bus::Received& msg, Result<bus::Message>& decoded) {
+    const std::string& peer = msg.frames[0];
+    auto* submit = decoded ? std::get_if<bus::SubmitRequest>(&*decoded) : nullptr;
+    if (submit == nullptr) {
+      ++enrolments_["not enrolled"];  // served nothing before a certificate is admitted
+      return;
+    }
+    auto refuse = [&](const std::string& reason, const std::string& detail) {
+      ++enrolments_[reason];
+      spdlog::warn("enrolment from key {}... refused ({}): {}", msg.userId.substr(1, 16), reason, detail);
+      reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, reason, detail, 0, 0});
+    };
+    if (submit->envelopes.size() != 1) return refuse("malformed", "present one certificate, alone");
+    auto item = SignedItem::decode(submit->envelopes[0]);
+    if (!item || item->item.reader().which() != schema::Item::MEMBER) {
+      return refuse("malformed", "a connection that is no member's may present its certificate only");
+    }
+    auto cert = trust::memberFromReader(item->item.reader().getMember());
+    if (std::string(bus::kUnenrolled) + toHex(cert.curveKey) != msg.userId) {
+      return refuse("certificate for another key",
+                    "the certificate of " + cert.site + " names another key than this connection's");
+    }
+    if (item->signer != trust::kRootSigner || item->signerKey != core_->rootKey()) {
+      return refuse(trust::refusalName(trust::Refusal::kUnknownSigner),
+                    "the certificate of " + cert.site + " is not signed by this network's root");
+    }
+    const int64_t now = clock_.nowSeconds();
+    if (cert.notAfter <= now) {
+      return refuse(trust::refusalName(trust::Refusal::kExpired), "the certificate of " + cert.site + " has expired");
+    }
+    if (cert.notBefore > now) {
+      return refuse(trust::refusalName(trust::Refusal::kNotYetValid),
+                    "the certificate of " + cert.site + " is not valid yet");
+    }
+    std::vector<bus::Entry> fanout;
+    auto result = core_->submit(*submit, fanout);
+    if (!result) {
+      spdlog::error("enrolment of {} failed in the store: {}", cert.site, result.error().message);
+      return reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure", result.error().message, 0, 0});
+    }
+    if (!result->accepted) return refuse(result->refusal, result->detail);
+    ++enrolments_["admitted"];
+    spdlog::info("site={} enrolled: its certificate, presented at connect, is seq={}", cert.site, result->firstSeq);
+    reply(peer, *result);
+    accepted(fanout);
   }
 
   void precheckAlerts(const std::vector<std::pair<bus::Received, Result<bus::Message>>>& drained) {
@@ -328,11 +407,16 @@ class Broker {
     for (const auto& [reason, n] : core_->refusals()) {
       refusals += (refusals.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
     }
+    std::string enrolments;
+    for (const auto& [outcome, n] : enrolments_) {
+      enrolments += (enrolments.empty() ? "" : ", ") + outcome + "=" + std::to_string(n);
+    }
     auto zap = zap_->counters();
     spdlog::info("stats head={} accepted={} refused=[{}] bad_frames={} not_admitted={} "
-                 "zap_admitted={} zap_refused_key={} zap_refused_mechanism={}",
+                 "zap_admitted={} zap_refused_key={} zap_refused_mechanism={} zap_unenrolled={} "
+                 "enrolments=[{}]",
                  core_->head(), core_->accepted(), refusals, badFrames_, notAdmitted_,
-                 zap.admitted, zap.refusedUnknownKey, zap.refusedMechanism);
+                 zap.admitted, zap.refusedUnknownKey, zap.refusedMechanism, zap.unenrolled, enrolments);
     const auto& a = alerts_->counters();
     std::string alertRefusals;
     for (const auto& [reason, n] : a.refused) {
@@ -427,6 +511,11 @@ class Broker {
               static_cast<double>(badFrames_), {{"reason", "malformed"}});
     m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
               static_cast<double>(notAdmitted_), {{"reason", "not admitted"}});
+    for (const auto& [outcome, n] : enrolments_) {
+      m.counter("liaison_broker_enrolments_total",
+                "Requests from keys that are no member's: certificates admitted, refused by reason, or other requests dropped.",
+                static_cast<double>(n), {{"outcome", outcome}});
+    }
     const auto& a = alerts_->counters();
     const std::pair<const char*, uint64_t> alertCounts[] = {
         {"liaison_broker_alerts_accepted_total", a.accepted},   {"liaison_broker_alert_deliveries_total", a.deliveries},
@@ -476,6 +565,9 @@ class Broker {
   std::string listenEndpoint_, fanoutEndpoint_;
   std::map<std::string, Steady::time_point> snapshots_;
   uint64_t badFrames_ = 0, notAdmitted_ = 0;
+  std::map<std::string, std::string> keySites_;  // kUnenrolled + hex CURVE key → admitted site
+  std::map<std::string, uint64_t> enrolments_;   // certificates presented at connect, by outcome
+  std::set<std::string> toldNotAdmitted_;        // sites told once why they are served nothing
   uint64_t handled_ = 0;          // requests handled, for giveBack_
   MemoryGiveBack giveBack_;       // after a burst of submissions or fetches
   Histogram verifyTimes_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/encoding.h"
+
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -97,6 +99,7 @@ ZapHandler::Counters ZapHandler::counters() const {
       .refusedMechanism = refusedMechanism_.load(),
       .refusedDomain = refusedDomain_.load(),
       .malformed = malformed_.load(),
+      .unenrolled = unenrolled_.load(),
   };
 }
 
@@ -142,7 +145,8 @@ std::vector<std::string> ZapHandler::answer(const std::vector<std::string>& requ
     spdlog::debug("zap: refused {} from {}: mechanism {}", domain, address, mechanism);
     return reply(requestId, "400", "mechanism " + mechanism + " refused");
   }
-  if (domain != domain_) {
+  const bool enrolment = domain == enrolmentDomain(domain_);
+  if (domain != domain_ && !enrolment) {
     ++refusedDomain_;
     spdlog::debug("zap: refused CURVE from {}: domain \"{}\" is not \"{}\"", address, domain,
                   domain_);
@@ -161,6 +165,11 @@ std::vector<std::string> ZapHandler::answer(const std::vector<std::string>& requ
     members = members_;
   }
   auto found = members->find(key);
+  if ((found == members->end() || found->second.empty()) && enrolment) {
+    ++unenrolled_;
+    spdlog::debug("zap: admitted {} from {} to present its certificate", z85(key), address);
+    return reply(requestId, "200", "OK", std::string(kUnenrolled) + toHex(key));
+  }
   if (found == members->end() || found->second.empty()) {
     ++refusedUnknownKey_;
     spdlog::debug("zap: refused CURVE from {}: unknown key {}", address, z85(key));

@@ -9,6 +9,10 @@
 //   3. the client's long-term public key must be in the member list, else 400 "unknown key";
 //   then 200 with User-Id = the member's site id, which Socket::recvWithUser reports on every
 //   message of that connection.
+// Enrolment (DESIGN.md, "High availability and operations"): a socket whose domain is
+// enrolmentDomain(domain) also admits a key not in the list, with User-Id kUnenrolled + the key
+// in hex. Its server must serve such a connection nothing but the presentation of the
+// certificate for that key (the broker's ROUTER; the fan-out keeps the strict domain).
 //
 // Servers: every socket that accepts peers must be set up with makeCurveServer before it binds.
 // It sets ZMQ_ZAP_ENFORCE_DOMAIN=1 as well as the domain: without that, libzmq 4.3 admits every
@@ -30,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,6 +46,9 @@ namespace liaison::bus {
 
 // The endpoint libzmq sends ZAP requests to (RFC 27).
 inline constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
+// The User-Id prefix of a connection whose key is no member's (yet), on an enrolment domain.
+inline constexpr std::string_view kUnenrolled = "?";
+inline std::string enrolmentDomain(const std::string& domain) { return domain + "+enrol"; }
 
 // Makes `socket` (ROUTER, PUB, ...) a CURVE server holding `serverKeys`' secret key whose peers
 // are authenticated by the ZapHandler of its context for `domain`: ZMQ_CURVE_SERVER,
@@ -59,6 +67,7 @@ class ZapHandler {
     uint64_t refusedMechanism = 0;
     uint64_t refusedDomain = 0;
     uint64_t malformed = 0;  // requests that were not RFC 27 (never sent by libzmq itself)
+    uint64_t unenrolled = 0;  // unknown keys admitted on the enrolment domain
   };
 
   // Binds kZapEndpoint in `context` and starts the handler thread. kConflict when another
@@ -94,6 +103,7 @@ class ZapHandler {
   std::atomic<uint64_t> refusedMechanism_{0};
   std::atomic<uint64_t> refusedDomain_{0};
   std::atomic<uint64_t> malformed_{0};
+  std::atomic<uint64_t> unenrolled_{0};
   Socket control_;  // owner side of the stop channel; used only by the destructor
   std::thread thread_;
 };

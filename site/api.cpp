@@ -374,6 +374,7 @@ struct ApiServer::Impl {
       out["lastHeardMsAgo"] = nullptr;  // never
     }
     out["applied"] = s.applied;
+    out["certificate"] = s.certificate.empty() ? Json() : Json(s.certificate);
     out["refused"] = Json::object();
     for (const auto& [reason, n] : s.refused) out["refused"][reason] = n;
     out["counts"] = {{"contacts", counts->contacts}, {"instruments", counts->instruments},

@@ -15,6 +15,7 @@
 #include "bus/protocol.h"
 #include "bus/zmq.h"
 #include "common/files.h"
+#include "schemas/json.h"
 #include "common/metrics.h"
 #include "common/parallel.h"
 #include "directory/site.h"
@@ -196,6 +197,7 @@ class Daemon final : public SiteService, public Transport {
   }
 
   Status loop() {
+    presentCertificate();
     replica_->start(nowMs());
     int64_t nextTick = nowMs();
     while (!stop_.load()) {
@@ -571,7 +573,41 @@ class Daemon final : public SiteService, public Transport {
     }
   }
 
+  // Enrolment in one step: the site's own certificate goes to the broker before anything else.
+  // A broker that does not hold it yet admits the site with it (and enters it into the log); one
+  // that does ignores it as a replay.
+  void presentCertificate() {
+    auto text = readFile(config_.memberPath, 1 << 20);
+    auto items = text ? json::dearmor(config_.memberPath, *text) : Result<std::vector<SignedItem>>(text.error());
+    if (!items || items->size() != 1 || (*items)[0].item.reader().which() != schema::Item::MEMBER) {
+      spdlog::warn("site={} certificate not presented: {}", config_.id,
+                   items ? config_.memberPath + " holds no single certificate" : items.error().message);
+      return;
+    }
+    bus::SubmitRequest request;
+    request.requestId = presentedId_ = ++submitId_;
+    request.envelopes.push_back((*items)[0].encode());
+    send(request);
+  }
+
   void finishJob(const bus::SubmitResult& r) {
+    if (r.requestId == presentedId_ && presentedId_ != 0) {
+      presentedId_ = 0;
+      std::string said;
+      if (r.accepted && r.firstSeq != 0) {
+        said = "admitted";
+        spdlog::info("site={} enrolled: the broker admitted its certificate (seq={})", config_.id, r.firstSeq);
+      } else if (r.accepted) {
+        said = "held";  // the broker held it already
+      } else {
+        said = "refused (" + r.refusal + "): " + r.detail;
+        spdlog::error("site={} the broker refused this site's certificate ({}): {}", config_.id, r.refusal, r.detail);
+      }
+      std::lock_guard lock(statusMutex_);
+      certificate_ = said;
+      status_.certificate = said;
+      return;
+    }
     auto it = pendingJobs_.find(r.requestId);
     if (it == pendingJobs_.end()) return;
     PublishOutcome out{r.accepted, r.firstSeq, r.lastSeq, r.ignored, r.refusal, r.detail, r.index};
@@ -622,6 +658,7 @@ class Daemon final : public SiteService, public Transport {
     s.alertsRefused = desk_->counters().refused;
     s.catchUpApplied = catchUpFrom_ >= 0 ? replica_->applied() - catchUpApplied_ : 0;
     std::lock_guard lock(statusMutex_);
+    s.certificate = certificate_;
     status_ = std::move(s);
   }
 
@@ -648,6 +685,8 @@ class Daemon final : public SiteService, public Transport {
   uint16_t fanoutPort_ = 0;
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;
+  uint64_t presentedId_ = 0;   // the request presenting this site's certificate, until answered
+  std::string certificate_;    // what the broker said of it (guarded by statusMutex_)
   std::vector<AlertDesk::Sent> sent_;  // accepted alerts awaiting finishSent()
   std::vector<std::pair<std::shared_ptr<std::promise<Result<AlertOutcome>>>, AlertOutcome>> sentWaiters_;
   int64_t catchUpFrom_ = -1;  // when the replica fell behind (-1: following)

@@ -44,6 +44,9 @@ struct SiteStatus {
   uint64_t answersReceived = 0;    // answers to this site's own alerts stored since start
   std::map<std::string, uint64_t> alertsRefused;  // deliveries refused, by reason
   uint64_t catchUpApplied = 0;     // entries applied since the current catch-up began (0: following)
+  // What the broker said of this site's certificate, presented at start: "admitted", "held"
+  // (it had it), "refused (reason): detail"; "" before it answers.
+  std::string certificate;
 };
 
 // The broker's answer to an alert request (send or status).

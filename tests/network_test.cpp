@@ -27,6 +27,7 @@
 #include "tests/network_fixture.h"
 #include "tests/support.h"
 #include "trust/keys.h"
+#include "trust/verify.h"
 
 extern char** environ;
 
@@ -170,6 +171,12 @@ TEST_F(NetworkTest, ASiteTheBrokerDoesNotKnowGetsNothing) {
   enroll("xx-stranger", "KG");
   initSite("kg-bishkek");
   initSite("xx-stranger");
+  // Its certificate is replaced by one another root signed: it presents it, and is refused.
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "other-root"}).exitCode, 0);
+  auto cert = liaison({"enroll", "--root", tmp / "other-root.key", "--site", "xx-stranger", "--public",
+                       tmp / "xx-stranger.pub", "--country", "KG", "--network", "CASC"});
+  ASSERT_EQ(cert.exitCode, 0) << cert.err;
+  writeText(site("xx-stranger") + "/site.member", cert.out);
   startSite("kg-bishkek");
   startSite("xx-stranger");
   ASSERT_EQ(publish("kg-bishkek", generate("a.jsonl", 20, 1, "KG")).exitCode, 0);
@@ -180,6 +187,7 @@ TEST_F(NetworkTest, ASiteTheBrokerDoesNotKnowGetsNothing) {
   EXPECT_EQ(st["brokerHead"], 0) << "not even a heartbeat";
   EXPECT_EQ(st["cursorSeq"], 0);
   EXPECT_EQ(dump("xx-stranger"), "");
+  EXPECT_EQ(st["certificate"].get<std::string>().rfind("refused (unknown signer)", 0), 0u) << st.dump();
   auto r = publish("xx-stranger", generate("b.jsonl", 1, 2, "KG"));
   EXPECT_NE(r.exitCode, 0);
 }
@@ -369,9 +377,14 @@ TEST_F(NetworkTest, StrangersAndGarbageOnEveryPortChangeNothing) {
   EXPECT_TRUE(daemons["th-bangkok"]->running());
   broker->stop();
   auto log = testing::readText(tmp / "broker.log");
-  auto at = log.rfind("zap_refused_key=");
+  // The unknown key may connect to present a certificate (enrolment in one step); what it asked
+  // instead was dropped, unanswered, and counted.
+  auto at = log.rfind("zap_unenrolled=");
   ASSERT_NE(at, std::string::npos);
-  EXPECT_GE(std::stoi(log.substr(at + 16)), 1) << "the unknown key was not counted";
+  EXPECT_GE(std::stoi(log.substr(at + 15)), 1) << "the unknown key was not counted";
+  at = log.rfind("not enrolled=");
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_GE(std::stoi(log.substr(at + 13)), 2) << "its requests were not counted";
 }
 
 
@@ -479,6 +492,124 @@ TEST_F(NetworkTest, MetricsAtTheBrokerAndTheSitesSayWhatHappened) {
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_FALSE(scrape(brokerAt).empty());
+}
+
+// Enrolment in one step: a site the broker never heard of presents its certificate when it
+// connects, and is admitted (and its certificate enters the log) when the root signed it.
+TEST_F(NetworkTest, ASiteJoinsByPresentingItsCertificateAndBadOnesGetNothing) {
+  brokerExtra = {"--metrics", "127.0.0.1:0"};
+  enroll("kg-bishkek", "KG");
+  enroll("kz-old", "KZ");
+  startBroker();
+  initSite("kg-bishkek");
+  startSite("kg-bishkek");
+  ASSERT_TRUE(waitFor([&] { return status("kg-bishkek")["counts"]["members"] == 2; }, 10s));
+  // The root revokes kz-old (admitted at the broker's start) before its site ever runs.
+  auto revocation = liaison({"revoke", "--root", tmp / "root.key", "--site", "kz-old"});
+  ASSERT_EQ(revocation.exitCode, 0);
+  writeText(tmp / "kz-old.revocation", revocation.out);
+  ASSERT_EQ(publish("kg-bishkek", tmp / "kz-old.revocation").exitCode, 0);
+
+  // A new site: enrolled by the root, its certificate given to nobody but itself.
+  enroll("uz-tashkent", "UZ");
+  initSite("uz-tashkent");
+  startSite("uz-tashkent");
+  EXPECT_TRUE(waitFor([&] { return status("uz-tashkent").value("certificate", nlohmann::json()) == "admitted"; }, 20s))
+      << status("uz-tashkent").dump();
+  EXPECT_TRUE(waitFor([&] { return status("kg-bishkek")["counts"]["members"] == 3; }, 20s));
+  ASSERT_EQ(publish("uz-tashkent", generate("uz.jsonl", 5, 1, "UZ")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "uz-tashkent"}, 5); }, 20s));
+  EXPECT_TRUE(waitFor([&] { return status("uz-tashkent").value("connected", false); }, 20s));
+  // A restart presents it again: the broker holds it, nothing changes.
+  daemons.erase("uz-tashkent");
+  startSite("uz-tashkent");
+  EXPECT_TRUE(waitFor([&] { return status("uz-tashkent").value("certificate", nlohmann::json()) == "held"; }, 20s));
+
+  // Bad certificates, each for a site of its own: refused with the reason, and nothing else.
+  auto root = trust::loadKeyPair(tmp / "root.key");
+  ASSERT_TRUE(root.ok());
+  auto certificate = [&](const std::string& id, const std::string& keysOf, const trust::KeyPair& signer,
+                         int64_t notBefore, int64_t notAfter) {
+    auto keys = trust::loadKeyPair(tmp / (keysOf + ".key"));
+    EXPECT_TRUE(keys.ok());
+    auto cert = testing::certFor(id, *keys, {"UZ"}, "authority", notBefore, notAfter);
+    return json::armor(trust::sign(trust::memberItem(cert), std::string(trust::kRootSigner), signer));
+  };
+  const int64_t now = std::time(nullptr);
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "mallory"}).exitCode, 0);
+  auto mallory = trust::loadKeyPair(tmp / "mallory.key");
+  ASSERT_TRUE(mallory.ok());
+  struct Bad {
+    std::string id, reason;
+    std::function<std::string()> cert;  // what the site presents
+  };
+  std::vector<Bad> bad = {
+      {"uz-forged", "unknown signer", [&] { return certificate("uz-forged", "uz-forged", *mallory, now, now + 86400); }},
+      {"uz-expired", "certificate expired",
+       [&] { return certificate("uz-expired", "uz-expired", *root, now - 10 * 86400, now - 86400); }},
+      {"uz-borrowed", "certificate for another key",
+       [&] { return certificate("uz-borrowed", "uz-tashkent", *root, now, now + 86400); }},
+      {"kz-old", "certificate revoked", [&] { return testing::readText(tmp / "kz-old.member"); }},
+  };
+  for (const auto& b : bad) {
+    if (b.id != "kz-old") enroll(b.id, "UZ");  // a valid certificate for init; replaced below
+    initSite(b.id);
+    writeText(site(b.id) + "/site.member", b.cert());
+    startSite(b.id);
+    EXPECT_TRUE(waitFor([&] {
+      auto c = status(b.id).value("certificate", nlohmann::json());
+      return c.is_string() && c.get<std::string>().starts_with("refused (" + b.reason + ")");
+    }, 20s)) << b.id << " " << status(b.id).dump();
+  }
+  // They heard nothing: no entry of the log reached them, and the broker's log did not grow.
+  std::this_thread::sleep_for(2s);
+  for (const auto& b : bad) {
+    auto st = status(b.id);
+    EXPECT_EQ(st["cursorSeq"], 0) << b.id << st.dump();
+    EXPECT_EQ(st["connected"], false) << b.id;
+  }
+  EXPECT_EQ(status("kg-bishkek")["counts"]["members"], 3);
+  std::string brokerAt;
+  std::ifstream in(tmp / "broker-data/endpoints");
+  for (std::string word, value; in >> word >> value;) {
+    if (word == "metrics") brokerAt = value;
+  }
+  auto m = scrape(brokerAt);
+  EXPECT_EQ(sample(m, R"(liaison_broker_enrolments_total{outcome="admitted"})"), 1) << m;
+  for (const auto& b : bad) {
+    EXPECT_GE(sample(m, R"(liaison_broker_enrolments_total{outcome=")" + b.reason + R"("})"), 1) << b.reason << m;
+  }
+  EXPECT_GE(sample(m, R"(liaison_broker_enrolments_total{outcome="not enrolled"})"), 4) << m;
+  EXPECT_TRUE(daemons["kg-bishkek"]->running());
+}
+
+// A member revoked while connected is told why, once, and then hears nothing.
+TEST_F(NetworkTest, ARevokedSiteStillConnectedIsToldOnceThenHearsNothing) {
+  brokerExtra = {"--metrics", "127.0.0.1:0"};
+  startThreeSites();
+  auto revocation = liaison({"revoke", "--root", tmp / "root.key", "--site", "kz-almaty"});
+  ASSERT_EQ(revocation.exitCode, 0);
+  writeText(tmp / "kz.revocation", revocation.out);
+  ASSERT_EQ(publish("kg-bishkek", tmp / "kz.revocation").exitCode, 0);
+  ASSERT_TRUE(waitFor([&] { return status("th-bangkok")["counts"]["revoked"] == 1; }, 20s));
+  // Its daemon keeps asking (the fan-out is closed to it, so it asks the broker for its state);
+  // the broker says why once, and counts the rest.
+  auto told = [&] {
+    std::string log = testing::readText(tmp / "kz-almaty.log");
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find("kz-almaty was revoked by the network's root", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  EXPECT_TRUE(waitFor([&] { return told() == 1; }, 20s)) << testing::readText(tmp / "kz-almaty.log");
+  std::string brokerAt;
+  std::ifstream in(tmp / "broker-data/endpoints");
+  for (std::string word, value; in >> word >> value;) {
+    if (word == "metrics") brokerAt = value;
+  }
+  const std::string refused = R"(liaison_broker_requests_refused_total{reason="not admitted"})";
+  EXPECT_TRUE(waitFor([&] { return sample(scrape(brokerAt), refused) >= 3; }, 30s)) << scrape(brokerAt);
+  EXPECT_TRUE(waitFor([&] { return status("kz-almaty")["connected"] == false; }, 20s)) << status("kz-almaty").dump();
+  EXPECT_EQ(told(), 1u);
 }
 
 TEST_F(NetworkTest, ABrokerRefusesAMetricsAddressItCannotUse) {

@@ -1,6 +1,7 @@
 // The ZeroMQ layer and the ZAP handler on real sockets: CURVE over tcp://127.0.0.1 on ephemeral
 // ports, inproc where no network is involved. Every wait is bounded by a poll timeout.
 #include "bus/zap.h"
+#include "common/encoding.h"
 
 #include <gtest/gtest.h>
 
@@ -146,6 +147,32 @@ TEST_F(ZapTest, UnknownKeyIsRefusedAndNothingArrives) {
   EXPECT_FALSE(receiveWithin(router.socket, kSilence).has_value());
   EXPECT_GT(zap->counters().refusedUnknownKey, 0u);
   EXPECT_EQ(zap->counters().admitted, 0u);
+}
+
+TEST_F(ZapTest, OnTheEnrolmentDomainAnUnknownKeyComesInNamedByItsKeyAndOnlyThere) {
+  Server requests = server(ZMQ_ROUTER, enrolmentDomain("liaison"));
+  Socket dealer = client(ZMQ_DEALER, &stranger);
+  check(dealer.connect(requests.endpoint));
+  check(dealer.send({"my certificate"}));
+  auto request = receiveWithin(requests.socket, kWait);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->userId, std::string(kUnenrolled) + toHex(stranger.pub.curve));
+  EXPECT_EQ(zap->counters().unenrolled, 1u);
+  // A member on the same socket is still named by its site id.
+  Socket member = client(ZMQ_DEALER, &site);
+  check(member.connect(requests.endpoint));
+  check(member.send({"hello"}));
+  auto fromMember = receiveWithin(requests.socket, kWait);
+  ASSERT_TRUE(fromMember.has_value());
+  EXPECT_EQ(fromMember->userId, "kg-bishkek");
+  // The strict domain (the fan-out's) still refuses the stranger.
+  Server fanout = server(ZMQ_ROUTER);
+  Socket again = client(ZMQ_DEALER, &stranger);
+  Socket events = watch(again);
+  check(again.connect(fanout.endpoint));
+  auto refused = waitForEvent(events, kHandshakeEvents, kWait);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->event, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
 }
 
 TEST_F(ZapTest, EnrolledClientExpectingAnotherServerKeyGetsNothing) {
