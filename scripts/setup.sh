@@ -10,7 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config
   libcpp-httplib-dev libicu-dev libbenchmark-dev nlohmann-json3-dev python3 python3-vobject
   libxml2-utils clang libclang-rt-14-dev
   chromium chromium-driver python3-selenium fonts-dejavu-core fonts-thai-tlwg-ttf
-  dpkg-dev systemd file man-db)
+  dpkg-dev systemd file man-db
+  etcd-server)
 
 missing=()
 for p in "${packages[@]}"; do
