@@ -83,10 +83,25 @@ void InterpolAdapter::onNewAlert(const std::string& id) {
 }
 
 void InterpolAdapter::failure(const std::string& where, const std::string& message) {
-  spdlog::warn("interpol {}: {}", where, message);
   std::lock_guard lock(mutex_);
   lastError_ = where + ": " + message;
   lastErrorAt_ = nowText();
+  auto& said = logged_[where];
+  if (said == message) {
+    ++repeated_;
+    spdlog::debug("interpol {}: {} (again)", where, message);
+    return;
+  }
+  said = message;
+  spdlog::warn("interpol {}: {}", where, message);
+}
+
+void InterpolAdapter::recovered(const std::string& where) {
+  std::lock_guard lock(mutex_);
+  auto it = logged_.find(where);
+  if (it == logged_.end()) return;
+  logged_.erase(it);
+  spdlog::info("interpol {}: works again", where);
 }
 
 Status InterpolAdapter::saveForward(const std::string& id, const Forward& f) {
@@ -200,8 +215,8 @@ void InterpolAdapter::forwardLoop() {
       f.lastError = v.reason;
       f.nextAttemptMs = steadyMs() + v.delayMs;
       if (auto st = saveForward(id, f); !st) failure("store", st.error().message);
-      failure("alert=" + id + " attempt " + std::to_string(f.attempts),
-              v.reason + "; again in " + std::to_string(v.delayMs) + " ms");
+      failure("alert=" + id, v.reason);  // logged once per reason; the attempts are counted
+      spdlog::debug("interpol alert={} attempt {}: again in {} ms", id, f.attempts, v.delayMs);
       std::lock_guard lock(mutex_);
       ++retries_;
       pending_[id] = f;
@@ -227,6 +242,7 @@ void InterpolAdapter::forwardLoop() {
         ++declined_;
       }
     }
+    recovered("alert=" + id);
     if (v.kind == Verdict::kAccepted) {
       spdlog::info("interpol alert={} forwarded to the NCB gateway (reference {}, attempt {})", id,
                    v.reference.empty() ? "none" : v.reference, f.attempts);
@@ -372,6 +388,7 @@ void InterpolAdapter::pollOnce() {
         if (envelopes.size() >= 1000 && !flush()) break;
       }
       bool ok = flush();
+      if (ok && complete) recovered("notices " + where);
       std::lock_guard lock(mutex_);
       unchanged_ += same;
       if (!ok || !complete) ++pollErrors_;
@@ -396,6 +413,7 @@ std::string InterpolAdapter::statusJson() const {
   j["lastSuccess"] = lastSuccess_;
   j["lastError"] = lastError_;
   j["lastErrorAt"] = lastErrorAt_;
+  j["repeatedFailures"] = repeated_;  // failures for a reason already logged
   j["notices"] = {{"source", o_.notices}, {"polls", polls_},      {"lastPoll", lastPoll_},
                   {"published", published_}, {"unchanged", unchanged_}, {"skipped", skipped_},
                   {"errors", pollErrors_}};

@@ -63,7 +63,11 @@ class InterpolAdapter final : public site::Extension {
   void forwardOne(const std::string& id);
   void pollOnce();
   Status saveForward(const std::string& id, const Forward& f);
+  // Records a failure of `where` (an alert, a notices query). Logged when its reason differs
+  // from the last one logged for `where`; a retry failing for the same reason is counted only.
   void failure(const std::string& where, const std::string& message);
+  // `where` works again: said once in the log if a failure was logged for it.
+  void recovered(const std::string& where);
 
   InterpolOptions o_;
   site::SiteService* service_ = nullptr;
@@ -80,6 +84,8 @@ class InterpolAdapter final : public site::Extension {
   uint64_t forwarded_ = 0, declined_ = 0, retries_ = 0;
   uint64_t published_ = 0, unchanged_ = 0, skipped_ = 0, pollErrors_ = 0, polls_ = 0;
   std::string lastSuccess_, lastError_, lastErrorAt_, lastPoll_;
+  std::map<std::string, std::string> logged_;  // where → the failure last logged for it
+  uint64_t repeated_ = 0;                      // failures not logged again (same reason)
   std::thread forwarder_, poller_;
 };
 

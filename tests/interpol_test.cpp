@@ -123,6 +123,25 @@ TEST_F(InterpolTest, TransientFailuresAreRetriedWithBackoffAndHonourRetryAfter) 
   EXPECT_TRUE(daemons["ip-adapter"]->running());
 }
 
+TEST_F(InterpolTest, RetriesFailingForTheSameReasonAreLoggedOnce) {
+  startNetwork();
+  startAdapter();
+  gateway.script({reply(503, "{}"), reply(503, "{}"), reply(503, "{}"), reply(503, "{}")});
+  const std::string id = sendToInterpol("Logged once");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(waitFor([&] { return targetState(id) == "delivered"; }, 30s));
+  EXPECT_EQ(gateway.attempts(id), 5);
+  size_t failures = 0, recovered = 0;
+  std::istringstream log(testing::readText(tmp / "ip-adapter.log"));
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("interpol alert=" + id + ": ") == std::string::npos) continue;
+    ++(line.find("works again") != std::string::npos ? recovered : failures);
+  }
+  EXPECT_EQ(failures, 1u) << testing::readText(tmp / "ip-adapter.log");
+  EXPECT_EQ(recovered, 1u);
+  EXPECT_GE(adapterStatus()["repeatedFailures"].get<int>(), 3);
+}
+
 TEST_F(InterpolTest, AClientErrorIsDeclinedWithTheReasonAndNotRetried) {
   startNetwork();
   startAdapter();
