@@ -351,6 +351,10 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
   out += "daemon:       running on " + endpoint + ", " + text(s, "state") + "\n";
   out += "connected:    " + std::string(connected ? "yes" : "no") + " (last heard " +
          ago(s.contains("lastHeardMsAgo") ? s["lastHeardMsAgo"] : none) + ")\n";
+  if (s.contains("certificate") && s["certificate"].is_string()) {
+    // What the broker said of this site's certificate, presented when the daemon connected.
+    out += "certificate:  " + s["certificate"].get<std::string>() + "\n";
+  }
   out += "broker:       epoch " + text(s, "brokerEpoch") + ", head " +
          std::to_string(number(s, "brokerHead")) + "\n";
   out += "cursor:       epoch " + text(s, "cursorEpoch") + ", seq " +

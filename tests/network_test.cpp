@@ -517,6 +517,8 @@ TEST_F(NetworkTest, ASiteJoinsByPresentingItsCertificateAndBadOnesGetNothing) {
   EXPECT_TRUE(waitFor([&] { return status("uz-tashkent").value("certificate", nlohmann::json()) == "admitted"; }, 20s))
       << status("uz-tashkent").dump();
   EXPECT_TRUE(waitFor([&] { return status("kg-bishkek")["counts"]["members"] == 3; }, 20s));
+  auto text = liaison({"status", "--site", site("uz-tashkent")});
+  EXPECT_NE(text.out.find("certificate:  admitted\n"), std::string::npos) << text.out;
   ASSERT_EQ(publish("uz-tashkent", generate("uz.jsonl", 5, 1, "UZ")).exitCode, 0);
   EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "uz-tashkent"}, 5); }, 20s));
   EXPECT_TRUE(waitFor([&] { return status("uz-tashkent").value("connected", false); }, 20s));
