@@ -517,11 +517,19 @@ class Broker {
                 static_cast<double>(n), {{"outcome", outcome}});
     }
     const auto& a = alerts_->counters();
-    const std::pair<const char*, uint64_t> alertCounts[] = {
-        {"liaison_broker_alerts_accepted_total", a.accepted},   {"liaison_broker_alert_deliveries_total", a.deliveries},
-        {"liaison_broker_alert_resends_total", a.resends},      {"liaison_broker_alert_answers_total", a.answers},
-        {"liaison_broker_alert_escalations_total", a.escalations}, {"liaison_broker_alerts_expired_total", a.expired}};
-    for (const auto& [name, n] : alertCounts) m.counter(name, "Alert custody since start.", static_cast<double>(n));
+    struct Count {
+      const char* name;
+      const char* help;
+      uint64_t n;
+    };
+    const Count alertCounts[] = {
+        {"liaison_broker_alerts_accepted_total", "Alerts (and updates, cancels) taken into custody.", a.accepted},
+        {"liaison_broker_alert_deliveries_total", "Deliveries of alerts to target sites, resends included.", a.deliveries},
+        {"liaison_broker_alert_resends_total", "Deliveries sent again for want of a receipt.", a.resends},
+        {"liaison_broker_alert_answers_total", "Receipts, acknowledgements and refusals recorded.", a.answers},
+        {"liaison_broker_alert_escalations_total", "Alerts escalated for want of an acknowledgement.", a.escalations},
+        {"liaison_broker_alerts_expired_total", "Alerts that expired with deliveries outstanding.", a.expired}};
+    for (const auto& c : alertCounts) m.counter(c.name, c.help, static_cast<double>(c.n));
     for (const auto& [reason, n] : a.refused) {
       m.counter("liaison_broker_alerts_refused_total", "Alert requests refused, by reason.", static_cast<double>(n),
                 {{"reason", reason}});
