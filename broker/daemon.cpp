@@ -446,6 +446,9 @@ class Broker {
     std::string host = o_.metrics.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     metricsServer_ = std::make_unique<httplib::Server>();
+    metricsServer_->new_task_queue = [] { return new httplib::ThreadPool(2); };  // scrapes are rare
+    metricsServer_->set_read_timeout(5, 0);
+    metricsServer_->set_write_timeout(5, 0);
     metricsServer_->set_socket_options([](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
