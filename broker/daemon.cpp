@@ -279,9 +279,17 @@ class Broker {
         return;
       }
       if (!result->accepted) {
-        spdlog::warn("site={} submission refused ({}): {}", site, result->refusal, result->detail);
-      } else if (!fanout.empty()) {
-        spdlog::info("site={} accepted seq={}..{}", site, result->firstSeq, result->lastSeq);
+        // Said once; a client retrying for the same reason is counted (refusals), not logged again.
+        std::string said = result->refusal + ": " + result->detail;
+        if (lastRefusal_[site] != said) {
+          spdlog::warn("site={} submission refused ({}): {}", site, result->refusal, result->detail);
+          lastRefusal_[site] = std::move(said);
+        } else {
+          spdlog::debug("site={} submission refused again ({})", site, result->refusal);
+        }
+      } else {
+        lastRefusal_.erase(site);
+        if (!fanout.empty()) spdlog::info("site={} accepted seq={}..{}", site, result->firstSeq, result->lastSeq);
       }
       reply(peer, *result);
       accepted(fanout);
@@ -579,6 +587,7 @@ class Broker {
   std::map<std::string, std::string> keySites_;  // kUnenrolled + hex CURVE key → admitted site
   std::map<std::string, uint64_t> enrolments_;   // certificates presented at connect, by outcome
   std::set<std::string> toldNotAdmitted_;        // sites told once why they are served nothing
+  std::map<std::string, std::string> lastRefusal_;  // site → the submission refusal last logged
   uint64_t handled_ = 0;          // requests handled, for giveBack_
   MemoryGiveBack giveBack_;       // after a burst of submissions or fetches
   Histogram verifyTimes_;

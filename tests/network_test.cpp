@@ -449,7 +449,9 @@ TEST_F(NetworkTest, MetricsAtTheBrokerAndTheSitesSayWhatHappened) {
   }
   ASSERT_FALSE(brokerAt.empty()) << testing::readText(tmp / "broker-data/endpoints");
   ASSERT_EQ(publish("kg-bishkek", generate("kg.jsonl", 20, 1, "KG")).exitCode, 0);
-  EXPECT_EQ(publish("kz-almaty", generate("kg2.jsonl", 3, 2, "KG")).exitCode, 2);  // out of scope
+  // Out of scope, three times: refused and counted each time, logged once.
+  const std::string outOfScope = generate("kg2.jsonl", 3, 2, "KG");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(publish("kz-almaty", outOfScope).exitCode, 2);
   auto sent = liaison({"alert", "send", "--site", site("kg-bishkek"), "--headline", "Victims moved to Almaty",
                        "--target", "country:KZ"});
   ASSERT_EQ(sent.exitCode, 0) << sent.err;
@@ -477,7 +479,13 @@ TEST_F(NetworkTest, MetricsAtTheBrokerAndTheSitesSayWhatHappened) {
   ASSERT_FALSE(m.empty());
   EXPECT_EQ(sample(m, "liaison_broker_leader"), 1);
   EXPECT_EQ(sample(m, "liaison_broker_head"), 23) << m;
-  EXPECT_EQ(sample(m, R"(liaison_broker_items_refused_total{reason="out of scope"})"), 1) << m;
+  EXPECT_EQ(sample(m, R"(liaison_broker_items_refused_total{reason="out of scope"})"), 3) << m;
+  const std::string log = testing::readText(tmp / "broker.log");
+  size_t said = 0;
+  for (size_t at = 0; (at = log.find("site=kz-almaty submission refused (out of scope)", at)) != std::string::npos; ++at) {
+    ++said;
+  }
+  EXPECT_EQ(said, 1u) << log;
   EXPECT_EQ(sample(m, R"(liaison_broker_members{state="admitted"})"), 3);
   EXPECT_EQ(sample(m, "liaison_broker_sites_connected"), 3) << m;
   EXPECT_EQ(sample(m, R"(liaison_broker_alerts{state="open"})"), 1) << m;
