@@ -518,6 +518,8 @@ class Broker {
               static_cast<double>(zap.refusedUnknownKey), {{"outcome", "unknown key"}});
     m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
               static_cast<double>(zap.refusedMechanism), {{"outcome", "wrong mechanism"}});
+    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+              static_cast<double>(zap.unenrolled), {{"outcome", "unenrolled"}});
     m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
               static_cast<double>(badFrames_), {{"reason", "malformed"}});
     m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",

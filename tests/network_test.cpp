@@ -590,6 +590,7 @@ TEST_F(NetworkTest, ASiteJoinsByPresentingItsCertificateAndBadOnesGetNothing) {
     EXPECT_GE(sample(m, R"(liaison_broker_enrolments_total{outcome=")" + b.reason + R"("})"), 1) << b.reason << m;
   }
   EXPECT_GE(sample(m, R"(liaison_broker_enrolments_total{outcome="not enrolled"})"), 4) << m;
+  EXPECT_GE(sample(m, R"(liaison_broker_connections_total{outcome="unenrolled"})"), 5) << m;
   EXPECT_TRUE(daemons["kg-bishkek"]->running());
 }
 
