@@ -20,6 +20,7 @@ class LmdbAlertStore final : public AlertStore {
   Result<std::vector<Custody>> load() override;
   Status put(const std::vector<const Custody*>& changed) override;
   const Histogram& commitTimes() const { return commitTimes_; }  // each put: write and synced commit
+  lmdb::Env& env() { return env_; }  // for the broker pair, as LmdbStore::env()
 
  private:
   explicit LmdbAlertStore(lmdb::Env env) : env_(std::move(env)) {}

@@ -4,7 +4,16 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -13,6 +22,7 @@
 #include <thread>
 
 #include "broker/alert_store.h"
+#include "broker/pair.h"
 #include "broker/store.h"
 #include "bus/protocol.h"
 #include "bus/zap.h"
@@ -59,32 +69,24 @@ class Broker {
   Status start() {
     auto root = trust::loadPublicKeys(o_.rootPub);
     if (!root) return root.error();
+    rootSign_ = root->sign;
     auto keys = trust::loadKeyPair(o_.key);
     if (!keys) return keys.error();
     keys_ = *keys;
+    const int pairFlags = int(!o_.etcd.empty()) + int(!o_.pairListen.empty()) + int(!o_.pairPeer.empty());
+    if (pairFlags != 0 && pairFlags != 3) {
+      return makeError(Errc::kInvalidInput, "a broker pair needs --etcd, --pair-listen and --pair-peer together");
+    }
     LIAISON_TRY(makeDirectories(o_.data, 0700));
-    auto store = LmdbStore::open(o_.data, o_.mapSize, o_.logKeep);
-    if (!store) return store.error();
-    store_ = std::move(store).value();
-    uint64_t epoch = 0;
-    randombytes_buf(&epoch, sizeof epoch);
-    epoch |= 1;  // never 0
-    core_ = std::make_unique<Core>(*store_, clock_, root->sign, epoch);
-    LIAISON_TRY(core_->load());
-    for (const auto& file : o_.members) LIAISON_TRY(admitMember(file));
-    auto alertStore = LmdbAlertStore::open(o_.data + "/alerts", o_.mapSize);
-    if (!alertStore) return alertStore.error();
-    alertStore_ = std::move(alertStore).value();
-    alerts_ = std::make_unique<AlertRouter>(*alertStore_, *core_, clock_, o_.network);
-    LIAISON_TRY(alerts_->load());
+    LIAISON_TRY(openStores());
 
     auto ctx = bus::Context::create();
     if (!ctx) return ctx.error();
     ctx_ = std::make_unique<bus::Context>(std::move(ctx).value());
-    auto zap = bus::ZapHandler::start(*ctx_, "liaison", core_->admitted());
+    // Nobody is admitted before this broker leads (a standby answers "not the leader" only).
+    auto zap = bus::ZapHandler::start(*ctx_, "liaison");
     if (!zap) return zap.error();
     zap_ = std::move(zap).value();
-    membershipChanged();
     auto router = bus::Socket::open(*ctx_, ZMQ_ROUTER);
     if (!router) return router.error();
     router_ = std::make_unique<bus::Socket>(std::move(router).value());
@@ -102,9 +104,47 @@ class Broker {
     if (!o_.metrics.empty()) LIAISON_TRY(startMetrics());
     LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints", "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ +
                                                             "\n" + (metricsAt_.empty() ? "" : "metrics " + metricsAt_ + "\n")));
-    spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}",
-                 o_.network, core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_,
-                 core_->admitted().size());
+    if (o_.paired()) return startPair();
+    return becomeLeader();
+  }
+
+  Status openStores() {
+    auto store = LmdbStore::open(o_.data, o_.mapSize, o_.logKeep);
+    if (!store) return store.error();
+    store_ = std::move(store).value();
+    auto alertStore = LmdbAlertStore::open(o_.data + "/alerts", o_.mapSize);
+    if (!alertStore) return alertStore.error();
+    alertStore_ = std::move(alertStore).value();
+    return {};
+  }
+
+  // Loads the core and the alert custody from the stores and starts sequencing: at start for a
+  // broker alone, at a takeover for a standby (its copy is the old leader's log: same epoch, next
+  // seq).
+  Status becomeLeader() {
+    if (pair_) {
+      follow_.reset();
+      closeIncoming();
+      store_.reset();  // opened again: what the standby applied is read afresh (oldest, ...)
+      alertStore_.reset();
+      LIAISON_TRY(openStores());
+      store_->env().setJournal(&logJournal_);
+      alertStore_->env().setJournal(&alertJournal_);
+      want(pair_->self());  // alone until a standby has caught up
+    }
+    uint64_t epoch = 0;
+    randombytes_buf(&epoch, sizeof epoch);
+    epoch |= 1;  // never 0
+    core_ = std::make_unique<Core>(*store_, clock_, rootSign_, epoch);
+    LIAISON_TRY(core_->load());
+    for (const auto& file : o_.members) LIAISON_TRY(admitMember(file));
+    alerts_ = std::make_unique<AlertRouter>(*alertStore_, *core_, clock_, o_.network);
+    LIAISON_TRY(alerts_->load());
+    membershipChanged();
+    leader_ = true;
+    spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}{}", o_.network,
+                 core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_, core_->admitted().size(),
+                 pair_ ? " leads the pair as " + pair_->self() : std::string());
     return {};
   }
 
@@ -114,14 +154,19 @@ class Broker {
     auto nextTick = Steady::now();
     while (!stop_.load()) {
       auto now = Steady::now();
-      if (now >= nextTick) {
+      if (pair_) {
+        if (!leader_ && leadingNow()) LIAISON_TRY(becomeLeader());
+        if (leader_ && !leadingNow()) return fenced();
+        pairTick();
+      }
+      if (leader_ && now >= nextTick) {
         alerts_->tick(steadyMs());
         giveBack_.note(handled_, steadyMs());
         nextTick = now + std::chrono::milliseconds(100);
       }
-      flushAlerts();
+      if (leader_) flushAlerts();
       if (metricsWanted_.load()) renderMetrics();
-      if (now >= nextBeat) {
+      if (leader_ && now >= nextBeat) {
         publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
         nextBeat = now + std::chrono::milliseconds(o_.heartbeatMs);
       }
@@ -130,11 +175,16 @@ class Broker {
         nextReport = now + std::chrono::seconds(60);
       }
       std::vector<zmq_pollitem_t> items{router_->pollItem()};
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(std::min(nextBeat, nextTick) -
-                                                                        Steady::now());
+      if (pairRouter_) items.push_back(pairRouter_->pollItem());
+      if (follow_) items.push_back(follow_->pollItem());
+      auto until = std::min(nextBeat, nextTick);
+      if (pair_ || !leader_) until = std::min(until, Steady::now() + std::chrono::milliseconds(50));
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Steady::now());
       auto ready = bus::poll(items, std::max(wait, std::chrono::milliseconds(0)));
       if (!ready) continue;  // interrupted: check stop_
+      if (pair_) drainPair();
       if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
+      if (leader_ && pair_ && !leadingNow()) return fenced();
       // Drain what is queued, bounded so heartbeats keep their rhythm; the signatures of the
       // alerts and answers among it are checked on every core first.
       std::vector<std::pair<bus::Received, Result<bus::Message>>> drained;
@@ -150,6 +200,14 @@ class Broker {
                                                : Result<bus::Message>(makeError(Errc::kInvalidInput, "frames"));
         drained.emplace_back(std::move(msg).value(), std::move(decoded));
       }
+      if (!leader_) {
+        // A standby serves nothing: the site asks the other broker.
+        for (auto& [msg, decoded] : drained) {
+          ++notLeader_;
+          if (!msg.frames.empty()) reply(msg.frames[0], bus::ProtocolError{std::string(kNotTheLeader)});
+        }
+        continue;
+      }
       precheckAlerts(drained);
       for (auto& [msg, decoded] : drained) {
         handle(msg, decoded);
@@ -158,7 +216,7 @@ class Broker {
       flushAlerts();  // one transaction for the alert work of the whole drain
     }
     report();
-    spdlog::info("broker stopping at head={}", core_->head());
+    spdlog::info("broker stopping at head={}", core_ ? core_->head() : 0);
     return {};
   }
 
@@ -201,8 +259,10 @@ class Broker {
   }
 
   void publish(std::string_view topic, const std::string& body) {
-    auto st = pub_->send({std::string(topic), body}, /*dontWait=*/true);
-    if (!st) spdlog::warn("fan-out: {}", st.error().message);
+    out([this, frames = std::vector<std::string>{std::string(topic), body}] {
+      auto st = pub_->send(frames, /*dontWait=*/true);
+      if (!st) spdlog::warn("fan-out: {}", st.error().message);
+    });
   }
 
   // Writes the router's changes, then sends what it queued; nothing is said before it is stored.
@@ -212,22 +272,411 @@ class Broker {
       spdlog::error("alert custody not stored: {}", st.error().message);
       return;
     }
-    for (auto& out : alerts_->takeOutgoing()) {
-      auto* delivery = std::get_if<bus::Delivery>(&out.message);
-      auto route = routes_.find(out.site);
-      Status sent = route == routes_.end()
-                        ? makeError(Errc::kNotFound, "no connection")
-                        : router_->send({route->second, bus::encode(out.message)}, /*dontWait=*/true);
-      if (sent) continue;
-      if (sent.error().code == Errc::kNotFound) routes_.erase(out.site);
-      // Not sent: the router tries again when the site is back (or its queue has room).
-      if (delivery != nullptr) alerts_->undeliverable(out.site, delivery->key, sent.error().code == Errc::kNotFound);
+    for (auto& outgoing : alerts_->takeOutgoing()) {
+      out([this, o = std::move(outgoing)] {
+        auto* delivery = std::get_if<bus::Delivery>(&o.message);
+        auto route = routes_.find(o.site);
+        Status sent = route == routes_.end()
+                          ? makeError(Errc::kNotFound, "no connection")
+                          : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
+        if (sent) return;
+        if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
+        // Not sent: the router tries again when the site is back (or its queue has room).
+        if (delivery != nullptr) alerts_->undeliverable(o.site, delivery->key, sent.error().code == Errc::kNotFound);
+      });
     }
   }
 
   void reply(const std::string& routingId, const bus::Message& message) {
-    auto st = router_->send({routingId, bus::encode(message)}, /*dontWait=*/true);
-    if (!st) spdlog::debug("reply dropped: {}", st.error().message);  // the peer left or is stuck
+    out([this, frames = std::vector<std::string>{routingId, bus::encode(message)}] {
+      auto st = router_->send(frames, /*dontWait=*/true);
+      if (!st) spdlog::debug("reply dropped: {}", st.error().message);  // the peer left or is stuck
+    });
+  }
+
+  // Everything the broker says goes through here. In a pair, what the leader says waits until
+  // what it has stored so far is stored by the standby too (or etcd shows the leader alone):
+  // a site never sees an item, an acknowledgement or a custody that a takeover could lose.
+  void out(std::function<void()> action) {
+    if (!pair_ || !leader_) return action();
+    replicate();
+    if (held_.empty() && releasable(batchNo_)) return action();
+    held_.emplace_back(batchNo_, std::move(action));
+  }
+
+  bool releasable(uint64_t batch) const {
+    if (!leadingNow()) return false;
+    if (syncWanted_ == pair_->self()) return pair_->confirmed() == syncWanted_;  // alone, once etcd says so
+    return standby_ && standby_->live && batch <= standby_->acked;
+  }
+
+  void releaseHeld() {
+    while (!held_.empty() && releasable(held_.front().first)) {
+      auto action = std::move(held_.front().second);
+      held_.pop_front();
+      action();
+    }
+  }
+
+  // --- The broker pair (DESIGN.md, "High availability and operations") ---------------------
+  //
+  // Both brokers bind --pair-listen (a ROUTER) and connect a DEALER to --pair-peer; only the
+  // leader's ROUTER and the standby's DEALER speak. Frames (u64 little-endian; `run` is the
+  // leader process's random id, so a standby notices a new leader):
+  //   standby → leader: hello NAME NONCE | copy-ack | ack N (every batch through N stored)
+  //   leader → standby: copy RUN log|alerts OFFSET BYTES | copied RUN N | batch RUN N LOG ALERTS
+  //                     | beat RUN N
+  // A standby that says hello gets a compact copy of both LMDB environments (mdb_env_copy2, made
+  // on the loop thread, so it holds exactly the batches through N), then every batch after N: the
+  // journals of the leader's write transactions (lmdb::Env::setJournal), applied in order.
+
+  Status startPair() {
+    trust::CurveKey peerKey = keys_.pub.curve;
+    if (!o_.pairPeerKey.empty()) {
+      auto peer = trust::loadPublicKeys(o_.pairPeerKey);
+      if (!peer) return peer.error();
+      peerKey = peer->curve;
+    }
+    whole_ = !fileExists(o_.data + "/pair-incomplete");
+    auto pair = PairControl::start(o_.etcd, o_.network, o_.pairListen, std::chrono::seconds(o_.leaseSeconds), whole_);
+    if (!pair) return pair.error();
+    pair_ = std::move(pair).value();
+    auto ctx = bus::Context::create();
+    if (!ctx) return ctx.error();
+    pairCtx_ = std::make_unique<bus::Context>(std::move(ctx).value());
+    // Only the other broker's key may connect to the pair socket.
+    auto zap = bus::ZapHandler::start(*pairCtx_, "liaison-pair", {{peerKey, "pair"}});
+    if (!zap) return zap.error();
+    pairZap_ = std::move(zap).value();
+    auto router = bus::Socket::open(*pairCtx_, ZMQ_ROUTER);
+    if (!router) return router.error();
+    pairRouter_ = std::make_unique<bus::Socket>(std::move(router).value());
+    LIAISON_TRY(bus::makeCurveServer(*pairRouter_, keys_, "liaison-pair"));
+    LIAISON_TRY(pairRouter_->setInt(ZMQ_ROUTER_MANDATORY, 1));
+    LIAISON_TRY(pairRouter_->setInt(ZMQ_SNDHWM, 100000));
+    LIAISON_TRY(pairRouter_->bind(o_.pairListen));
+    LIAISON_TRY(openFollow(peerKey));
+    randombytes_buf(&runId_, sizeof runId_);
+    spdlog::info("broker network={} pair {} (peer {}): standby until etcd gives it the lead; copy {}", o_.network,
+                 o_.pairListen, o_.pairPeer, whole_ ? "whole" : "half-received (it may not lead before a new copy)");
+    return {};
+  }
+
+  Status openFollow(const trust::CurveKey& peerKey) {
+    auto dealer = bus::Socket::open(*pairCtx_, ZMQ_DEALER);
+    if (!dealer) return dealer.error();
+    follow_ = std::make_unique<bus::Socket>(std::move(dealer).value());
+    LIAISON_TRY(follow_->setCurveClient(keys_, peerKey));
+    LIAISON_TRY(follow_->setInt(ZMQ_IMMEDIATE, 1));  // a hello is queued only on a live connection
+    LIAISON_TRY(follow_->setInt(ZMQ_RECONNECT_IVL, 100));
+    LIAISON_TRY(follow_->setInt(ZMQ_RECONNECT_IVL_MAX, 1000));
+    LIAISON_TRY(follow_->setLinger(std::chrono::milliseconds(0)));
+    return follow_->connect(o_.pairPeer);
+  }
+
+  bool leadingNow() const { return pair_ == nullptr || steadyMs() < pair_->leadingUntilMs(); }
+
+  Status fenced() {
+    spdlog::error("pair {}: the leadership lease could not be renewed in time; this broker stops sequencing now, "
+                  "before etcd can give the lead to the other ({} outputs never said)", pair_->self(), held_.size());
+    return makeError(Errc::kUnavailable, "lost the leadership of the pair (etcd unreachable, or this broker was "
+                                         "paused); started again, it follows the new leader as its standby");
+  }
+
+  void want(const std::string& sync) {
+    if (sync == syncWanted_) return;
+    syncWanted_ = sync;
+    pair_->want(sync);
+    spdlog::info("pair {}: asks etcd for sync \"{}\"", pair_->self(), sync);
+  }
+
+  static std::string u64le(uint64_t v) { return std::string(reinterpret_cast<const char*>(&v), 8); }
+  static std::optional<uint64_t> readU64le(const std::string& s) {
+    if (s.size() != 8) return std::nullopt;
+    uint64_t v = 0;
+    std::memcpy(&v, s.data(), 8);
+    return v;
+  }
+
+  // The journals written since the last call become batch N; a live standby gets it now, one
+  // being copied after its copy.
+  void replicate() {
+    if (logJournal_.empty() && alertJournal_.empty()) return;
+    ++batchNo_;
+    std::vector<std::string> frames{"batch", u64le(runId_), u64le(batchNo_), std::move(logJournal_),
+                                    std::move(alertJournal_)};
+    logJournal_.clear();
+    alertJournal_.clear();
+    if (!standby_) return;
+    if (standby_->live) {
+      toStandby(std::move(frames));
+    } else {
+      standby_->pending.push_back(std::move(frames));
+    }
+  }
+
+  void toStandby(std::vector<std::string> frames) {
+    frames.insert(frames.begin(), standby_->routingId);
+    auto st = pairRouter_->send(frames, /*dontWait=*/true);
+    if (!st) standbyLost("cannot send to it: " + st.error().message);
+  }
+
+  void standbyLost(const std::string& why) {
+    spdlog::warn("pair {}: standby {} lost ({}); the leader goes on alone once etcd says so", pair_->self(),
+                 standby_->name, why);
+    standby_.reset();
+    ++standbyLosses_;
+    want(pair_->self());
+    removeDirectory(o_.data + "/pair-copy");
+  }
+
+  void pairTick() {
+    const int64_t now = steadyMs();
+    if (leader_) {
+      if (standby_ && now - standby_->heardMs > (standby_->live ? kStandbySilentMs : kCopySilentMs)) {
+        standbyLost("silent for " + std::to_string(now - standby_->heardMs) + " ms");
+      }
+      if (standby_ && now >= nextPairBeatMs_) {
+        toStandby({"beat", u64le(runId_), u64le(batchNo_)});
+        nextPairBeatMs_ = now + 250;
+      }
+      replicate();
+      releaseHeld();
+      return;
+    }
+    if (followState_ != Follow::kIdle && now - followHeardMs_ > kLeaderSilentMs) {
+      resetFollow("the leader is silent");
+    }
+    if (followState_ == Follow::kIdle && now >= nextHelloMs_) {
+      (void)follow_->send({"hello", o_.pairListen, u64le(helloNonce_)}, /*dontWait=*/true);
+      nextHelloMs_ = now + 250;  // the same hello again is ignored by the leader
+    }
+    if (followState_ == Follow::kLive && now >= nextAckMs_) {
+      (void)follow_->send({"ack", u64le(applied_)}, /*dontWait=*/true);
+      nextAckMs_ = now + 250;
+    }
+  }
+
+  void drainPair() {
+    for (int i = 0; i < 1000; ++i) {
+      auto msg = pairRouter_->recv(8, /*dontWait=*/true);
+      if (!msg) break;
+      if (leader_ && msg->size() >= 2) onStandbyMessage(*msg);  // a standby ignores the other standby
+    }
+    for (int i = 0; follow_ && !leader_ && i < 1000; ++i) {
+      auto msg = follow_->recv(8, /*dontWait=*/true);
+      if (!msg) break;
+      if (!msg->empty()) onLeaderMessage(*msg);
+    }
+  }
+
+  // Leader side.
+  void onStandbyMessage(const std::vector<std::string>& m) {
+    const std::string& from = m[0];
+    const std::string& type = m[1];
+    if (type == "hello" && m.size() == 4) {
+      if (standby_ && standby_->routingId == from && standby_->nonce == m[3]) return;  // said again, same attempt
+      if (standby_) standbyLost("it started over");
+      return newStandby(from, m[2], m[3]);
+    }
+    if (!standby_ || standby_->routingId != from) return;
+    standby_->heardMs = steadyMs();
+    if (type == "copy-ack") {
+      if (standby_->inFlight > 0) --standby_->inFlight;
+      sendCopy();
+    } else if (type == "ack" && m.size() == 3) {
+      auto n = readU64le(m[2]);
+      if (!n || *n > batchNo_) return standbyLost("it acknowledged a batch never sent");
+      standby_->acked = std::max(standby_->acked, *n);
+      // Caught up: from now on nothing is said before it has stored it, and etcd says so.
+      if (standby_->live && syncWanted_ == pair_->self() && standby_->acked >= batchNo_) {
+        want(pair_->self() + " " + standby_->name);
+      }
+      releaseHeld();
+    }
+  }
+
+  void newStandby(const std::string& routingId, const std::string& name, const std::string& nonce) {
+    if (name.empty() || name.find(' ') != std::string::npos || name == pair_->self()) {
+      spdlog::warn("pair {}: a hello with the name \"{}\" is refused", pair_->self(), name);
+      return;
+    }
+    replicate();  // what is already stored is in the copy
+    const std::string dir = o_.data + "/pair-copy";
+    removeDirectory(dir);
+    for (auto [env, sub] : {std::pair{&store_->env(), "/log"}, std::pair{&alertStore_->env(), "/alerts"}}) {
+      auto st = makeDirectories(dir + sub, 0700);
+      int rc = st ? mdb_env_copy2(env->get(), (dir + sub).c_str(), MDB_CP_COMPACT) : EIO;
+      if (rc != 0) {
+        spdlog::error("pair {}: no copy for standby {}: {}", pair_->self(), name, st ? mdb_strerror(rc) : st.error().message);
+        return;
+      }
+    }
+    standby_ = Standby{};
+    standby_->routingId = routingId;
+    standby_->name = name;
+    standby_->nonce = nonce;
+    standby_->copiedAt = batchNo_;
+    standby_->heardMs = steadyMs();
+    for (int i = 0; i < 2; ++i) {
+      const std::string path = dir + (i == 0 ? "/log" : "/alerts") + "/data.mdb";
+      standby_->files[i] = std::make_shared<std::ifstream>(path, std::ios::binary);
+      standby_->sizes[i] = fileSize(path);
+    }
+    spdlog::info("pair {}: standby {} connected; sending it a copy of {} + {} bytes (through batch {})", pair_->self(),
+                 name, standby_->sizes[0], standby_->sizes[1], batchNo_);
+    for (int i = 0; i < kCopyWindow && standby_; ++i) sendCopy();
+  }
+
+  void sendCopy() {
+    auto& s = *standby_;
+    while (s.file < 2 && s.offset >= s.sizes[s.file]) {
+      ++s.file;
+      s.offset = 0;
+    }
+    if (s.file < 2) {
+      std::string chunk(static_cast<size_t>(std::min<uint64_t>(kCopyChunk, s.sizes[s.file] - s.offset)), '\0');
+      s.files[s.file]->seekg(static_cast<std::streamoff>(s.offset));
+      s.files[s.file]->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      if (!*s.files[s.file]) return standbyLost("its copy could not be read");
+      const uint64_t at = s.offset;
+      s.offset += chunk.size();
+      ++s.inFlight;
+      return toStandby({"copy", u64le(runId_), s.file == 0 ? "log" : "alerts", u64le(at), std::move(chunk)});
+    }
+    if (s.inFlight > 0 || s.live) return;
+    // Every chunk is stored there: the batches made meanwhile follow, then live ones.
+    s.live = true;
+    s.acked = s.copiedAt;
+    toStandby({"copied", u64le(runId_), u64le(s.copiedAt)});
+    spdlog::info("pair {}: standby {} has its copy; {} batches made meanwhile follow", pair_->self(), s.name,
+                 s.pending.size());
+    for (auto& frames : s.pending) {
+      toStandby(std::move(frames));
+      if (!standby_) return;  // `s` is gone with it
+    }
+    s.pending.clear();
+    removeDirectory(o_.data + "/pair-copy");
+  }
+
+  // Standby side.
+  void onLeaderMessage(const std::vector<std::string>& m) {
+    const std::string& type = m[0];
+    auto run = m.size() >= 2 ? readU64le(m[1]) : std::nullopt;
+    if (!run) return;
+    if (followState_ != Follow::kIdle && *run != followRun_) return resetFollow("a new leader");
+    followHeardMs_ = steadyMs();
+    if (type == "beat") return;
+    if (type == "copy" && m.size() == 5) {
+      if (followState_ == Follow::kLive) return resetFollow("a copy while live");
+      if (followState_ == Follow::kIdle) {
+        auto st = beginCopy();
+        if (!st) return resetFollow(st.error().message);
+        followRun_ = *run;
+      }
+      auto offset = readU64le(m[3]);
+      const int which = m[2] == "log" ? 0 : m[2] == "alerts" ? 1 : -1;
+      if (!offset || which < 0 || !writeAt(incoming_[which], m[4], *offset)) return resetFollow("copy chunk not stored");
+      (void)follow_->send({"copy-ack"}, /*dontWait=*/true);
+    } else if (type == "copied" && m.size() == 3) {
+      auto n = readU64le(m[2]);
+      if (followState_ != Follow::kCopying || !n) return resetFollow("copied without a copy");
+      auto st = finishCopy();
+      if (!st) {
+        spdlog::error("pair {}: copy not taken: {}", o_.pairListen, st.error().message);
+        return resetFollow("copy not taken");
+      }
+      applied_ = *n;
+      followState_ = Follow::kLive;
+      spdlog::info("pair {}: standby of {} with a whole copy through batch {}", o_.pairListen, o_.pairPeer, applied_);
+      (void)follow_->send({"ack", u64le(applied_)}, /*dontWait=*/true);
+    } else if (type == "batch" && m.size() == 5) {
+      auto n = readU64le(m[2]);
+      if (followState_ != Follow::kLive || !n || *n != applied_ + 1) return resetFollow("a batch out of order");
+      auto st = lmdb::applyJournal(store_->env(), m[3]);
+      if (st) st = lmdb::applyJournal(alertStore_->env(), m[4]);
+      if (!st) {
+        spdlog::error("pair {}: batch {} not applied: {}", o_.pairListen, *n, st.error().message);
+        return resetFollow("a batch not applied");
+      }
+      applied_ = *n;
+      (void)follow_->send({"ack", u64le(applied_)}, /*dontWait=*/true);
+    }
+  }
+
+  void resetFollow(const std::string& why) {
+    if (followState_ != Follow::kIdle) spdlog::info("pair {}: following again from a copy ({})", o_.pairListen, why);
+    closeIncoming();
+    followState_ = Follow::kIdle;
+    nextHelloMs_ = 0;
+    randombytes_buf(&helloNonce_, sizeof helloNonce_);
+  }
+
+  // A copy is received beside the stores; the marker says the stores may be half-replaced.
+  Status beginCopy() {
+    LIAISON_TRY(writeFileAtomic(o_.data + "/pair-incomplete", "a copy from the leader is being received\n"));
+    whole_ = false;
+    pair_->setWhole(false);
+    const std::string dir = o_.data + "/pair-in";
+    removeDirectory(dir);
+    LIAISON_TRY(makeDirectories(dir + "/alerts", 0700));
+    for (int i = 0; i < 2; ++i) {
+      const std::string path = dir + (i == 0 ? "" : "/alerts") + "/data.mdb";
+      incoming_[i] = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+      if (incoming_[i] < 0) return makeError(Errc::kIo, path + ": cannot create");
+    }
+    followState_ = Follow::kCopying;
+    return {};
+  }
+
+  static bool writeAt(int fd, const std::string& data, uint64_t offset) {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // The received copy replaces the stores (closed and opened again around the rename).
+  Status finishCopy() {
+    for (int fd : incoming_) {
+      if (fd < 0 || ::fsync(fd) != 0) return makeError(Errc::kIo, "the copy could not be synced");
+    }
+    closeIncoming();
+    store_.reset();
+    alertStore_.reset();
+    const std::string in = o_.data + "/pair-in";
+    for (auto [from, to] : {std::pair{in + "/data.mdb", o_.data + "/data.mdb"},
+                            std::pair{in + "/alerts/data.mdb", o_.data + "/alerts/data.mdb"}}) {
+      if (::rename(from.c_str(), to.c_str()) != 0) return makeError(Errc::kIo, "rename " + from + " failed");
+    }
+    ::unlink((o_.data + "/lock.mdb").c_str());
+    ::unlink((o_.data + "/alerts/lock.mdb").c_str());
+    LIAISON_TRY(openStores());
+    removeDirectory(in);
+    ::unlink((o_.data + "/pair-incomplete").c_str());
+    whole_ = true;
+    pair_->setWhole(true);
+    return {};
+  }
+
+  void closeIncoming() {
+    for (int& fd : incoming_) {
+      if (fd >= 0) ::close(fd);
+      fd = -1;
+    }
+  }
+
+  static uint64_t fileSize(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  }
+
+  static void removeDirectory(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
   }
 
   // `decoded`: the request frame, decoded (when there are two frames).
@@ -411,6 +860,12 @@ class Broker {
   }
 
   void report() {
+    if (!leader_) {
+      spdlog::info("stats standby of {} copy={} applied={} not_leader_answers={}", o_.pairPeer,
+                   followState_ == Follow::kLive ? "live" : followState_ == Follow::kCopying ? "receiving" : "none",
+                   applied_, notLeader_);
+      return;
+    }
     std::string refusals;
     for (const auto& [reason, n] : core_->refusals()) {
       refusals += (refusals.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
@@ -492,9 +947,24 @@ class Broker {
       metricsWanted_ = false;
     }
     MetricsText m;
+    m.gauge("liaison_broker_leader", "1 when this broker sequences (a broker alone always does).", leader_ ? 1 : 0);
+    if (pair_) {
+      m.gauge("liaison_broker_pair_standby_live", "The leader: 1 while its standby holds a live copy.",
+              standby_ && standby_->live ? 1 : 0);
+      m.gauge("liaison_broker_pair_synchronous", "The leader: 1 while nothing is said before the standby stored it.",
+              leader_ && syncWanted_ != pair_->self() ? 1 : 0);
+      m.gauge("liaison_broker_pair_held", "The leader: answers and fan-out waiting for the standby's acknowledgement.",
+              static_cast<double>(held_.size()));
+      m.counter("liaison_broker_pair_standby_losses_total", "The leader: standbys lost (silent, or started over).",
+                static_cast<double>(standbyLosses_));
+      m.gauge("liaison_broker_pair_batch", "The last batch made (leader) or stored (standby) since start.",
+              static_cast<double>(leader_ ? batchNo_ : applied_));
+      m.counter("liaison_broker_pair_not_leader_total", "Requests answered \"not the leader\" while standby.",
+                static_cast<double>(notLeader_));
+    }
+    if (!leader_) return publishMetrics(std::move(m), asked);
     m.gauge("liaison_broker_info", "The broker's network and log epoch (always 1).", 1,
             {{"network", o_.network}, {"epoch", fmt::format("{:016x}", core_->epoch())}});
-    m.gauge("liaison_broker_leader", "1 when this broker sequences (a broker alone always does).", 1);
     m.gauge("liaison_broker_head", "The last seq of the log.", static_cast<double>(core_->head()));
     m.gauge("liaison_broker_log_oldest", "The oldest seq the log still holds.", static_cast<double>(store_->oldest()));
     m.counter("liaison_broker_items_accepted_total", "Items accepted since start.", static_cast<double>(core_->accepted()));
@@ -563,6 +1033,10 @@ class Broker {
                 {{"store", "log"}});
     m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.",
                 alertStore_->commitTimes(), {{"store", "alerts"}});
+    publishMetrics(std::move(m), asked);
+  }
+
+  void publishMetrics(MetricsText m, uint64_t asked) {
     {
       std::lock_guard lock(metricsMutex_);
       metricsText_ = m.text();
@@ -571,9 +1045,48 @@ class Broker {
     metricsReady_.notify_all();
   }
 
+  // The pair: the standby as the leader sees it.
+  struct Standby {
+    std::string routingId, name, nonce;
+    bool live = false;      // copy received: batches go to it as they are made
+    uint64_t copiedAt = 0;  // the copy holds the batches through this one
+    uint64_t acked = 0;     // every batch through this one is stored there
+    int64_t heardMs = 0;
+    std::deque<std::vector<std::string>> pending;  // batches made while it receives its copy
+    std::shared_ptr<std::ifstream> files[2];
+    uint64_t sizes[2] = {0, 0};
+    int file = 0;  // the copy's file being sent (0 log, 1 alerts) and where
+    uint64_t offset = 0;
+    int inFlight = 0;  // chunks sent, not yet acknowledged
+  };
+  enum class Follow { kIdle, kCopying, kLive };
+  static constexpr int64_t kStandbySilentMs = 2000, kCopySilentMs = 10000, kLeaderSilentMs = 3000;
+  static constexpr int kCopyWindow = 4;
+  static constexpr uint64_t kCopyChunk = uint64_t{1} << 20;
+  static constexpr std::string_view kNotTheLeader = "not the leader: this broker is the standby of its pair";
+
   const Options& o_;
   const std::atomic<bool>& stop_;
   SystemClock clock_;
+  SigningKey rootSign_{};
+  bool leader_ = false;
+  std::unique_ptr<PairControl> pair_;
+  std::unique_ptr<bus::Context> pairCtx_;
+  std::unique_ptr<bus::ZapHandler> pairZap_;
+  std::unique_ptr<bus::Socket> pairRouter_, follow_;
+  std::string logJournal_, alertJournal_;  // the leader's writes since the last batch
+  uint64_t batchNo_ = 0;                   // the last batch made (this process)
+  uint64_t runId_ = 0;
+  std::string syncWanted_;
+  std::optional<Standby> standby_;
+  std::deque<std::pair<uint64_t, std::function<void()>>> held_;  // outputs waiting for a batch's ack
+  int64_t nextPairBeatMs_ = 0;
+  uint64_t standbyLosses_ = 0, notLeader_ = 0;
+  bool whole_ = true;
+  Follow followState_ = Follow::kIdle;
+  uint64_t followRun_ = 0, applied_ = 0, helloNonce_ = 1;
+  int64_t followHeardMs_ = 0, nextHelloMs_ = 0, nextAckMs_ = 0;
+  int incoming_[2] = {-1, -1};
   trust::KeyPair keys_;
   std::unique_ptr<LmdbStore> store_;
   std::unique_ptr<Core> core_;
@@ -612,6 +1125,10 @@ class Broker {
     router_.reset();
     pub_.reset();
     zap_.reset();
+    closeIncoming();
+    follow_.reset();
+    pairRouter_.reset();
+    pairZap_.reset();
   }
 };
 

@@ -23,9 +23,17 @@ struct Options {
   size_t mapSize = size_t{8} << 30;
   int maxSnapshots = 4;              // sites taking a snapshot at once
   std::string metrics;               // HOST:PORT of the Prometheus endpoint (/metrics); "" off
+  // The broker pair (all three, or none: a broker alone). See broker/pair.h.
+  std::string etcd;                  // "http://HOST:PORT[,...]"
+  std::string pairListen;            // where the standby connects; also this broker's name
+  std::string pairPeer;              // the other broker's --pair-listen
+  std::string pairPeerKey;           // the other broker's .pub ("" : the pair shares --key)
+  int leaseSeconds = 2;
+  bool paired() const { return !etcd.empty(); }
 };
 
-// Runs until `stop`; returns an error (one line) when it cannot start.
+// Runs until `stop`; returns an error (one line) when it cannot start, and when a leader of a pair
+// lost its lease (it stops at once; started again, it follows the new leader as its standby).
 Status run(const Options& options, const std::atomic<bool>& stop);
 
 }  // namespace liaison::broker

@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-keep", o.logKeep, "log entries to keep; older cursors get a snapshot (0: all)");
   app.add_option("--heartbeat-ms", o.heartbeatMs, "heartbeat interval")->check(CLI::Range(50, 60000));
   app.add_option("--metrics", o.metrics, "serve Prometheus metrics at http://HOST:PORT/metrics (off by default)");
+  app.add_option("--etcd", o.etcd, "a broker pair: etcd's client URLs, comma-separated (http://HOST:2379[,...])");
+  app.add_option("--pair-listen", o.pairListen, "a broker pair: where the other broker connects (also this broker's name)");
+  app.add_option("--pair-peer", o.pairPeer, "a broker pair: the other broker's --pair-listen");
+  app.add_option("--pair-peer-key", o.pairPeerKey, "a broker pair: the other broker's .pub (default: the pair shares --key)");
+  app.add_option("--lease", o.leaseSeconds, "a broker pair: the leadership lease in seconds")->check(CLI::Range(1, 60));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -46,6 +51,11 @@ int main(int argc, char** argv) {
       fill(o.listen, "listen");
       fill(o.fanout, "fanout");
       fill(o.metrics, "metrics");
+      fill(o.etcd, "etcd");
+      fill(o.pairListen, "pair_listen");
+      fill(o.pairPeer, "pair_peer");
+      fill(o.pairPeerKey, "pair_peer_key");
+      if (app.count("--lease") == 0) o.leaseSeconds = t["broker"]["lease"].value_or(o.leaseSeconds);
       if (app.count("--log-keep") == 0) o.logKeep = t["broker"]["log_keep"].value_or(o.logKeep);
       if (app.count("--member") == 0) {
         if (auto* arr = t["broker"]["members"].as_array()) {

@@ -40,6 +40,8 @@ class LmdbStore final : public Store {
   // is not the store's).
   const Histogram& commitTimes() const { return commitTimes_; }
   std::chrono::nanoseconds appendTotal() const { return appendTotal_; }
+  // For the broker pair: journaling (the leader) and applying journals (the standby).
+  lmdb::Env& env() { return env_; }
 
  private:
   explicit LmdbStore(lmdb::Env env) : env_(std::move(env)) {}

@@ -4,6 +4,8 @@
 
 #include <sys/stat.h>
 
+#include <cstring>
+
 namespace liaison::lmdb {
 
 Error lmdbError(int rc, const std::string& context) {
@@ -62,14 +64,70 @@ Result<Txn> Txn::beginWrite(Env& env) {
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env.get(), nullptr, 0, &txn);
   if (rc != 0) return lmdbError(rc, "begin write transaction");
-  return Txn(txn, false);
+  Txn out(txn, false);
+  out.journal_ = env.journal();
+  return out;
 }
 
 Status Txn::commit() && {
   MDB_txn* txn = std::exchange(txn_, nullptr);
   int rc = mdb_txn_commit(txn);
   if (rc != 0) return lmdbError(rc, "commit");
+  if (journal_ != nullptr) journal_->append(written_);
+  written_.clear();
   return {};
+}
+
+namespace {
+
+// Journal records: [op 'P'|'D'][u32 dbi][u32 key size][key][u32 value size or kNoValue][value].
+constexpr uint32_t kNoValue = 0xffffffffU;
+
+void appendU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
+
+}  // namespace
+
+void Txn::record(char op, MDB_dbi dbi, std::string_view key, const std::string_view* value) {
+  written_.push_back(op);
+  appendU32(written_, dbi);
+  appendU32(written_, static_cast<uint32_t>(key.size()));
+  written_.append(key);
+  appendU32(written_, value != nullptr ? static_cast<uint32_t>(value->size()) : kNoValue);
+  if (value != nullptr) written_.append(*value);
+}
+
+Status applyJournal(Env& env, std::string_view journal) {
+  auto txn = Txn::beginWrite(env);
+  if (!txn) return txn.error();
+  txn->journal_ = nullptr;  // a copy applying changes does not journal them again
+  size_t at = 0;
+  auto u32 = [&](uint32_t& v) {
+    if (journal.size() - at < 4) return false;
+    std::memcpy(&v, journal.data() + at, 4);
+    at += 4;
+    return true;
+  };
+  auto bytes = [&](uint32_t n, std::string_view& out) {
+    if (journal.size() - at < n) return false;
+    out = journal.substr(at, n);
+    at += n;
+    return true;
+  };
+  while (at < journal.size()) {
+    const char op = journal[at++];
+    uint32_t dbi = 0, keySize = 0, valueSize = 0;
+    std::string_view key, value;
+    if ((op != 'P' && op != 'D') || !u32(dbi) || !u32(keySize) || !bytes(keySize, key) || !u32(valueSize) ||
+        (valueSize != kNoValue && !bytes(valueSize, value))) {
+      return makeError(Errc::kInvalidInput, "journal malformed at byte " + std::to_string(at));
+    }
+    if (op == 'P') {
+      LIAISON_TRY(txn->put(dbi, key, value));
+    } else {
+      LIAISON_TRY(txn->del(dbi, key, valueSize == kNoValue ? std::nullopt : std::optional(value)));
+    }
+  }
+  return std::move(*txn).commit();
 }
 
 void Txn::abort() {
@@ -92,6 +150,7 @@ Status Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsig
   if (rc != 0 && !(rc == MDB_KEYEXIST && (flags & (MDB_NODUPDATA | MDB_NOOVERWRITE)) != 0)) {
     return lmdbError(rc, "put");
   }
+  if (rc == 0 && journal_ != nullptr) record('P', dbi, key, &value);
   return {};
 }
 
@@ -101,6 +160,7 @@ Status Txn::del(MDB_dbi dbi, std::string_view key, std::optional<std::string_vie
   if (value) v = val(*value);
   int rc = mdb_del(txn_, dbi, &k, value ? &v : nullptr);
   if (rc != 0 && rc != MDB_NOTFOUND) return lmdbError(rc, "delete");
+  if (rc == 0 && journal_ != nullptr) record('D', dbi, key, value ? &*value : nullptr);
   return {};
 }
 

@@ -32,7 +32,8 @@ class Env {
   // Opens (creating when writable) the environment in directory `path`.
   static Result<Env> open(const std::string& path, const Options& options);
 
-  Env(Env&& other) noexcept : env_(std::exchange(other.env_, nullptr)) {}
+  Env(Env&& other) noexcept
+      : env_(std::exchange(other.env_, nullptr)), journal_(std::exchange(other.journal_, nullptr)) {}
   Env& operator=(Env&& other) noexcept;
   Env(const Env&) = delete;
   Env& operator=(const Env&) = delete;
@@ -41,9 +42,16 @@ class Env {
   MDB_env* get() const { return env_; }
   Status sync();
 
+  // Replication (the broker pair): while a journal is set, every write transaction that commits
+  // appends what it wrote to it, for a copy of this environment to apply with applyJournal().
+  // Aborted transactions append nothing. nullptr stops journaling.
+  void setJournal(std::string* journal) { journal_ = journal; }
+  std::string* journal() const { return journal_; }
+
  private:
   explicit Env(MDB_env* env) : env_(env) {}
   MDB_env* env_ = nullptr;
+  std::string* journal_ = nullptr;
 };
 
 class Txn {
@@ -52,7 +60,10 @@ class Txn {
   static Result<Txn> beginWrite(Env& env);
 
   Txn(Txn&& other) noexcept
-      : txn_(std::exchange(other.txn_, nullptr)), readOnly_(other.readOnly_) {}
+      : txn_(std::exchange(other.txn_, nullptr)),
+        readOnly_(other.readOnly_),
+        journal_(std::exchange(other.journal_, nullptr)),
+        written_(std::move(other.written_)) {}
   Txn& operator=(Txn&&) = delete;
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
@@ -73,9 +84,19 @@ class Txn {
 
  private:
   Txn(MDB_txn* txn, bool readOnly) : txn_(txn), readOnly_(readOnly) {}
+  friend Status applyJournal(Env& env, std::string_view journal);
+  void record(char op, MDB_dbi dbi, std::string_view key, const std::string_view* value);
   MDB_txn* txn_ = nullptr;
   bool readOnly_ = true;
+  std::string* journal_ = nullptr;  // the env's, when journaling
+  std::string written_;             // this txn's part of the journal, appended at commit
 };
+
+// Applies a journal (Env::setJournal) to a copy of the environment it came from, in one synced
+// write transaction. The copy must have opened the same named databases in the same order (the
+// journal names databases by handle). On error (a malformed journal, LMDB failing) nothing was
+// written.
+Status applyJournal(Env& env, std::string_view journal);
 
 // Opens (creating) an environment of its own in `dir` (made 0700 when missing) and its named
 // databases (created when missing), setting each handle: the common case of a small store.

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <random>
 
+#include <lmdb.h>
+
 #include "broker/store.h"
 #include "bus/protocol.h"
 #include "schemas/alert_json.h"
@@ -292,6 +294,57 @@ TEST(Protocol, GarbageIsAnErrorNeverACrash) {
     (void)bus::decode(bad);
   }
   EXPECT_FALSE(bus::decode(std::string(bus::kMaxFrameBytes + 8, '\0')).ok());
+}
+
+
+// The broker pair's standby: a compact copy of the leader's store, then the journal of every write
+// transaction applied in order, is the same store; a core loaded from it continues the history
+// (same epoch, next seq), which is what a takeover needs.
+TEST_F(BrokerTest, ACopyFollowingTheJournalContinuesTheHistoryAndRefusesABrokenJournal) {
+  ASSERT_TRUE(submit(cert("kg-bishkek", kg, {"KG"})).accepted);
+  ASSERT_TRUE(std::filesystem::create_directories(tmp / "copy"));
+  ASSERT_EQ(mdb_env_copy2(store->env().get(), (tmp / "copy").c_str(), MDB_CP_COMPACT), 0);
+  std::string journal;
+  store->env().setJournal(&journal);
+  ASSERT_TRUE(submitAll({record("kg-1"), record("kg-2")}).accepted);
+  ASSERT_TRUE(submit(record("kg-1", R"("revision": 2)")).accepted);  // a head rewritten
+  EXPECT_FALSE(submit(record("kg-3", "", "kz-almaty")).accepted);                  // refused: nothing written
+  ASSERT_FALSE(journal.empty());
+
+  auto copy = broker::LmdbStore::open(tmp / "copy", size_t{64} << 20);
+  ASSERT_TRUE(copy.ok()) << copy.error().message;
+  ASSERT_TRUE(lmdb::applyJournal((*copy)->env(), journal).ok());
+  auto mine = store->range(1, 100);
+  auto theirs = (*copy)->range(1, 100);
+  ASSERT_TRUE(mine.ok() && theirs.ok());
+  ASSERT_EQ(theirs->size(), 4u);
+  for (size_t i = 0; i < mine->size(); ++i) {
+    EXPECT_EQ((*theirs)[i].seq, (*mine)[i].seq);
+    EXPECT_EQ((*theirs)[i].envelope, (*mine)[i].envelope);
+  }
+  auto head = (*copy)->head("kg-1");
+  ASSERT_TRUE(head.ok() && head->has_value());
+  EXPECT_EQ((*head)->existing.revision, 2u);
+
+  // A takeover: the copy's core keeps the leader's epoch (not its own new one) and the next seq.
+  broker::Core next(**copy, clock, root.pub.sign, 78);
+  ASSERT_TRUE(next.load().ok());
+  EXPECT_EQ(next.epoch(), 77u);
+  std::vector<bus::Entry> out;
+  auto r = next.submit(bus::SubmitRequest{2, {record("kg-4")}}, out);
+  ASSERT_TRUE(r.ok() && r->accepted) << (r.ok() ? r->detail : r.error().message);
+  EXPECT_EQ(r->firstSeq, 5u);
+
+  // A journal cut short, or not a journal: refused, and nothing of it is written.
+  journal.clear();
+  ASSERT_TRUE(submit(record("kg-5")).accepted);
+  for (const std::string& broken : {journal.substr(0, journal.size() - 1), std::string("Xgarbage")}) {
+    auto st = lmdb::applyJournal((*copy)->env(), broken);
+    EXPECT_FALSE(st.ok());
+    auto after = (*copy)->range(1, 100);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->size(), 5u);  // kg-5 is not there
+  }
 }
 
 }  // namespace

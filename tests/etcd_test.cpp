@@ -22,19 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::waitFor;
 
-// A port nobody listens on now (the kernel's choice for a socket bound to port 0, then closed).
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -49,7 +36,7 @@ class EtcdTest : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_TRUE(adapters::initHttp().ok()); }
 
   void SetUp() override {
-    const int client = freePort(), peer = freePort();
+    const int client = testing::freePort(), peer = testing::freePort();
     url = "http://127.0.0.1:" + std::to_string(client);
     const std::string peerUrl = "http://127.0.0.1:" + std::to_string(peer);
     etcd = std::make_unique<testing::Process>(
@@ -102,7 +89,7 @@ TEST_F(EtcdTest, KeysLeasesAndGuardedWrites) {
 
 TEST_F(EtcdTest, ADeadEndpointIsSkippedAndNonEtcdAnswersAreErrors) {
   // The first member of the list is down: the next one answers.
-  const std::string dead = "http://127.0.0.1:" + std::to_string(freePort());
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::freePort());
   auto c = client({dead, url});
   auto lease = c->grantLease(5s);
   ASSERT_TRUE(lease.ok()) << lease.error().message;

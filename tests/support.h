@@ -58,6 +58,10 @@ class Process {
   int exitCode_ = -1;
 };
 
+// A port nobody listens on now on 127.0.0.1 (the kernel's choice for a socket bound to port 0,
+// then closed): for a process that must be told its port before it starts.
+int freePort();
+
 // Polls `done` every 100 ms until it is true or `timeout` passed.
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
