@@ -13,6 +13,7 @@
 
 #include "adapters/http.h"
 #include "ha/etcd.h"
+#include "tests/etcd_fixture.h"
 #include "ha/leadership.h"
 #include "tests/support.h"
 
@@ -36,17 +37,10 @@ class EtcdTest : public ::testing::Test {
   static void SetUpTestSuite() { ASSERT_TRUE(adapters::initHttp().ok()); }
 
   void SetUp() override {
-    const int client = testing::freePort(), peer = testing::freePort();
-    url = "http://127.0.0.1:" + std::to_string(client);
-    const std::string peerUrl = "http://127.0.0.1:" + std::to_string(peer);
-    etcd = std::make_unique<testing::Process>(
-        std::vector<std::string>{"/usr/bin/etcd", "--name", "t", "--data-dir", tmp / "etcd", "--listen-client-urls", url,
-                                 "--advertise-client-urls", url, "--listen-peer-urls", peerUrl,
-                                 "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", "t=" + peerUrl},
-        tmp / "etcd.log");
-    auto probe = ha::EtcdClient::create({url});
-    ASSERT_TRUE(probe.ok());
-    ASSERT_TRUE(waitFor([&] { return (*probe)->get("probe").ok(); }, 20s)) << testing::readText(tmp / "etcd.log");
+    auto member = testing::startEtcd(tmp / "etcd", tmp / "etcd.log");
+    ASSERT_TRUE(member.process) << testing::readText(tmp / "etcd.log");
+    etcd = std::move(member.process);
+    url = member.url;
   }
 
   std::unique_ptr<ha::EtcdClient> client(std::vector<std::string> endpoints = {}) {
