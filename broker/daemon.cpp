@@ -338,7 +338,10 @@ class Broker {
       peerKey = peer->curve;
     }
     whole_ = !fileExists(o_.data + "/pair-incomplete");
-    auto pair = PairControl::start(o_.etcd, o_.network, o_.pairListen, std::chrono::seconds(o_.leaseSeconds), whole_);
+    auto mine = store_->load();
+    if (!mine) return mine.error();
+    auto pair = PairControl::start(o_.etcd, o_.network, o_.pairListen, std::chrono::seconds(o_.leaseSeconds), whole_,
+                                   mine->epoch == 0);
     if (!pair) return pair.error();
     pair_ = std::move(pair).value();
     auto ctx = bus::Context::create();
@@ -584,7 +587,16 @@ class Broker {
       auto st = finishCopy();
       if (!st) {
         spdlog::error("pair {}: copy not taken: {}", o_.pairListen, st.error().message);
-        return resetFollow("copy not taken");
+        resetFollow("copy not taken");
+        if (st.error().code == Errc::kConflict) {
+          // Its own log is untouched and whole; it asks again in a minute, not in a loop.
+          removeDirectory(o_.data + "/pair-in");
+          ::unlink((o_.data + "/pair-incomplete").c_str());
+          whole_ = true;
+          pair_->setWhole(true);
+          nextHelloMs_ = steadyMs() + 60000;
+        }
+        return;
       }
       applied_ = *n;
       followState_ = Follow::kLive;
@@ -645,9 +657,25 @@ class Broker {
       if (fd < 0 || ::fsync(fd) != 0) return makeError(Errc::kIo, "the copy could not be synced");
     }
     closeIncoming();
+    const std::string in = o_.data + "/pair-in";
+    {
+      // A copy of another history (another epoch) never replaces a log: that is a broker of
+      // another network, or a leader that started afresh beside this one's data. The operator
+      // decides (moves this data aside to let it follow).
+      auto mine = store_->load();
+      auto copy = LmdbStore::open(in, o_.mapSize);
+      auto theirs = copy ? (*copy)->load() : Result<Store::Snapshot>(copy.error());
+      if (!mine || !theirs) return makeError(Errc::kIo, "the copy or this broker's log cannot be read");
+      if (mine->epoch != 0 && theirs->epoch != mine->epoch) {
+        return makeError(Errc::kConflict,
+                         fmt::format("the leader's log is another history (epoch {:016x}, head {}) than this broker's "
+                                     "(epoch {:016x}, head {}); this broker keeps its own and does not follow: move {} "
+                                     "aside to make it a standby of that leader",
+                                     theirs->epoch, theirs->head, mine->epoch, mine->head, o_.data));
+      }
+    }
     store_.reset();
     alertStore_.reset();
-    const std::string in = o_.data + "/pair-in";
     for (auto [from, to] : {std::pair{in + "/data.mdb", o_.data + "/data.mdb"},
                             std::pair{in + "/alerts/data.mdb", o_.data + "/alerts/data.mdb"}}) {
       if (::rename(from.c_str(), to.c_str()) != 0) return makeError(Errc::kIo, "rename " + from + " failed");

@@ -36,7 +36,7 @@ bool PairControl::names(const std::string& sync, const std::string& name) {
 
 Result<std::unique_ptr<PairControl>> PairControl::start(const std::string& etcd, const std::string& network,
                                                         const std::string& self, std::chrono::seconds ttl,
-                                                        bool whole) {
+                                                        bool whole, bool empty) {
   if (ttl.count() < 1) return makeError(Errc::kInvalidInput, "--lease must be at least 1 s");
   if (self.empty() || self.find(' ') != std::string::npos) {
     return makeError(Errc::kInvalidInput, "--pair-listen " + self + ": a broker's name has no spaces");
@@ -47,20 +47,21 @@ Result<std::unique_ptr<PairControl>> PairControl::start(const std::string& etcd,
   const auto timeout = std::chrono::milliseconds(std::max<int64_t>(100, ttl.count() * 1000 / 8));
   auto client = ha::EtcdClient::create(std::move(endpoints), timeout);
   if (!client) return client.error();
-  std::unique_ptr<PairControl> out(new PairControl(std::move(client).value(), network, self, ttl, whole));
+  std::unique_ptr<PairControl> out(new PairControl(std::move(client).value(), network, self, ttl, whole, empty));
   out->thread_ = std::thread([p = out.get()] { p->run(); });
   return out;
 }
 
 PairControl::PairControl(std::unique_ptr<ha::EtcdClient> etcd, std::string network, std::string self,
-                         std::chrono::seconds ttl, bool whole)
+                         std::chrono::seconds ttl, bool whole, bool empty)
     : etcd_(std::move(etcd)),
       self_(std::move(self)),
       leaderKey_("/liaison/" + network + "/leader"),
       syncKey_("/liaison/" + network + "/sync"),
       ttl_(ttl),
       leadership_(*etcd_, ha::LeadershipOptions{leaderKey_, self_, ttl}),
-      whole_(whole) {}
+      whole_(whole),
+      firstMayLeadMs_(steadyMs() + (empty ? 2 * ttl.count() * 1000 : 0)) {}
 
 PairControl::~PairControl() {
   {
@@ -104,7 +105,7 @@ void PairControl::run() {
     if (!sync) {
       trouble(sync.error().message);
     } else {
-      eligible = whole_.load() && (!*sync || names((*sync)->value, self_));
+      eligible = whole_.load() && (*sync ? names((*sync)->value, self_) : steadyMs() >= firstMayLeadMs_);
     }
     leadership_.tick(steadyMs(), eligible);
     const bool leading = leadership_.leading(steadyMs());

@@ -7,7 +7,9 @@
 // is whole: the leader alone ("A"), or the leader and its synchronous standby ("A B"). It is
 // written only by the leader, guarded by the leader key. A broker may take the leader key only
 // when its name is in the sync key (or no sync key exists yet: a new pair) and its own copy is
-// whole (no copy half-received): a standby not shown in sync never takes over.
+// whole (no copy half-received): a standby not shown in sync never takes over. With no sync key
+// yet, a broker whose store is empty waits two leases before it may lead, so that a broker
+// holding a log (one being made a pair) leads and the empty one takes its copy, not the reverse.
 //
 // Operation: the thread ticks every ttl/8 (etcd calls block; the loop never waits for them).
 // The loop reads leadingUntilMs() (an atomic) before it sequences or releases anything, so a
@@ -35,7 +37,7 @@ class PairControl {
   // `etcd`: "http://HOST:PORT[,http://...]"; `self`: this broker's name.
   static Result<std::unique_ptr<PairControl>> start(const std::string& etcd, const std::string& network,
                                                     const std::string& self, std::chrono::seconds ttl,
-                                                    bool whole);
+                                                    bool whole, bool empty);
   ~PairControl();  // stops the thread; a leader resigns (its lease is revoked: the other takes over)
   PairControl(const PairControl&) = delete;
   PairControl& operator=(const PairControl&) = delete;
@@ -55,7 +57,7 @@ class PairControl {
 
  private:
   PairControl(std::unique_ptr<ha::EtcdClient> etcd, std::string network, std::string self, std::chrono::seconds ttl,
-              bool whole);
+              bool whole, bool empty);
   void run();
 
   std::unique_ptr<ha::EtcdClient> etcd_;
@@ -64,6 +66,7 @@ class PairControl {
   ha::Leadership leadership_;
   std::atomic<int64_t> leadingUntil_{0};
   std::atomic<bool> whole_;
+  const int64_t firstMayLeadMs_;  // with no sync key yet: now, or two leases on for an empty store
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // want() and the destructor wake the thread

@@ -167,5 +167,29 @@ TEST_F(PairTest, AStandbyNotShownInSyncNeverTakesOver) {
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek"}, 25); }, 20s));
 }
 
+// Two brokers that each hold a log of their own (two single brokers made a pair by mistake, or a
+// broker of another network): the one that does not lead keeps its log, says why, and is never
+// shown in sync.
+TEST_F(PairTest, ABrokerWithAnotherHistoryKeepsItsLogAndDoesNotFollow) {
+  enroll("kg-bishkek", "KG");
+  for (int i = 0; i < 2; ++i) {  // each alone first: a log with a certificate, an epoch of its own
+    std::vector<std::string> argv = {bin + "/liaison-broker", "--data", brokers[i].data, "--root", tmp / "root.pub",
+                                     "--key", tmp / "broker.key", "--listen", brokers[i].listen, "--fanout",
+                                     brokers[i].fanout, "--member", memberFiles[0]};
+    Process alone(argv, tmp / "alone.log");
+    ASSERT_TRUE(waitFor([&] { return std::filesystem::exists(brokers[i].data + "/endpoints"); }, 10s));
+    alone.stop();
+  }
+  start(0);
+  start(1);
+  ASSERT_TRUE(waitFor([&] { return leader() >= 0; }, 15s));
+  const int follower = 1 - leader();
+  const std::string log = tmp / (follower == 0 ? "broker-a.log" : "broker-b.log");
+  ASSERT_TRUE(waitFor([&] { return readText(log).find("another history") != std::string::npos; }, 15s))
+      << readText(log);
+  EXPECT_EQ(key("sync"), brokers[1 - follower].name);
+  EXPECT_FALSE(std::filesystem::exists(brokers[follower].data + "/pair-incomplete"));
+}
+
 }  // namespace
 }  // namespace liaison::testing
