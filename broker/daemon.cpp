@@ -321,11 +321,11 @@ class Broker {
   // --- The broker pair (DESIGN.md, "High availability and operations") ---------------------
   //
   // Both brokers bind --pair-listen (a ROUTER) and connect a DEALER to --pair-peer; only the
-  // leader's ROUTER and the standby's DEALER speak. Frames (u64 little-endian; `run` is the
-  // leader process's random id, so a standby notices a new leader):
+  // leader's ROUTER and the standby's DEALER speak. Frames (u64 little-endian; NONCE is that of
+  // the standby's hello: what answers an earlier hello is ignored):
   //   standby → leader: hello NAME NONCE | copy-ack | ack N (every batch through N stored)
-  //   leader → standby: copy RUN log|alerts OFFSET BYTES | copied RUN N | batch RUN N LOG ALERTS
-  //                     | beat RUN N
+  //   leader → standby: copy NONCE log|alerts OFFSET BYTES | copied NONCE N
+  //                     | batch NONCE N LOG ALERTS | beat NONCE N
   // A standby that says hello gets a compact copy of both LMDB environments (mdb_env_copy2, made
   // on the loop thread, so it holds exactly the batches through N), then every batch after N: the
   // journals of the leader's write transactions (lmdb::Env::setJournal), applied in order.
@@ -359,7 +359,7 @@ class Broker {
     LIAISON_TRY(pairRouter_->setInt(ZMQ_SNDHWM, 100000));
     LIAISON_TRY(pairRouter_->bind(o_.pairListen));
     LIAISON_TRY(openFollow(peerKey));
-    randombytes_buf(&runId_, sizeof runId_);
+    randombytes_buf(&helloNonce_, sizeof helloNonce_);
     spdlog::info("broker network={} pair {} (peer {}): standby until etcd gives it the lead; copy {}", o_.network,
                  o_.pairListen, o_.pairPeer, whole_ ? "whole" : "half-received (it may not lead before a new copy)");
     return {};
@@ -406,8 +406,10 @@ class Broker {
   void replicate() {
     if (logJournal_.empty() && alertJournal_.empty()) return;
     ++batchNo_;
-    std::vector<std::string> frames{"batch", u64le(runId_), u64le(batchNo_), std::move(logJournal_),
-                                    std::move(alertJournal_)};
+    std::vector<std::string> frames;
+    if (standby_) {
+      frames = {"batch", standby_->nonce, u64le(batchNo_), std::move(logJournal_), std::move(alertJournal_)};
+    }
     logJournal_.clear();
     alertJournal_.clear();
     if (!standby_) return;
@@ -440,7 +442,7 @@ class Broker {
         standbyLost("silent for " + std::to_string(now - standby_->heardMs) + " ms");
       }
       if (standby_ && now >= nextPairBeatMs_) {
-        toStandby({"beat", u64le(runId_), u64le(batchNo_)});
+        toStandby({"beat", standby_->nonce, u64le(batchNo_)});
         nextPairBeatMs_ = now + 250;
       }
       replicate();
@@ -545,13 +547,13 @@ class Broker {
       const uint64_t at = s.offset;
       s.offset += chunk.size();
       ++s.inFlight;
-      return toStandby({"copy", u64le(runId_), s.file == 0 ? "log" : "alerts", u64le(at), std::move(chunk)});
+      return toStandby({"copy", s.nonce, s.file == 0 ? "log" : "alerts", u64le(at), std::move(chunk)});
     }
     if (s.inFlight > 0 || s.live) return;
     // Every chunk is stored there: the batches made meanwhile follow, then live ones.
     s.live = true;
     s.acked = s.copiedAt;
-    toStandby({"copied", u64le(runId_), u64le(s.copiedAt)});
+    toStandby({"copied", s.nonce, u64le(s.copiedAt)});
     spdlog::info("pair {}: standby {} has its copy; {} batches made meanwhile follow", pair_->self(), s.name,
                  s.pending.size());
     for (auto& frames : s.pending) {
@@ -564,10 +566,10 @@ class Broker {
 
   // Standby side.
   void onLeaderMessage(const std::vector<std::string>& m) {
+    // Only what answers this standby's current hello counts: a message of an earlier attempt
+    // (queued while it was paused, say) must not mix into this copy.
+    if (m.size() < 2 || m[1] != u64le(helloNonce_)) return;
     const std::string& type = m[0];
-    auto run = m.size() >= 2 ? readU64le(m[1]) : std::nullopt;
-    if (!run) return;
-    if (followState_ != Follow::kIdle && *run != followRun_) return resetFollow("a new leader");
     followHeardMs_ = steadyMs();
     if (type == "beat") return;
     if (type == "copy" && m.size() == 5) {
@@ -575,7 +577,6 @@ class Broker {
       if (followState_ == Follow::kIdle) {
         auto st = beginCopy();
         if (!st) return resetFollow(st.error().message);
-        followRun_ = *run;
       }
       auto offset = readU64le(m[3]);
       const int which = m[2] == "log" ? 0 : m[2] == "alerts" ? 1 : -1;
@@ -1104,7 +1105,6 @@ class Broker {
   std::unique_ptr<bus::Socket> pairRouter_, follow_;
   std::string logJournal_, alertJournal_;  // the leader's writes since the last batch
   uint64_t batchNo_ = 0;                   // the last batch made (this process)
-  uint64_t runId_ = 0;
   std::string syncWanted_;
   std::optional<Standby> standby_;
   std::deque<std::pair<uint64_t, std::function<void()>>> held_;  // outputs waiting for a batch's ack
@@ -1112,7 +1112,7 @@ class Broker {
   uint64_t standbyLosses_ = 0, notLeader_ = 0;
   bool whole_ = true;
   Follow followState_ = Follow::kIdle;
-  uint64_t followRun_ = 0, applied_ = 0, helloNonce_ = 1;
+  uint64_t applied_ = 0, helloNonce_ = 1;  // the nonce of this standby's current hello
   int64_t followHeardMs_ = 0, nextHelloMs_ = 0, nextAckMs_ = 0;
   int incoming_[2] = {-1, -1};
   trust::KeyPair keys_;
