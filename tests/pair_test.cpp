@@ -108,10 +108,26 @@ TEST_F(PairTest, EitherBrokerDiesAndTheOtherContinuesTheHistoryWithNothingLost) 
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty"}, 30); }, 20s));
   const std::string epoch = epochOf("kz-almaty");
   ASSERT_FALSE(epoch.empty());
+  // An alert, delivered and acknowledged: its custody is the broker's, and must survive too.
+  auto sent = liaison({"alert", "send", "--site", site("kg-bishkek"), "--format", "json", "--headline",
+                       "Suspect leaving tonight", "--target", "site:kz-almaty", "--ack-required"}, 60);
+  ASSERT_EQ(sent.exitCode, 0) << sent.err;
+  const std::string alertId = nlohmann::json::parse(sent.out)["id"];
+  auto targetState = [&] {
+    auto r = liaison({"alert", "show", "--site", site("kg-bishkek"), alertId, "--format", "json"}, 30);
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (r.exitCode != 0 || j.is_discarded() || !j["custody"].is_object()) return std::string();
+    return j["custody"]["targets"]["kz-almaty"].value("state", "");
+  };
+  ASSERT_TRUE(waitFor([&] { return targetState() == "delivered"; }, 20s)) << targetState();
+  ASSERT_EQ(liaison({"alert", "ack", "--site", site("kz-almaty"), alertId, "--by", "Duty officer"}).exitCode, 0);
+  ASSERT_EQ(targetState(), "acknowledged");
 
   // The leader dies: the standby leads, with the same epoch; the sites move on their own.
   brokers[first].process->kill9();
   ASSERT_TRUE(waitFor([&] { return leader() == 1 - first; }, 15s)) << "the standby did not take over";
+  // The new leader holds the alert's custody as the old one acknowledged it.
+  EXPECT_TRUE(waitFor([&] { return targetState() == "acknowledged"; }, 20s)) << targetState();
   publishThrough("kz-almaty", 30, 2, "KZ");
   ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty"}, 60); }, 30s));
   EXPECT_EQ(epochOf("kg-bishkek"), epoch) << "a takeover must continue the history, not start a new epoch";
