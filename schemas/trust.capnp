@@ -14,6 +14,8 @@ struct Member {
   notBefore @6 :Int64;         # Unix seconds
   notAfter @7 :Int64;
   serial @8 :UInt64;           # random; a re-enrolment gets a new one
+  boxKey @9 :Data;             # X25519 public key that MLA requests to this site are sealed to,
+                               # 32 bytes; empty in certificates made before requests existed
 }
 
 struct Revocation {

@@ -65,12 +65,13 @@ KeyPair generateKeyPair() {
   KeyPair keys;
   crypto_sign_keypair(keys.pub.sign.data(), keys.signSecret.data());
   crypto_box_keypair(keys.pub.curve.data(), keys.curveSecret.data());
+  crypto_box_keypair(keys.pub.box.data(), keys.boxSecret.data());
   return keys;
 }
 
 std::string publicKeysText(const PublicKeys& keys) {
-  return "# Liaison public keys (Z85)\ned25519: " + toZ85(keys.sign) +
-         "\ncurve: " + toZ85(keys.curve) + "\n";
+  return "# Liaison public keys (Z85)\ned25519: " + toZ85(keys.sign) + "\ncurve: " + toZ85(keys.curve) + "\n" +
+         (keys.box != CurveKey{} ? "box: " + toZ85(keys.box) + "\n" : std::string());
 }
 
 Status writeKeyFiles(const std::string& prefix, const KeyPair& keys) {
@@ -82,7 +83,8 @@ Status writeKeyFiles(const std::string& prefix, const KeyPair& keys) {
       "# Liaison secret key. Keep it private: whoever holds it speaks for its owner.\n"
       "ed25519-secret: " + toBase64(keys.signSecret) + "\ncurve-secret: " +
       toZ85(keys.curveSecret) + "\ned25519: " + toZ85(keys.pub.sign) + "\ncurve: " +
-      toZ85(keys.pub.curve) + "\n";
+      toZ85(keys.pub.curve) + "\n" +
+      (keys.hasBox() ? "box-secret: " + toZ85(keys.boxSecret) + "\nbox: " + toZ85(keys.pub.box) + "\n" : std::string());
   LIAISON_TRY(writeFileAtomic(keyPath, secret, 0600));
   sodium_memzero(secret.data(), secret.size());
   return writeFileAtomic(prefix + ".pub", publicKeysText(keys.pub), 0644);
@@ -95,11 +97,14 @@ Result<KeyPair> loadKeyPair(const std::string& path) {
   KeyPair keys;
   bool ok = decodeInto(field(*text, "ed25519-secret"), false, keys.signSecret) &&
             decodeInto(field(*text, "curve-secret"), true, keys.curveSecret);
+  const auto boxSecret = field(*text, "box-secret");  // absent in key files made before requests
+  if (ok && boxSecret) ok = decodeInto(boxSecret, true, keys.boxSecret);
   sodium_memzero(text->data(), text->size());
   if (!ok) return makeError(Errc::kInvalidInput, path + ": not a Liaison secret key file");
   // Derive the publics from the secrets rather than trusting the file's copies.
   crypto_sign_ed25519_sk_to_pk(keys.pub.sign.data(), keys.signSecret.data());
   crypto_scalarmult_base(keys.pub.curve.data(), keys.curveSecret.data());
+  if (keys.boxSecret != CurveKey{}) crypto_scalarmult_base(keys.pub.box.data(), keys.boxSecret.data());
   return keys;
 }
 
@@ -107,8 +112,9 @@ Result<PublicKeys> loadPublicKeys(const std::string& path) {
   auto text = readFile(path, 64 * 1024);
   if (!text) return text.error();
   PublicKeys keys;
+  const auto box = field(*text, "box");
   if (!decodeInto(field(*text, "ed25519"), true, keys.sign) ||
-      !decodeInto(field(*text, "curve"), true, keys.curve)) {
+      !decodeInto(field(*text, "curve"), true, keys.curve) || (box && !decodeInto(box, true, keys.box))) {
     return makeError(Errc::kInvalidInput, path + ": not a Liaison public key file");
   }
   return keys;

@@ -26,12 +26,15 @@ using CurveKey = std::array<uint8_t, 32>;
 struct PublicKeys {
   SigningKey sign{};
   CurveKey curve{};
+  CurveKey box{};  // X25519: MLA requests are sealed to it; all zero in older key files
 };
 
 struct KeyPair {
   PublicKeys pub;
   std::array<uint8_t, 64> signSecret{};
   CurveKey curveSecret{};
+  CurveKey boxSecret{};  // all zero in older key files (no box key)
+  bool hasBox() const { return pub.box != CurveKey{}; }
 };
 
 KeyPair generateKeyPair();

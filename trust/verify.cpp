@@ -29,6 +29,8 @@ MemberCert memberFromReader(schema::Member::Reader r) {
   if (sk.size() == m.signKey.size()) std::memcpy(m.signKey.data(), sk.begin(), sk.size());
   auto ck = r.getCurveKey();
   if (ck.size() == m.curveKey.size()) std::memcpy(m.curveKey.data(), ck.begin(), ck.size());
+  auto bk = r.getBoxKey();
+  if (bk.size() == m.boxKey.size()) std::memcpy(m.boxKey.data(), bk.begin(), bk.size());
   m.notBefore = r.getNotBefore();
   m.notAfter = r.getNotAfter();
   m.serial = r.getSerial();
@@ -53,6 +55,7 @@ OwnedItem memberItem(const MemberCert& cert) {
   }
   m.setSignKey(kj::arrayPtr(cert.signKey.data(), cert.signKey.size()));
   m.setCurveKey(kj::arrayPtr(cert.curveKey.data(), cert.curveKey.size()));
+  if (cert.boxKey != CurveKey{}) m.setBoxKey(kj::arrayPtr(cert.boxKey.data(), cert.boxKey.size()));
   m.setNotBefore(cert.notBefore);
   m.setNotAfter(cert.notAfter);
   m.setSerial(cert.serial);

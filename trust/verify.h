@@ -26,6 +26,7 @@ struct MemberCert {
   std::vector<std::string> countries;
   SigningKey signKey{};
   CurveKey curveKey{};
+  CurveKey boxKey{};  // sealing key for MLA requests; all zero: none (an older certificate)
   int64_t notBefore = 0;
   int64_t notAfter = 0;
   uint64_t serial = 0;
