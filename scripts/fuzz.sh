@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_bus_frame fuzz_json_forms fuzz_alert_json fuzz_notices fuzz_site_config fuzz_desk_form)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_bus_frame fuzz_json_forms fuzz_alert_json fuzz_notices fuzz_site_config fuzz_desk_form fuzz_request)
 
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
