@@ -102,6 +102,7 @@ alerts="alerts: 1 broker, a sending site + 8 target site daemons"
 interpol="Interpol adapter: local stand-in gateway and notices API"
 federation="federation: CASC + SEAJust, 2 brokers, 1 bridge, 2 site daemons each"
 desk="the desk: 1 broker + 1 site daemon, searches over its local API address"
+pair="broker pair: etcd + 2 brokers + 4 site daemons, beside 1 broker + 4 in the same run"
 if [ "$quick" = 1 ]; then
   sections+=("$(repeat dir directory "$dir/bin/liaison-bench-directory" --records 5000 --queries 200 --runs 1)")
   sections+=("$(repeat bus "$bus" "$dir/bin/liaison-bench-bus" --updates 1000 --catchup 3000 --probes 20)")
@@ -109,6 +110,7 @@ if [ "$quick" = 1 ]; then
   sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 50 --notices 500)")
   sections+=("$(repeat federation "$federation" "$dir/bin/liaison-bench-federation" --probes 20 --records 2000 --alerts 20)")
   sections+=("$(repeat desk "$desk" "$dir/bin/liaison-bench-desk" --records 2000 --queries 100)")
+  sections+=("$(repeat pair "$pair" "$dir/bin/liaison-bench-pair" --failovers 1 --records 50 --bulks 1 --probes 10)")
 else
   # The directory benchmark takes its own medians over 3 runs on one 100,000-record directory.
   sections+=("$(runs=1 repeat dir "directory: 100,000 records, medians of 3 runs inside" \
@@ -118,6 +120,7 @@ else
   sections+=("$(repeat interpol "$interpol" "$dir/bin/liaison-bench-interpol" --alerts 1000 --notices 10000)")
   sections+=("$(repeat federation "$federation" "$dir/bin/liaison-bench-federation" --probes 200 --records 20000 --alerts 200)")
   sections+=("$(repeat desk "$desk, 100,000 records" "$dir/bin/liaison-bench-desk" --records 100000 --queries 2000)")
+  sections+=("$(repeat pair "$pair" "$dir/bin/liaison-bench-pair" --failovers 5 --records 1000 --bulks 10 --probes 200)")
 fi
 echo
 python3 scripts/bench_table.py "${sections[@]}"

@@ -132,6 +132,14 @@ struct Site {
   std::string token;
 };
 
+// One broker of a pair (DESIGN.md, "High availability and operations"): its own --data, --listen,
+// --fanout and --pair-listen (its name) on ports chosen before it starts, so that a restart keeps
+// them; its log is tmp/broker-a.log or tmp/broker-b.log.
+struct PairBroker {
+  std::string name, data, listen, fanout, log;
+  std::unique_ptr<Process> process;
+};
+
 class Bench {
  public:
   testing::TempDir tmp;
@@ -142,6 +150,13 @@ class Bench {
   std::map<std::string, Site> sites;
   std::vector<std::string> members;
   int nextId = 1;
+  // A broker pair instead of one broker: set `etcd` (http://127.0.0.1:PORT) before setup(),
+  // which then starts pair[0] and pair[1] (leadership from that etcd, a `leaseSeconds` lease,
+  // the same --key) instead of `broker`, and gives every site both brokers. Who leads is etcd's
+  // to say (/liaison/CASC/leader holds the leader's name); the caller waits for it.
+  std::string etcd;
+  int leaseSeconds = 2;
+  PairBroker pair[2];
 
   int cli(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), bin + "/liaison");
@@ -172,16 +187,58 @@ class Bench {
       argv.push_back(m);
     }
     brokerArgv = argv;
-    if (!startBroker()) return false;
+    if (!etcd.empty()) {
+      if (!startPair()) return false;
+    } else if (!startBroker()) {
+      return false;
+    }
     for (const auto& id : ids) {
       Site& s = sites[id];
       s.id = id;
       s.dir = tmp / id;
-      if (cli({"init", "--site", s.dir, "--id", id, "--root", tmp / "root.pub", "--key", tmp / (id + ".key"),
-               "--member", tmp / (id + ".member"), "--broker", listen, "--broker-key", tmp / "broker.pub",
-               "--api", "127.0.0.1:0"}) != 0) return false;
+      std::vector<std::string> init = {"init", "--site", s.dir, "--id", id, "--root", tmp / "root.pub", "--key",
+                                       tmp / (id + ".key"), "--member", tmp / (id + ".member")};
+      if (etcd.empty()) init.insert(init.end(), {"--broker", listen});
+      for (int i = 0; !etcd.empty() && i < 2; ++i) init.insert(init.end(), {"--broker", pair[i].listen});
+      init.insert(init.end(), {"--broker-key", tmp / "broker.pub", "--api", "127.0.0.1:0"});
+      if (cli(init) != 0) return false;
     }
     return true;
+  }
+
+  // The pair's ports and data directories, then both brokers started.
+  bool startPair() {
+    for (int i = 0; i < 2; ++i) {
+      const std::string letter = i == 0 ? "a" : "b";
+      pair[i].name = "tcp://127.0.0.1:" + std::to_string(testing::freePort());
+      pair[i].data = tmp / ("broker-" + letter);
+      pair[i].listen = "tcp://127.0.0.1:" + std::to_string(testing::freePort());
+      pair[i].fanout = "tcp://127.0.0.1:" + std::to_string(testing::freePort());
+      pair[i].log = tmp / ("broker-" + letter + ".log");
+    }
+    return startPairBroker(0) && startPairBroker(1);
+  }
+
+  // Starts pair[i] (again: same ports, same data) with brokerArgv's root, key and members.
+  bool startPairBroker(int i) {
+    PairBroker& b = pair[i];
+    std::vector<std::string> argv = brokerArgv;
+    for (size_t k = 0; k + 1 < argv.size(); ++k) {
+      if (argv[k] == "--data") argv[k + 1] = b.data;
+      if (argv[k] == "--listen") argv[k + 1] = b.listen;
+      if (argv[k] == "--fanout") argv[k + 1] = b.fanout;
+    }
+    argv.insert(argv.end(), {"--etcd", etcd, "--pair-listen", b.name, "--pair-peer", pair[1 - i].name, "--lease",
+                             std::to_string(leaseSeconds)});
+    b.process = std::make_unique<Process>(argv, b.log);
+    return b.process->running();
+  }
+  // The index of the pair's broker named `name` (its --pair-listen), -1 for none.
+  int pairIndex(const std::string& name) const {
+    for (int i = 0; i < 2; ++i) {
+      if (pair[i].name == name) return i;
+    }
+    return -1;
   }
 
   // Starts the broker (again: on the ports it had, with the same data) and reads its endpoints.
@@ -254,6 +311,28 @@ class Bench {
       return 0;
     }
     return nlohmann::json::parse(r->body).value("lastSeq", 0LL);
+  }
+
+  // Sends an alert (its JSON form) through `id`'s API with `http` (a client of that API: one per
+  // thread); the alert's id once the broker took it into custody, or "".
+  std::string sendAlert(const std::string& id, httplib::Client& http, const std::string& body) {
+    httplib::Headers h = {{"Authorization", "Bearer " + sites[id].token}};
+    auto r = http.Post("/v1/alerts", h, body, "application/json");
+    if (!r || r->status != 200) {
+      std::fprintf(stderr, "send: %s\n", r ? r->body.c_str() : "no answer");
+      return {};
+    }
+    return nlohmann::json::parse(r->body).value("id", "");
+  }
+
+  // A new client of `id`'s API (for a thread of its own; httplib's clients are not shared).
+  std::unique_ptr<httplib::Client> client(const std::string& id) {
+    std::string endpoint = testing::readText(sites[id].dir + "/api.endpoint");
+    while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+    auto http = std::make_unique<httplib::Client>("http://" + endpoint);
+    http->set_read_timeout(120, 0);
+    http->set_tcp_nodelay(true);
+    return http;
   }
 
   bool allAt(const std::vector<std::string>& ids, long long seq) {
