@@ -100,7 +100,7 @@ Result<Json> alertJson(const AlertFlags& f, const Clock& clock) {
 Result<ApiClient> daemonOf(const Context& ctx) {
   auto config = siteConfig(ctx);
   if (!config) return config.error();
-  if (config->broker.empty()) {
+  if (!config->networked()) {
     return makeError(Errc::kInvalidInput,
                      config->dir + " is a standalone site: alerts travel on a network's bus "
                                    "(make the site with --broker)");

@@ -355,8 +355,10 @@ std::string daemonStatusLines(const json::Json& s, const std::string& endpoint) 
     // What the broker said of this site's certificate, presented when the daemon connected.
     out += "certificate:  " + s["certificate"].get<std::string>() + "\n";
   }
-  out += "broker:       epoch " + text(s, "brokerEpoch") + ", head " +
-         std::to_string(number(s, "brokerHead")) + "\n";
+  // A site of a broker pair says which broker it follows now.
+  const bool pair = s.contains("brokers") && s["brokers"].is_array() && s["brokers"].size() > 1;
+  out += "broker:       " + (pair ? text(s, "broker") + ", " : std::string()) + "epoch " +
+         text(s, "brokerEpoch") + ", head " + std::to_string(number(s, "brokerHead")) + "\n";
   out += "cursor:       epoch " + text(s, "cursorEpoch") + ", seq " +
          std::to_string(number(s, "cursorSeq")) + " (lag " + lag + ")\n";
   out +=

@@ -225,21 +225,26 @@ int cmdPeer(const PeerFlags& f, const Clock& clock) {
 }
 
 int cmdInit(const Context& ctx, const std::string& id, const std::string& root,
-            const std::string& key, const std::string& member, const std::string& broker,
-            const std::string& brokerKey, const std::string& api) {
+            const std::string& key, const std::string& member, const std::vector<std::string>& brokers,
+            const std::vector<std::string>& brokerKeys, const std::string& api) {
   if (ctx.siteDir.empty()) return usage("init: give --site DIR (or set LIAISON_SITE)");
-  directory::InitOptions o{ctx.siteDir, id, root, key, member, broker, brokerKey, api};
+  directory::InitOptions o{ctx.siteDir, id, root, key, member, brokers, brokerKeys, api};
   auto st = directory::initSite(o, ctx.clock->nowSeconds());
   if (!st) return failWith(st.error());
+  std::string list;
+  for (const auto& b : brokers) list += (list.empty() ? "" : ", ") + b;
   std::cout << "site " << id << " initialised in " << ctx.siteDir
-            << (broker.empty() ? " (standalone)" : " (broker " + broker + ")") << "\n";
+            << (brokers.empty()       ? " (standalone)"
+                : brokers.size() == 1 ? " (broker " + list + ")"
+                                      : " (brokers " + list + ")")
+            << "\n";
   return kExitOk;
 }
 
 int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
   auto config = siteConfig(ctx);
   if (!config) return failWith(config.error());
-  if (!config->broker.empty()) {
+  if (config->networked()) {
     // A networked site publishes through its daemon: every file is checked here first, then all
     // go in one request, which the daemon signs and submits to the broker all or nothing.
     auto inputs = readPublishFiles(files);
@@ -345,7 +350,7 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
 int cmdRetire(const Context& ctx, const std::string& id) {
   auto config = siteConfig(ctx);
   if (!config) return failWith(config.error());
-  if (!config->broker.empty()) {
+  if (config->networked()) {
     // A networked site retires through its daemon, which reads the record from its replica and
     // submits the tombstone (revision + 1, status "retired") to the broker.
     auto api = ApiClient::find(*config);
@@ -576,7 +581,10 @@ int cmdStatus(const Context& ctx) {
   if (*member) validity = formatTimestamp((*member)->notAfter);
   const json::Json federation = federationJson(*site->dir, *counts, ctx.clock->nowSeconds());
   std::string daemon;  // networked, daemon not answering: why
-  if (!site->config.broker.empty()) {
+  const auto& brokers = site->config.brokers;
+  // "broker X", or a pair's "brokers X, Y".
+  const std::string named = (brokers.size() == 1 ? "broker " : "brokers ") + site->config.brokerList();
+  if (site->config.networked()) {
     auto api = ApiClient::find(site->config);
     auto answer = api ? api->status() : Result<json::Json>(api.error());
     if (answer && ctx.format == "json") {
@@ -593,7 +601,7 @@ int cmdStatus(const Context& ctx) {
     if (answer) {
       std::cout << "site:         " << site->config.id << " (network " << site->config.network
                 << ")\n"
-                << "mode:         networked, broker " << site->config.broker << "\n"
+                << "mode:         networked, " << named << "\n"
                 << daemonStatusLines(*answer, api->endpoint())
                 << "certificate:  " << (validity.empty() ? "missing" : "valid until " + validity)
                 << "\n"
@@ -609,8 +617,14 @@ int cmdStatus(const Context& ctx) {
     json::Json out;
     out["site"] = site->config.id;
     out["network"] = site->config.network;
-    out["mode"] = site->config.broker.empty() ? "standalone" : "networked";
-    out["broker"] = site->config.broker;
+    out["mode"] = site->config.networked() ? "networked" : "standalone";
+    if (brokers.size() <= 1) {
+      out["broker"] = brokers.empty() ? "" : brokers[0].endpoint;
+    } else {
+      // Which one leads only the daemon knows.
+      out["brokers"] = json::Json::array();
+      for (const auto& b : brokers) out["brokers"].push_back(b.endpoint);
+    }
     out["certificateValidUntil"] = validity;
     out["counts"] = {{"contacts", counts->contacts}, {"instruments", counts->instruments},
                      {"notices", counts->notices},   {"retired", counts->retired},
@@ -623,7 +637,7 @@ int cmdStatus(const Context& ctx) {
   }
   std::cout << "site:         " << site->config.id << " (network " << site->config.network << ")\n"
             << "mode:         "
-            << (site->config.broker.empty() ? "standalone" : "networked, broker " + site->config.broker)
+            << (site->config.networked() ? "networked, " + named : std::string("standalone"))
             << "\n"
             << "certificate:  " << (validity.empty() ? "missing" : "valid until " + validity) << "\n"
             << "records:      " << counts->contacts << " contacts, " << counts->instruments

@@ -41,9 +41,10 @@ struct PeerFlags {
   std::string until;  // YYYY-MM-DD (end of that day, UTC); empty: `days` from now
 };
 int cmdPeer(const PeerFlags& flags, const Clock& clock);
+// `brokers`: none (standalone), one, or a broker pair's; `brokerKeys`: one, or one per broker.
 int cmdInit(const Context& ctx, const std::string& id, const std::string& root,
-            const std::string& key, const std::string& member, const std::string& broker,
-            const std::string& brokerKey, const std::string& api);
+            const std::string& key, const std::string& member, const std::vector<std::string>& brokers,
+            const std::vector<std::string>& brokerKeys, const std::string& api);
 int cmdPublish(const Context& ctx, const std::vector<std::string>& files);
 int cmdRetire(const Context& ctx, const std::string& id);
 int cmdFind(const Context& ctx, const directory::Query& query);

@@ -137,15 +137,20 @@ int main(int argc, char** argv) {
   revoke->add_option("--site", site, "the site id")->required();
   revoke->add_option("--reason", reason, "why");
 
-  std::string id, rootPub, key, member, broker, brokerKey, api = "127.0.0.1:7480";
+  std::string id, rootPub, key, member, api = "127.0.0.1:7480";
+  std::vector<std::string> brokers, brokerKeys;
   auto* init = app.add_subcommand("init", "make a site's data directory");
   siteOption(init);
   init->add_option("--id", id, "this site's id")->required();
   init->add_option("--root", rootPub, "the network root's .pub file")->required();
   init->add_option("--key", key, "this site's .key file")->required();
   init->add_option("--member", member, "this site's member certificate")->required();
-  init->add_option("--broker", broker, "the broker, e.g. tcp://broker.example:7400");
-  init->add_option("--broker-key", brokerKey, "the broker's .pub file");
+  init->add_option("--broker", brokers,
+                   "the broker, e.g. tcp://broker.example:7400 (twice for a broker pair)")
+      ->allow_extra_args(false);
+  init->add_option("--broker-key", brokerKeys,
+                   "the broker's .pub file (a pair: once if they share a key pair, else once per --broker)")
+      ->allow_extra_args(false);
   init->add_option("--api", api, "local HTTP API address");
 
   std::vector<std::string> files;
@@ -276,7 +281,7 @@ int main(int argc, char** argv) {
                              endPeering, peerUntil},
                    clock);
   }
-  if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, broker, brokerKey, api);
+  if (init->parsed()) return cmdInit(ctx, id, rootPub, key, member, brokers, brokerKeys, api);
   if (publish->parsed()) return cmdPublish(ctx, files);
   if (retire->parsed()) return cmdRetire(ctx, id);
   if (find->parsed()) {

@@ -31,7 +31,81 @@ std::string tomlQuote(const std::string& s) {
   return out + "\"";
 }
 
+// The strings of `one` (a string; "" means none) or of `many` (a list of strings) in [broker].
+Result<std::vector<std::string>> brokerStrings(toml::node_view<toml::node> broker, const std::string& path,
+                                               const std::string& one, const std::string& many) {
+  std::vector<std::string> out;
+  auto single = broker[one];
+  auto list = broker[many];
+  if (single && list) {
+    return makeError(Errc::kInvalidInput, path + ": [broker] has both " + one + " and " + many + " (give one)");
+  }
+  if (single) {
+    auto s = single.value<std::string>();
+    if (!s) return makeError(Errc::kInvalidInput, path + ": [broker] " + one + " must be a string");
+    if (!s->empty()) out.push_back(*s);
+    return out;
+  }
+  if (!list) return out;
+  const toml::array* array = list.as_array();
+  if (array == nullptr) {
+    return makeError(Errc::kInvalidInput, path + ": [broker] " + many + " must be a list of strings");
+  }
+  for (const auto& node : *array) {
+    auto s = node.value<std::string>();
+    if (!s || s->empty()) {
+      return makeError(Errc::kInvalidInput, path + ": [broker] " + many + " must be a list of non-empty strings");
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+// [broker]: endpoint and key, or endpoints and keys (one key for all, or one per endpoint).
+Result<std::vector<BrokerAddress>> parseBrokers(toml::node_view<toml::node> broker, const std::string& dir,
+                                                const std::string& path) {
+  auto endpoints = brokerStrings(broker, path, "endpoint", "endpoints");
+  if (!endpoints) return endpoints.error();
+  auto keys = brokerStrings(broker, path, "key", "keys");
+  if (!keys) return keys.error();
+  std::vector<BrokerAddress> out;
+  if (endpoints->empty()) return out;  // standalone (a key without a broker means nothing)
+  for (size_t i = 0; i < endpoints->size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if ((*endpoints)[i] == (*endpoints)[j]) {
+        return makeError(Errc::kInvalidInput, path + ": [broker] names " + (*endpoints)[i] + " twice");
+      }
+    }
+  }
+  if (keys->empty()) {
+    return makeError(Errc::kInvalidInput,
+                     path + ": [broker] has no key (the broker's .pub file: key = \"broker.pub\")");
+  }
+  if (keys->size() != 1 && keys->size() != endpoints->size()) {
+    return makeError(Errc::kInvalidInput,
+                     path + ": [broker] has " + std::to_string(keys->size()) + " keys for " +
+                         std::to_string(endpoints->size()) +
+                         " endpoints (give one key shared by the brokers, or one per endpoint, in the same order)");
+  }
+  for (size_t i = 0; i < endpoints->size(); ++i) {
+    out.push_back(BrokerAddress{(*endpoints)[i], resolve(dir, (*keys)[keys->size() == 1 ? 0 : i])});
+  }
+  return out;
+}
+
+std::string tomlList(const std::vector<std::string>& strings) {
+  std::string out = "[";
+  for (const auto& s : strings) out += (out.size() > 1 ? ", " : "") + tomlQuote(s);
+  return out + "]";
+}
+
 }  // namespace
+
+std::string SiteConfig::brokerList() const {
+  std::string out;
+  for (const auto& b : brokers) out += (out.empty() ? "" : ", ") + b.endpoint;
+  return out;
+}
 
 Result<SiteConfig> loadSiteConfig(const std::string& dir) {
   std::string path = dir + "/site.toml";
@@ -61,9 +135,9 @@ Result<SiteConfig> parseSiteConfig(const std::string& dir, const std::string& pa
   c.dbPath = resolve(dir, table["site"]["data"].value_or(std::string("db")));
   c.mapSize = static_cast<size_t>(table["site"]["map_size_mb"].value_or(int64_t{4096})) << 20;
   c.api = table["api"]["listen"].value_or(std::string("127.0.0.1:7480"));
-  c.broker = table["broker"]["endpoint"].value_or(std::string());
-  c.brokerKeyPath = resolve(dir, table["broker"]["key"].value_or(std::string()));
-  if (table["broker"]["key"].value_or(std::string()).empty()) c.brokerKeyPath.clear();
+  auto brokers = parseBrokers(table["broker"], dir, path);
+  if (!brokers) return brokers.error();
+  c.brokers = std::move(brokers).value();
   c.onNewAlert = table["alerts"]["on_new"].value_or(std::string());
   if (!vocab::isSiteId(c.id)) return makeError(Errc::kInvalidInput, path + ": [site] id is missing or not a site id");
   if (c.mapSize < (size_t{1} << 20)) {
@@ -105,12 +179,34 @@ Status initSite(const InitOptions& o, int64_t now) {
     return makeError(Errc::kInvalidInput, o.member + ": certificate is for other keys than " + o.key);
   }
   if (now > member.notAfter) return makeError(Errc::kRefused, o.member + ": certificate expired");
-  std::string brokerKeyText;
-  if (!o.broker.empty()) {
-    if (o.brokerKey.empty()) return makeError(Errc::kInvalidInput, "--broker needs --broker-key");
-    auto bk = trust::loadPublicKeys(o.brokerKey);
-    if (!bk) return bk.error();
-    brokerKeyText = trust::publicKeysText(*bk);
+  // The broker's keys (or a pair's: one file for both, or one each), as they are written here.
+  std::vector<std::pair<std::string, std::string>> brokerKeyFiles;  // name in DIR, text
+  if (o.brokers.empty() && !o.brokerKeys.empty()) {
+    return makeError(Errc::kInvalidInput, "--broker-key needs --broker");
+  }
+  for (size_t i = 0; i < o.brokers.size(); ++i) {
+    if (o.brokers[i].empty()) return makeError(Errc::kInvalidInput, "--broker: an empty address");
+    for (size_t j = 0; j < i; ++j) {
+      if (o.brokers[i] == o.brokers[j]) {
+        return makeError(Errc::kInvalidInput, "--broker " + o.brokers[i] + " is given twice");
+      }
+    }
+  }
+  if (!o.brokers.empty()) {
+    if (o.brokerKeys.empty()) return makeError(Errc::kInvalidInput, "--broker needs --broker-key");
+    if (o.brokerKeys.size() != 1 && o.brokerKeys.size() != o.brokers.size()) {
+      return makeError(Errc::kInvalidInput,
+                       "--broker-key is given " + std::to_string(o.brokerKeys.size()) + " times for " +
+                           std::to_string(o.brokers.size()) +
+                           " --broker: give it once (the brokers share a key pair) or once per --broker, "
+                           "in the same order");
+    }
+    for (size_t i = 0; i < o.brokerKeys.size(); ++i) {
+      auto bk = trust::loadPublicKeys(o.brokerKeys[i]);
+      if (!bk) return bk.error();
+      std::string name = o.brokerKeys.size() == 1 ? "broker.pub" : "broker-" + std::to_string(i + 1) + ".pub";
+      brokerKeyFiles.emplace_back(std::move(name), trust::publicKeysText(*bk));
+    }
   }
 
   LIAISON_TRY(makeDirectories(o.dir, 0700));
@@ -120,7 +216,7 @@ Status initSite(const InitOptions& o, int64_t now) {
   LIAISON_TRY(writeFileAtomic(o.dir + "/site.pub", trust::publicKeysText(keys->pub)));
   LIAISON_TRY(writeFileAtomic(o.dir + "/site.member", *memberText));
   LIAISON_TRY(writeFileAtomic(o.dir + "/root.pub", trust::publicKeysText(*root)));
-  if (!brokerKeyText.empty()) LIAISON_TRY(writeFileAtomic(o.dir + "/broker.pub", brokerKeyText));
+  for (const auto& [name, text] : brokerKeyFiles) LIAISON_TRY(writeFileAtomic(o.dir + "/" + name, text));
   // DIR/api.token: whoever can read it may publish through the site daemon's HTTP API.
   auto token = randomHexToken(32);
   if (!token) return token.error();
@@ -138,12 +234,21 @@ Status initSite(const InitOptions& o, int64_t now) {
   }
   LIAISON_TRY(std::move(*batch).commit());
 
+  std::string broker;  // [broker]: one broker as it always was written, a pair with lists
+  if (o.brokers.size() <= 1) {
+    broker = "endpoint = " + tomlQuote(o.brokers.empty() ? "" : o.brokers[0]) +
+             "\nkey = " + tomlQuote(o.brokers.empty() ? "" : "broker.pub");
+  } else {
+    std::vector<std::string> names;
+    for (const auto& [name, text] : brokerKeyFiles) names.push_back(name);
+    broker = "# The brokers of a pair: the daemon follows whichever leads.\nendpoints = " +
+             tomlList(o.brokers) + "\nkeys = " + tomlList(names);
+  }
   std::string config =
       "# Liaison site configuration, written by `liaison init`. Paths are relative to this "
       "folder.\n[site]\nid = " + tomlQuote(o.id) + "\nnetwork = " + tomlQuote(member.network) +
       "\nkey = \"site.key\"\nmember = \"site.member\"\nroot = \"root.pub\"\ndata = \"db\"\n"
-      "# map_size_mb = 4096\n\n[api]\nlisten = " + tomlQuote(o.api) + "\n\n[broker]\nendpoint = " +
-      tomlQuote(o.broker) + "\nkey = " + tomlQuote(o.broker.empty() ? "" : "broker.pub") +
+      "# map_size_mb = 4096\n\n[api]\nlisten = " + tomlQuote(o.api) + "\n\n[broker]\n" + broker +
       "\n\n[alerts]\n# on_new = \"/usr/local/bin/notify-duty-officer\"\n";
   return writeFileAtomic(o.dir + "/site.toml", config, 0600);
 }

@@ -356,7 +356,8 @@ struct ApiServer::Impl {
     Json out;
     out["site"] = s.site;
     out["network"] = s.network;
-    out["broker"] = s.broker;
+    out["broker"] = s.broker;  // the one it follows now
+    if (s.brokers.size() > 1) out["brokers"] = s.brokers;
     out["connected"] = s.connected;
     out["state"] = s.state;
     out["brokerEpoch"] = hex64(s.brokerEpoch);
@@ -408,6 +409,14 @@ struct ApiServer::Impl {
               {{"state", state}});
     }
     m.gauge("liaison_site_broker_head", "The broker's last seq as last heard.", static_cast<double>(s.brokerHead));
+    if (s.brokers.size() > 1) {  // a broker pair
+      for (const auto& b : s.brokers) {
+        m.gauge("liaison_site_broker_followed", "1 for the broker of the pair the site follows now.",
+                b == s.broker ? 1 : 0, {{"broker", b}});
+      }
+      m.counter("liaison_site_broker_switches_total", "Moves from one broker of the pair to the other.",
+                static_cast<double>(s.brokerSwitches));
+    }
     m.gauge("liaison_site_cursor", "The last seq applied here.", static_cast<double>(s.cursorSeq));
     if (s.brokerEpoch != 0 && s.brokerEpoch == s.cursorEpoch && s.brokerHead >= s.cursorSeq) {
       m.gauge("liaison_site_lag", "Entries the broker holds that this replica has not applied yet.",

@@ -9,8 +9,11 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
+#include <tuple>
 
 #include "bus/protocol.h"
 #include "bus/zmq.h"
@@ -119,13 +122,43 @@ struct Job {
   std::promise<Result<PublishOutcome>> done;
 };
 
+// A submission sent to the broker, waiting for its answer.
+struct PendingJob {
+  std::shared_ptr<Job> job;
+  int64_t sinceMs = 0;
+  std::string frame;  // the request as sent, kept for a broker pair: sent again after a switch
+};
+
 // A site's request to the broker about an alert, waiting for its answer.
 struct AlertWaiter {
   std::shared_ptr<std::promise<Result<AlertOutcome>>> done;
   Bytes sent;           // for a send: the alert, recorded once accepted
   std::string statusOf; // for a status request: the alert id
   int64_t sinceMs = 0;
+  std::string frame;    // the request as sent, kept for a broker pair: sent again after a switch
 };
+
+// One broker of the site's configuration and what it said lately (the loop's times, ms).
+struct BrokerLink {
+  std::string endpoint;
+  trust::PublicKeys key;
+  std::unique_ptr<bus::Socket> dealer;
+  int64_t heardMs = -1;    // its last answer (for the one followed, its fan-out too)
+  int64_t askedMs = -1;    // the first request sent to it and unanswered since heardMs (-1: none)
+  int64_t ledMs = -1;      // its last answer that was not "not the leader": it leads
+  int64_t refusedMs = -1;  // when it last said "not the leader"
+  int64_t probedMs = -1;   // the last probe sent to it
+};
+
+// A broker pair (DESIGN.md, "High availability and operations"): the site daemon follows one
+// broker, probes the others, and moves to another when it leads, when the one followed says it
+// does not, or when the one followed is silent while another answers.
+constexpr int64_t kProbeMs = 500;      // a broker not followed is asked for its Info this often
+constexpr int64_t kSilenceMs = 3000;   // a request unanswered this long: the broker is silent
+constexpr int64_t kRecentMs = 2000;    // "answered recently"
+constexpr uint64_t kProbeBit = uint64_t{1} << 62;  // in the request ids of the probes
+// A standby broker answers every request with a ProtocolError whose text starts with this.
+constexpr std::string_view kNotLeader = "not the leader";
 
 class Daemon final : public SiteService, public Transport {
  public:
@@ -133,7 +166,7 @@ class Daemon final : public SiteService, public Transport {
   ~Daemon() override {
     api_.reset();
     hook_.reset();
-    dealer_.reset();
+    brokers_.clear();
     sub_.reset();
     if (wake_ >= 0) ::close(wake_);
   }
@@ -142,16 +175,18 @@ class Daemon final : public SiteService, public Transport {
     auto config = directory::loadSiteConfig(o_.siteDir);
     if (!config) return config.error();
     config_ = std::move(config).value();
-    if (config_.broker.empty()) {
+    if (!config_.networked()) {
       return makeError(Errc::kInvalidInput,
                        o_.siteDir + ": a standalone site (made without --broker) has no daemon");
     }
     auto keys = trust::loadKeyPair(config_.keyPath);
     if (!keys) return keys.error();
     keys_ = *keys;
-    auto brokerKey = trust::loadPublicKeys(config_.brokerKeyPath);
-    if (!brokerKey) return brokerKey.error();
-    brokerKey_ = *brokerKey;
+    for (const auto& b : config_.brokers) {
+      auto brokerKey = trust::loadPublicKeys(b.keyPath);
+      if (!brokerKey) return brokerKey.error();
+      brokers_.push_back(BrokerLink{b.endpoint, *brokerKey, nullptr});
+    }
     auto dir = directory::openSiteDirectory(config_, false);
     if (!dir) return dir.error();
     dir_ = std::move(dir).value();
@@ -161,11 +196,14 @@ class Daemon final : public SiteService, public Transport {
     auto ctx = bus::Context::create();
     if (!ctx) return ctx.error();
     ctx_ = std::make_unique<bus::Context>(std::move(ctx).value());
-    auto dealer = bus::Socket::open(*ctx_, ZMQ_DEALER);
-    if (!dealer) return dealer.error();
-    dealer_ = std::make_unique<bus::Socket>(std::move(dealer).value());
-    LIAISON_TRY(configureClient(*dealer_));
-    LIAISON_TRY(dealer_->connect(config_.broker));
+    // One DEALER per broker, all connected from the start: the first listed is followed first.
+    for (auto& b : brokers_) {
+      auto dealer = bus::Socket::open(*ctx_, ZMQ_DEALER);
+      if (!dealer) return dealer.error();
+      b.dealer = std::make_unique<bus::Socket>(std::move(dealer).value());
+      LIAISON_TRY(configureClient(*b.dealer, b.key));
+      LIAISON_TRY(b.dealer->connect(b.endpoint));
+    }
     wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_ < 0) return makeError(Errc::kIo, "eventfd failed");
 
@@ -191,7 +229,7 @@ class Daemon final : public SiteService, public Transport {
     if (!api) return api.error();
     api_ = std::move(api).value();
     auto cursor = replica_->cursor();
-    spdlog::info("site={} broker={} cursor={:016x}/{} api={}", config_.id, config_.broker,
+    spdlog::info("site={} broker={} cursor={:016x}/{} api={}", config_.id, config_.brokerList(),
                  cursor.epoch, cursor.seq, api_->endpoint());
     return {};
   }
@@ -201,17 +239,28 @@ class Daemon final : public SiteService, public Transport {
     replica_->start(nowMs());
     int64_t nextTick = nowMs();
     while (!stop_.load()) {
-      std::vector<zmq_pollitem_t> items{dealer_->pollItem()};
-      items.push_back(zmq_pollitem_t{nullptr, wake_, ZMQ_POLLIN, 0});
-      if (sub_) items.push_back(sub_->pollItem());
+      // The wake-up, each broker's DEALER, the fan-out of the one followed.
+      std::vector<zmq_pollitem_t> items{zmq_pollitem_t{nullptr, wake_, ZMQ_POLLIN, 0}};
+      for (const auto& b : brokers_) items.push_back(b.dealer->pollItem());
+      const size_t subItem = items.size();
+      if (sub_) items.push_back(sub_->pollItem());  // after a switch, another's (read without waiting)
       int64_t wait = std::max<int64_t>(0, nextTick - nowMs());
       auto ready = bus::poll(items, std::chrono::milliseconds(wait));
       if (!ready) continue;
-      if (items[1].revents & ZMQ_POLLIN) takeJobs();
-      if (items[0].revents & ZMQ_POLLIN) drainDealer();
+      if (items[0].revents & ZMQ_POLLIN) takeJobs();
+      for (size_t i = 0; i < brokers_.size(); ++i) {
+        if (!(items[1 + i].revents & ZMQ_POLLIN)) continue;
+        // Read after a switch in this round, the one followed before is a probed one now.
+        if (i == current_) {
+          drainDealer();
+        } else {
+          drainProbed(i);
+        }
+      }
       finishSent();
-      if (sub_ && items.size() > 2 && (items[2].revents & ZMQ_POLLIN)) drainSub();
+      if (sub_ && items.size() > subItem && (items[subItem].revents & ZMQ_POLLIN)) drainSub();
       if (nowMs() >= nextTick) {
+        if (brokers_.size() > 1) followTheLeader(nowMs());
         replica_->onTick(nowMs());
         desk_->tick(nowMs(), status().connected);
         expireJobs();
@@ -227,8 +276,8 @@ class Daemon final : public SiteService, public Transport {
     finishSent();
     // Whoever still waits for the broker's answer is told now, not after its timeout.
     takeJobs();
-    for (auto& [id, job] : pendingJobs_) {
-      job.first->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
+    for (auto& [id, pending] : pendingJobs_) {
+      pending.job->done.set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
     }
     pendingJobs_.clear();
     flushDesk();
@@ -249,7 +298,7 @@ class Daemon final : public SiteService, public Transport {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!status().connected) {
-      return makeError(Errc::kUnavailable, "not connected to the broker " + config_.broker);
+      return makeError(Errc::kUnavailable, "not connected to the broker " + status().broker);
     }
     auto job = std::make_shared<Job>();
     job->envelopes = std::move(envelopes);
@@ -322,15 +371,134 @@ class Daemon final : public SiteService, public Transport {
                   store_->commitTimes_);
   }
 
-  // Transport (loop thread)
-  void send(const bus::Message& request) override {
-    auto st = dealer_->send({bus::encode(request)}, /*dontWait=*/true);
-    if (!st) spdlog::debug("request not sent: {}", st.error().message);
-  }
+  // Transport (loop thread): to the broker followed now.
+  void send(const bus::Message& request) override { sendFrame(current_, bus::encode(request)); }
 
  private:
-  Status configureClient(bus::Socket& s) {
-    LIAISON_TRY(s.setCurveClient(keys_, brokerKey_.curve));
+  void sendFrame(size_t broker, const std::string& frame) {
+    BrokerLink& b = brokers_[broker];
+    auto st = b.dealer->send({frame}, /*dontWait=*/true);
+    if (!st) {
+      spdlog::debug("request not sent: {}", st.error().message);
+      return;
+    }
+    if (b.askedMs < 0) b.askedMs = nowMs();
+  }
+
+  // Notes an answer from broker `i`; `leads` false for "not the leader".
+  void heardFrom(size_t i, bool leads, int64_t now) {
+    BrokerLink& b = brokers_[i];
+    b.heardMs = now;
+    b.askedMs = -1;
+    (leads ? b.ledMs : b.refusedMs) = now;
+  }
+
+  // A broker pair, each tick: probes, and a switch when the one followed is silent while another
+  // answers.
+  void followTheLeader(int64_t now) {
+    for (size_t i = 0; i < brokers_.size(); ++i) {
+      BrokerLink& b = brokers_[i];
+      // The one followed is asked only when it has said nothing for a while (its fan-out's
+      // heartbeats are enough otherwise), so that its silence shows.
+      const bool quiet = i != current_ || b.heardMs < 0 || now - b.heardMs >= kSilenceMs / 2;
+      if (!quiet || (b.probedMs >= 0 && now - b.probedMs < kProbeMs)) continue;
+      b.probedMs = now;
+      sendFrame(i, bus::encode(bus::InfoRequest{kProbeBit | ++probeId_}));
+    }
+    const BrokerLink& cur = brokers_[current_];
+    if (cur.askedMs < 0 || now - cur.askedMs < kSilenceMs) return;
+    std::optional<size_t> best;
+    for (size_t i = 0; i < brokers_.size(); ++i) {
+      const BrokerLink& b = brokers_[i];
+      if (i == current_ || b.heardMs < 0 || now - b.heardMs > kRecentMs) continue;
+      if (!best || std::tie(b.ledMs, b.heardMs) > std::tie(brokers_[*best].ledMs, brokers_[*best].heardMs)) {
+        best = i;
+      }
+    }
+    if (best) switchTo(*best, cur.endpoint + " silent for " + std::to_string(kSilenceMs / 1000) + " s", now);
+  }
+
+  // The one followed said "not the leader": moves to another that may lead, if there is one. Not
+  // to one that said so too lately (the probes' answers tell), nor to one known silent.
+  void leaveRefusingBroker(int64_t now) {
+    std::optional<size_t> best;
+    for (size_t i = 0; i < brokers_.size(); ++i) {
+      const BrokerLink& b = brokers_[i];
+      if (i == current_) continue;
+      if (b.refusedMs >= 0 && now - b.refusedMs < kSilenceMs && b.refusedMs >= b.ledMs) continue;
+      if (b.askedMs >= 0 && now - b.askedMs >= kSilenceMs) continue;
+      if (!best || b.heardMs > brokers_[*best].heardMs) best = i;
+    }
+    if (best) {
+      switchTo(*best, brokers_[current_].endpoint + " says it is not the leader", now);
+    } else {
+      spdlog::debug("site={} {} is not the leader, nor is any other broker yet", config_.id,
+                    brokers_[current_].endpoint);
+    }
+  }
+
+  // Follows broker `i` from now on: its fan-out, the replica's state asked again, the
+  // certificate presented again if no broker took it yet, and what waits for an answer sent again
+  // (submissions and alert requests are idempotent at the broker: one it holds already answers as
+  // before, so nothing is done twice).
+  void switchTo(size_t i, const std::string& reason, int64_t now) {
+    if (i == current_) return;
+    current_ = i;
+    ++switches_;
+    spdlog::info("site={} broker now {} ({})", config_.id, brokers_[i].endpoint, reason);
+    BrokerLink& b = brokers_[i];
+    b.askedMs = -1;  // it has kSilenceMs from now
+    sub_.reset();
+    fanout_.clear();
+    if (certificate_ != "admitted" && certificate_ != "held") presentCertificate();
+    replica_->start(now);
+    for (auto& [id, pending] : pendingJobs_) sendFrame(current_, pending.frame);
+    for (auto& [id, waiter] : alertWaiters_) sendFrame(current_, waiter.frame);
+  }
+
+  // Answers of a broker not followed: an Info says it leads. An answer to one of this site's own
+  // requests (a submission's result, an alert reply) completes it whichever broker gives it first:
+  // a broker that was followed when it was asked answers only what it stored (with its standby, if
+  // any); the copy sent again after a switch then finds no one waiting. The rest is dropped.
+  void drainProbed(size_t i) {
+    for (int n = 0; n < 1000; ++n) {
+      auto msg = brokers_[i].dealer->recv(2, /*dontWait=*/true);
+      if (!msg) return;
+      if (msg->size() != 1) continue;
+      auto decoded = bus::decode((*msg)[0]);
+      if (!decoded) continue;
+      const int64_t now = nowMs();
+      auto* error = std::get_if<bus::ProtocolError>(&*decoded);
+      const bool refuses = error != nullptr && error->text.starts_with(kNotLeader);
+      heardFrom(i, !refuses, now);
+      if (auto* result = std::get_if<bus::SubmitResult>(&*decoded)) {
+        finishJob(*result);
+        continue;
+      }
+      if (auto* reply = std::get_if<bus::AlertReply>(&*decoded)) {
+        if (reply->requestId & AlertDesk::kRequestBit) {
+          desk_->onReply(*reply);
+        } else {
+          finishAlertWaiter(*reply);
+        }
+        continue;
+      }
+      auto* info = std::get_if<bus::Info>(&*decoded);
+      if (info == nullptr) continue;
+      // A pair's leader stops answering before the other may lead (fencing), so another broker
+      // telling the same history leads now. Two that lead with different histories are no pair
+      // (two single brokers, given by mistake): the one followed stays while it leads.
+      const BrokerLink& cur = brokers_[current_];
+      const bool curLeads = cur.ledMs >= 0 && now - cur.ledMs < kSilenceMs && cur.refusedMs <= cur.ledMs;
+      if (curLeads && info->epoch != replica_->brokerEpoch()) continue;
+      switchTo(i, "it leads", now);
+      connectFanout(info->fanoutPort);
+      return;  // what else it sent is read as the one followed
+    }
+  }
+
+  Status configureClient(bus::Socket& s, const trust::PublicKeys& server) {
+    LIAISON_TRY(s.setCurveClient(keys_, server.curve));
     LIAISON_TRY(s.setMaxMessageSize(static_cast<int64_t>(bus::kMaxFrameBytes)));
     // Reconnect with backoff; the first interval is jittered so sites do not return in step.
     std::mt19937 rng(std::random_device{}());
@@ -339,24 +507,28 @@ class Daemon final : public SiteService, public Transport {
     return {};
   }
 
+  // The fan-out of the broker followed, at its host and the port its Info gave.
   void connectFanout(uint16_t port) {
-    if (port == 0 || port == fanoutPort_) return;
-    std::string host = config_.broker.substr(0, config_.broker.rfind(':'));
+    const std::string& endpoint = brokers_[current_].endpoint;
+    std::string host = endpoint.substr(0, endpoint.rfind(':'));
+    std::string fanout = host + ":" + std::to_string(port);
+    if (port == 0 || fanout == fanout_) return;
     sub_.reset();
+    fanout_.clear();
     auto sub = bus::Socket::open(*ctx_, ZMQ_SUB);
     if (!sub) return;
     sub_ = std::make_unique<bus::Socket>(std::move(sub).value());
-    auto st = configureClient(*sub_);
+    auto st = configureClient(*sub_, brokers_[current_].key);
     if (st) st = sub_->setInt(ZMQ_RCVHWM, o_.rcvHwm);
     if (st) st = sub_->subscribe(bus::kTopicEntry);
     if (st) st = sub_->subscribe(bus::kTopicHeartbeat);
-    if (st) st = sub_->connect(host + ":" + std::to_string(port));
+    if (st) st = sub_->connect(fanout);
     if (!st) {
       spdlog::error("fan-out: {}", st.error().message);
       sub_.reset();
       return;
     }
-    fanoutPort_ = port;
+    fanout_ = fanout;
     spdlog::info("site={} fan-out {}:{}", config_.id, host, port);
   }
 
@@ -383,16 +555,19 @@ class Daemon final : public SiteService, public Transport {
 
   // Reads the broker's answers and acts on them in order. Answers carrying log entries have their
   // signatures checked on the pool as soon as they are read; one is applied once checked, while
-  // the pool checks those read after it (catch-up keeps several fetches in flight).
+  // the pool checks those read after it (catch-up keeps several fetches in flight). Only the broker
+  // followed is read; what it sent is dropped from the moment it is followed no more (a switch).
   void drainDealer() {
     struct Received {
       bus::Message message;
       uint64_t ticket = 0;  // of the precheck, for answers carrying entries
     };
+    const size_t from = current_;
+    bus::Socket& dealer = *brokers_[from].dealer;
     std::deque<Received> queue;
     auto receive = [&] {
       while (queue.size() < 4) {
-        auto msg = dealer_->recv(2, /*dontWait=*/true);
+        auto msg = dealer.recv(2, /*dontWait=*/true);
         if (!msg) return;
         if (msg->size() != 1) continue;
         auto decoded = bus::decode((*msg)[0]);
@@ -401,6 +576,8 @@ class Daemon final : public SiteService, public Transport {
           spdlog::warn("site={} bad answer from the broker: {}", config_.id, decoded.error().message);
           continue;
         }
+        auto* error = std::get_if<bus::ProtocolError>(&*decoded);
+        heardFrom(from, error == nullptr || !error->text.starts_with(kNotLeader), nowMs());
         Received r{std::move(decoded).value(), 0};
         if (auto* items = std::get_if<bus::Items>(&r.message)) {
           r.ticket = precheck_.prepare(items->entries);
@@ -410,13 +587,13 @@ class Daemon final : public SiteService, public Transport {
         queue.push_back(std::move(r));
       }
     };
-    for (int i = 0; i < 1000; ++i) {
+    for (int i = 0; i < 1000 && current_ == from; ++i) {
       receive();
       if (queue.empty()) return;
       // While the first answer's entries are checked, what arrives meanwhile is read and its
       // checks queued behind.
       while (queue.front().ticket != 0 && !precheck_.ready(queue.front().ticket)) {
-        std::vector<zmq_pollitem_t> dealerOnly{dealer_->pollItem()};
+        std::vector<zmq_pollitem_t> dealerOnly{dealer.pollItem()};
         (void)bus::poll(dealerOnly, std::chrono::milliseconds(2));
         receive();
       }
@@ -426,7 +603,7 @@ class Daemon final : public SiteService, public Transport {
       int64_t now = nowMs();
       if (auto* info = std::get_if<bus::Info>(decoded)) {
         connectFanout(info->fanoutPort);
-        replica_->onInfo(*info, now);
+        if (!(info->requestId & kProbeBit)) replica_->onInfo(*info, now);  // a probe's: ours
       } else if (auto* items = std::get_if<bus::Items>(decoded)) {
         replica_->onItems(*items, now);
         (void)replica_->flush();  // large catch-ups: one transaction per answer
@@ -444,7 +621,11 @@ class Daemon final : public SiteService, public Transport {
           finishAlertWaiter(*reply);
         }
       } else if (auto* error = std::get_if<bus::ProtocolError>(decoded)) {
-        spdlog::warn("site={} broker says: {}", config_.id, error->text);
+        if (brokers_.size() > 1 && error->text.starts_with(kNotLeader)) {
+          leaveRefusingBroker(now);  // what else it answered is dropped if it is left
+        } else {
+          spdlog::warn("site={} broker says: {}", config_.id, error->text);
+        }
       }
     }
   }
@@ -460,6 +641,7 @@ class Daemon final : public SiteService, public Transport {
         continue;
       }
       int64_t now = nowMs();
+      heardFrom(current_, true, now);
       if (auto* entry = std::get_if<bus::Entry>(&*decoded)) {
         replica_->onEntry(*entry, now);
       } else if (auto* hb = std::get_if<bus::Heartbeat>(&*decoded)) {
@@ -490,7 +672,7 @@ class Daemon final : public SiteService, public Transport {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!status().connected) {
-      return makeError(Errc::kUnavailable, "not connected to the broker " + config_.broker);
+      return makeError(Errc::kUnavailable, "not connected to the broker " + status().broker);
     }
     auto done = std::make_shared<std::promise<Result<AlertOutcome>>>();
     auto future = done->get_future();
@@ -498,8 +680,10 @@ class Daemon final : public SiteService, public Transport {
     auto posted = onLoop<Status>([&, waiter = std::move(waiter)]() mutable -> Status {
       request.requestId = ++submitId_;
       waiter.sinceMs = nowMs();
+      std::string frame = bus::encode(request);
+      sendFrame(current_, frame);
+      if (brokers_.size() > 1) waiter.frame = std::move(frame);
       alertWaiters_[request.requestId] = std::move(waiter);
-      send(request);
       return {};
     });
     if (!posted) return posted.error();
@@ -567,9 +751,13 @@ class Daemon final : public SiteService, public Transport {
         continue;
       }
       uint64_t id = ++submitId_;
-      // Moved: the request is encoded once and the job needs its items no more.
-      send(bus::SubmitRequest{id, std::move(job->envelopes)});
-      pendingJobs_[id] = {job, nowMs()};
+      // Moved: the request is encoded once and the job needs its items no more (a broker pair's
+      // site keeps the encoded request, to send it again to another broker).
+      std::string frame = bus::encode(bus::SubmitRequest{id, std::move(job->envelopes)});
+      sendFrame(current_, frame);
+      PendingJob pending{job, nowMs(), {}};
+      if (brokers_.size() > 1) pending.frame = std::move(frame);
+      pendingJobs_[id] = std::move(pending);
     }
   }
 
@@ -611,7 +799,7 @@ class Daemon final : public SiteService, public Transport {
     auto it = pendingJobs_.find(r.requestId);
     if (it == pendingJobs_.end()) return;
     PublishOutcome out{r.accepted, r.firstSeq, r.lastSeq, r.ignored, r.refusal, r.detail, r.index};
-    it->second.first->done.set_value(out);
+    it->second.job->done.set_value(out);
     pendingJobs_.erase(it);
   }
 
@@ -626,8 +814,8 @@ class Daemon final : public SiteService, public Transport {
       }
     }
     for (auto it = pendingJobs_.begin(); it != pendingJobs_.end();) {
-      if (now - it->second.second > 120000) {
-        it->second.first->done.set_value(makeError(Errc::kUnavailable, "no answer from the broker"));
+      if (now - it->second.sinceMs > 120000) {
+        it->second.job->done.set_value(makeError(Errc::kUnavailable, "no answer from the broker"));
         it = pendingJobs_.erase(it);
       } else {
         ++it;
@@ -639,7 +827,11 @@ class Daemon final : public SiteService, public Transport {
     SiteStatus s;
     s.site = config_.id;
     s.network = config_.network;
-    s.broker = config_.broker;
+    s.broker = brokers_[current_].endpoint;
+    if (brokers_.size() > 1) {
+      for (const auto& b : brokers_) s.brokers.push_back(b.endpoint);
+      s.brokerSwitches = switches_;
+    }
     int64_t heard = replica_->lastHeardMs();
     s.lastHeardMsAgo = heard < 0 ? -1 : nowMs() - heard;
     s.connected = heard >= 0 && s.lastHeardMsAgo < 3500;
@@ -666,13 +858,15 @@ class Daemon final : public SiteService, public Transport {
   const std::atomic<bool>& stop_;
   directory::SiteConfig config_;
   trust::KeyPair keys_;
-  trust::PublicKeys brokerKey_;
   std::unique_ptr<directory::Directory> dir_;
   Precheck precheck_;  // before the store that uses it
   std::unique_ptr<DirectoryStore> store_;
   std::unique_ptr<ReplicaCore> replica_;
   std::unique_ptr<bus::Context> ctx_;
-  std::unique_ptr<bus::Socket> dealer_, sub_;
+  std::vector<BrokerLink> brokers_;  // in the configuration's order; each with its DEALER
+  size_t current_ = 0;                // the one followed: requests go to it
+  uint64_t probeId_ = 0, switches_ = 0;
+  std::unique_ptr<bus::Socket> sub_;  // the fan-out of the one followed
   SystemClock clock_;
   std::unique_ptr<WebPages> web_;  // the desk, served by api_
   std::unique_ptr<ApiServer> api_;
@@ -682,7 +876,7 @@ class Daemon final : public SiteService, public Transport {
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
   std::map<uint64_t, AlertWaiter> alertWaiters_;
-  uint16_t fanoutPort_ = 0;
+  std::string fanout_;  // where sub_ is connected ("" while it is not)
   int wake_ = -1;
   uint64_t submitId_ = 0, badFrames_ = 0;
   uint64_t presentedId_ = 0;   // the request presenting this site's certificate, until answered
@@ -694,7 +888,7 @@ class Daemon final : public SiteService, public Transport {
   MemoryGiveBack giveBack_;  // after a catch-up or a bulk publish
   std::mutex jobsMutex_;
   std::deque<std::shared_ptr<Job>> newJobs_;
-  std::map<uint64_t, std::pair<std::shared_ptr<Job>, int64_t>> pendingJobs_;
+  std::map<uint64_t, PendingJob> pendingJobs_;
   mutable std::mutex statusMutex_;
   SiteStatus status_;
 };

@@ -29,7 +29,10 @@ struct PublishOutcome {
 };
 
 struct SiteStatus {
-  std::string site, network, broker;
+  std::string site, network;
+  std::string broker;                // the broker the daemon follows now
+  std::vector<std::string> brokers;  // every broker of its configuration (a pair: two)
+  uint64_t brokerSwitches = 0;       // moves from one broker to another since start
   bool connected = false;          // heard from the broker within the last few heartbeats
   uint64_t brokerEpoch = 0, brokerHead = 0;
   uint64_t cursorEpoch = 0, cursorSeq = 0;

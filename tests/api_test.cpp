@@ -523,9 +523,9 @@ class NetworkedCliTest : public ::testing::Test {
         testing::certFor("kg-bishkek", kg, {"KG"}, "authority", now - 86400, now + 400 * 86400);
     testing::writeText(tmp / "kg.member",
                        json::armor(trust::sign(trust::memberItem(cert), "root", root)));
-    directory::InitOptions o{tmp / "site",       "kg-bishkek",      tmp / "root.pub",
-                             tmp / "kg.key",     tmp / "kg.member", "tcp://127.0.0.1:7400",
-                             tmp / "broker.pub", "127.0.0.1:0"};
+    directory::InitOptions o{tmp / "site",   "kg-bishkek",       tmp / "root.pub",
+                             tmp / "kg.key", tmp / "kg.member",  {"tcp://127.0.0.1:7400"},
+                             {tmp / "broker.pub"}, "127.0.0.1:0"};
     auto st = directory::initSite(o, now);
     ASSERT_TRUE(st.ok()) << st.error().message;
     auto loaded = directory::loadSiteConfig(tmp / "site");

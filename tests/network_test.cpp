@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "bus/protocol.h"
+#include "bus/zap.h"
 #include "bus/zmq.h"
 #include "schemas/json.h"
 #include <arpa/inet.h>
@@ -633,6 +635,182 @@ TEST_F(NetworkTest, ABrokerRefusesAMetricsAddressItCannotUse) {
     EXPECT_EQ(r.exitCode, 1) << bad;
     EXPECT_NE(r.err.find("expected HOST:PORT"), std::string::npos) << r.err;
   }
+}
+
+// A broker of a pair that does not lead, as a site sees it: a CURVE ROUTER holding a broker key,
+// admitting the given members, that answers every request with "not the leader", on a thread of
+// its own until destroyed.
+class StandbyBroker {
+ public:
+  static std::unique_ptr<StandbyBroker> start(const trust::KeyPair& keys, bus::ZapHandler::Members members) {
+    auto ctx = bus::Context::create();
+    if (!ctx) return nullptr;
+    auto standby = std::unique_ptr<StandbyBroker>(new StandbyBroker(std::move(ctx).value()));
+    auto zap = bus::ZapHandler::start(standby->ctx_, "liaison", std::move(members));
+    auto router = bus::Socket::open(standby->ctx_, ZMQ_ROUTER);
+    if (!zap || !router) return nullptr;
+    standby->zap_ = std::move(zap).value();
+    if (!bus::makeCurveServer(*router, keys, "liaison").ok() || !router->bind("tcp://127.0.0.1:*").ok()) {
+      return nullptr;
+    }
+    auto endpoint = router->lastEndpoint();
+    if (!endpoint) return nullptr;
+    standby->endpoint_ = *endpoint;
+    standby->thread_ = std::thread([s = standby.get(), r = std::move(router).value()]() mutable { s->run(r); });
+    return standby;
+  }
+  ~StandbyBroker() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    zap_.reset();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  uint64_t answered() const { return answered_.load(); }
+
+ private:
+  explicit StandbyBroker(bus::Context ctx) : ctx_(std::move(ctx)) {}
+  void run(bus::Socket& router) {
+    const std::string refusal = bus::encode(bus::ProtocolError{"not the leader: this broker is the standby"});
+    while (!stop_) {
+      std::vector<zmq_pollitem_t> items{router.pollItem()};
+      auto ready = bus::poll(items, std::chrono::milliseconds(50));
+      if (!ready || *ready == 0) continue;
+      auto msg = router.recv(4, /*dontWait=*/true);
+      if (!msg || msg->size() < 2) continue;
+      if (router.send({(*msg)[0], refusal}, /*dontWait=*/true).ok()) ++answered_;
+    }
+  }
+
+  bus::Context ctx_;  // first: outlives the handler and the router
+  std::unique_ptr<bus::ZapHandler> zap_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> answered_{0};
+  std::thread thread_;
+};
+
+// How often `text` occurs in the log of a test's process.
+size_t logged(const std::string& log, const std::string& text) {
+  size_t n = 0;
+  for (size_t at = 0; (at = log.find(text, at)) != std::string::npos; at += text.size()) ++n;
+  return n;
+}
+
+// A site given a broker pair whose first broker is the standby (it says "not the leader" to
+// everything) and whose second leads, with a key pair each (--broker-key once per --broker): the
+// site moves to the leader on its own, presents its certificate there, replicates what is
+// published there and publishes through it; `liaison status` names the broker it follows.
+TEST_F(NetworkTest, ASiteOfABrokerPairFollowsTheBrokerThatLeads) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  startSite("kg-bishkek");
+  ASSERT_EQ(publish("kg-bishkek", generate("kg.jsonl", 20, 1, "KG")).exitCode, 0);
+
+  ASSERT_EQ(liaison({"keygen", "--out", tmp / "standby"}).exitCode, 0);
+  auto standbyKeys = trust::loadKeyPair(tmp / "standby.key");
+  auto th = trust::loadPublicKeys(tmp / "th-bangkok.pub");
+  ASSERT_TRUE(standbyKeys.ok() && th.ok());
+  auto standby = StandbyBroker::start(*standbyKeys, {{th->curve, "th-bangkok"}});
+  ASSERT_NE(standby, nullptr);
+  auto r = liaison({"init", "--site", site("th-bangkok"), "--id", "th-bangkok", "--root", tmp / "root.pub", "--key",
+                    tmp / "th-bangkok.key", "--member", tmp / "th-bangkok.member", "--broker", standby->endpoint(),
+                    "--broker", listen, "--broker-key", tmp / "standby.pub", "--broker-key", tmp / "broker.pub",
+                    "--api", "127.0.0.1:0"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("(brokers " + standby->endpoint() + ", " + listen + ")"), std::string::npos) << r.out;
+  startSite("th-bangkok");
+
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 20); }, 20s));
+  auto st = status("th-bangkok");
+  EXPECT_EQ(st.value("broker", ""), listen) << st.dump();
+  EXPECT_EQ(st["brokers"], nlohmann::json::array({standby->endpoint(), listen})) << st.dump();
+  EXPECT_EQ(st["connected"], true);
+  // Presented first to the standby (no answer that counts), then again to the leader.
+  EXPECT_TRUE(waitFor([&] { return status("th-bangkok").value("certificate", nlohmann::json()) == "held"; }, 10s))
+      << status("th-bangkok").dump();
+  EXPECT_GT(standby->answered(), 0u);
+  ASSERT_EQ(publish("th-bangkok", generate("th.jsonl", 5, 2, "TH")).exitCode, 0);
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 25); }, 20s));
+
+  auto text = liaison({"status", "--site", site("th-bangkok")});
+  EXPECT_NE(text.out.find("mode:         networked, brokers " + standby->endpoint() + ", " + listen + "\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("broker:       " + listen + ", epoch"), std::string::npos) << text.out;
+  const std::string log = testing::readText(tmp / "th-bangkok.log");
+  EXPECT_EQ(logged(log, "site=th-bangkok broker now " + listen + " ("), 1u) << log;
+  // Still where it is after many probes of the standby.
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(status("th-bangkok").value("broker", ""), listen);
+  EXPECT_EQ(logged(testing::readText(tmp / "th-bangkok.log"), "broker now"), 1u);
+}
+
+// The broker a pair's site follows falls silent (SIGSTOP) with a publish in flight: the site moves
+// to the other broker, which answers (here: "not the leader"), and back when the first answers
+// again as the leader; the publish is sent again each time and completes, once.
+TEST_F(NetworkTest, APublishInFlightWhenThePairsBrokerFallsSilentIsSentAgainAndCompletes) {
+  enroll("kg-bishkek", "KG");
+  enroll("th-bangkok", "TH");
+  startBroker();
+  initSite("kg-bishkek");
+  startSite("kg-bishkek");
+  auto th = trust::loadPublicKeys(tmp / "th-bangkok.pub");
+  auto brokerKeys = trust::loadKeyPair(tmp / "broker.key");
+  ASSERT_TRUE(th.ok() && brokerKeys.ok());
+  // The pair shares one key pair: --broker-key once.
+  auto standby = StandbyBroker::start(*brokerKeys, {{th->curve, "th-bangkok"}});
+  ASSERT_NE(standby, nullptr);
+  auto r = liaison({"init", "--site", site("th-bangkok"), "--id", "th-bangkok", "--root", tmp / "root.pub", "--key",
+                    tmp / "th-bangkok.key", "--member", tmp / "th-bangkok.member", "--broker", listen, "--broker",
+                    standby->endpoint(), "--broker-key", tmp / "broker.pub", "--api", "127.0.0.1:0"});
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  startSite("th-bangkok");
+  ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 20s));
+  EXPECT_EQ(status("th-bangkok").value("broker", ""), listen);
+
+  broker->pause();
+  const std::string file = generate("th.jsonl", 5, 1, "TH");
+  auto published = std::async(std::launch::async, [&] { return publish("th-bangkok", file); });
+  const std::string away = "site=th-bangkok broker now " + standby->endpoint() + " (" + listen + " silent for 3 s)";
+  EXPECT_TRUE(waitFor([&] { return logged(testing::readText(tmp / "th-bangkok.log"), away) == 1; }, 15s))
+      << testing::readText(tmp / "th-bangkok.log");
+  broker->resume();
+  auto p = published.get();
+  EXPECT_EQ(p.exitCode, 0) << p.out << p.err;
+  EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok"}, 5); }, 20s));
+  const std::string log = testing::readText(tmp / "th-bangkok.log");
+  // Back as soon as it answers (that it leads, or first with the publish's result).
+  EXPECT_EQ(logged(log, "site=th-bangkok broker now " + listen + " ("), 1u) << log;
+  EXPECT_EQ(status("th-bangkok").value("broker", ""), listen);
+  EXPECT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 20s));
+}
+
+// `liaison init` takes --broker-key once (a pair sharing a key pair) or once per --broker.
+TEST_F(NetworkTest, InitTakesOneBrokerKeyOrOnePerBroker) {
+  enroll("kg-bishkek", "KG");
+  auto init = [&](std::vector<std::string> brokerArgs) {
+    std::vector<std::string> args = {"init", "--site", site("kg-bishkek"), "--id", "kg-bishkek", "--root",
+                                     tmp / "root.pub", "--key", tmp / "kg-bishkek.key", "--member",
+                                     tmp / "kg-bishkek.member"};
+    args.insert(args.end(), brokerArgs.begin(), brokerArgs.end());
+    return liaison(args);
+  };
+  const std::string key = tmp / "broker.pub";
+  auto three = init({"--broker", "tcp://a:7400", "--broker", "tcp://b:7400", "--broker-key", key, "--broker-key", key,
+                     "--broker-key", key});
+  EXPECT_NE(three.exitCode, 0);
+  EXPECT_NE(three.err.find("--broker-key is given 3 times for 2 --broker"), std::string::npos) << three.err;
+  auto twice = init({"--broker", "tcp://a:7400", "--broker", "tcp://a:7400", "--broker-key", key});
+  EXPECT_NE(twice.exitCode, 0);
+  EXPECT_NE(twice.err.find("--broker tcp://a:7400 is given twice"), std::string::npos) << twice.err;
+  EXPECT_FALSE(std::filesystem::exists(site("kg-bishkek") + "/site.toml"));
+  auto ok = init({"--broker", "tcp://a:7400", "--broker", "tcp://b:7400", "--broker-key", key});
+  ASSERT_EQ(ok.exitCode, 0) << ok.err;
+  auto text = liaison({"status", "--site", site("kg-bishkek"), "--format", "json"});
+  auto st = nlohmann::json::parse(text.out, nullptr, false);
+  EXPECT_EQ(st["brokers"], nlohmann::json::array({"tcp://a:7400", "tcp://b:7400"})) << text.out;
 }
 
 }  // namespace
