@@ -173,6 +173,7 @@ int cmdEnroll(const std::string& rootKey, const std::string& site, const std::st
   cert.countries = countries;
   cert.signKey = pub->sign;
   cert.curveKey = pub->curve;
+  cert.boxKey = pub->box;  // MLA requests to this site are sealed to it (none in a .pub made before requests)
   cert.notBefore = clock.nowSeconds() - 300;  // tolerate clocks a few minutes apart
   cert.notAfter = clock.nowSeconds() + int64_t{days} * 86400;
   randombytes_buf(&cert.serial, sizeof cert.serial);

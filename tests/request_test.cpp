@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "requests/request.h"
+#include "schemas/json.h"
 #include "trust/verify.h"
 #include "tests/support.h"
 
@@ -265,6 +266,22 @@ TEST(KeyFiles, AMemberCertificateCarriesTheBoxKeyAndAnOlderOneHasNone) {
   auto older = trust::memberItem(cert);
   EXPECT_EQ(trust::memberFromReader(older.reader().getMember()).boxKey, trust::CurveKey{});
   EXPECT_FALSE(older.reader().getMember().hasBoxKey());
+}
+
+TEST(KeyFiles, EnrolmentPutsTheSitesBoxKeyInItsCertificate) {
+  testing::TempDir tmp;
+  const std::string bin = testing::binDir() + "/liaison";
+  ASSERT_EQ(testing::run({bin, "keygen", "--out", tmp / "root"}).exitCode, 0);
+  ASSERT_EQ(testing::run({bin, "keygen", "--out", tmp / "th"}).exitCode, 0);
+  auto cert = testing::run({bin, "enroll", "--root", tmp / "root.key", "--site", "th-oag-ca", "--public", tmp / "th.pub",
+                            "--country", "TH", "--network", "SEAJust"});
+  ASSERT_EQ(cert.exitCode, 0) << cert.err;
+  auto items = json::dearmor("th.member", cert.out);
+  ASSERT_TRUE(items.ok() && items->size() == 1u);
+  auto pub = trust::loadPublicKeys(tmp / "th.pub");
+  ASSERT_TRUE(pub.ok());
+  EXPECT_NE(pub->box, trust::CurveKey{});
+  EXPECT_EQ(trust::memberFromSigned(items->front()).boxKey, pub->box);
 }
 
 TEST(KeyFiles, NewKeysHaveABoxKeyAndOlderKeyFilesStillLoad) {
