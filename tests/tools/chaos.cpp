@@ -1,7 +1,7 @@
 // liaison-chaos: a fault-injection run against real processes on 127.0.0.1, checked against a
 // simple model of what was acknowledged.
 //
-//   liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]
+//   liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--pair] [--keep-logs DIR]
 //
 // Topology. --networks 2 (the default): two networks federated as DESIGN.md ("Federation") has
 // it: CASC (root, broker started with --network CASC, the first half of the sites s1.. with
@@ -38,12 +38,32 @@
 // the last line is "violations: N" and the exit status is non-zero when N > 0. The processes'
 // logs and a journal of the faults (chaos.log) are kept in --keep-logs DIR, or in
 // $TMPDIR/liaison-chaos-SEED-PID when there were violations.
+//
+// --pair (one network: it implies --networks 1): the broker is a pair (DESIGN.md, "High
+// availability and operations"): a 3-member etcd cluster on 127.0.0.1 (Debian's etcd,
+// /usr/bin/etcd), two liaison-broker processes sharing the key pair (--etcd with the three
+// members, --pair-listen/--pair-peer, --lease 2), the sites given both. Faults added to the
+// schedule: kill -9 of the leader (etcd's leader key names it), of the standby, of both one after
+// the other, SIGSTOP of the leader for longer than its lease then SIGCONT (it must stop leading:
+// it exits, and is started again), kill -9 of an etcd member (started again on its data); each
+// killed process comes back after a few seconds, and a broker that exits by itself (a leader
+// that lost its lease) is started again at once. Checks added: no seq is acknowledged (in the
+// answers to publishes and retirements) for two different items, and every replica's epoch stays
+// the run's (a takeover continues the history) — both sampled during the run; at the end, once
+// etcd shows both brokers in sync, both brokers' logs (read read-only from their LMDB files
+// beside the running brokers) hold the run's epoch, the sites' head, and the same entry at every
+// seq, and each acknowledged seq holds the item it was acknowledged for.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <ctime>
+#include <functional>
 #include <iomanip>
 #include <cstdlib>
 #include <mutex>
@@ -52,6 +72,9 @@
 #include <sstream>
 #include <thread>
 
+#include "adapters/http.h"
+#include "common/lmdb.h"
+#include "ha/etcd.h"
 #include "tests/bench/bench_network.h"
 
 namespace {
@@ -89,6 +112,60 @@ struct Member {
   std::string id, country, role, key;  // key: path without .key/.pub
 };
 
+// --pair: one broker of the pair. `name` is its --pair-listen (what etcd's keys hold).
+struct PairedBroker {
+  std::string label, name, data, listen, fanout;
+  std::unique_ptr<Process> process;
+  bool held = false;  // down or paused on purpose by a fault: the keeper leaves it alone
+};
+
+// --pair: one member of the etcd cluster.
+struct EtcdNode {
+  std::string name, dir, client, peer;
+  std::unique_ptr<Process> process;
+};
+
+// --pair: the item an acknowledged publish or retirement says it got at a seq.
+struct SeqItem {
+  std::string kind, id, site;
+  uint64_t revision = 0;
+};
+
+// A port on 127.0.0.1 that nothing holds now, below the kernel's ephemeral range (32768 and up
+// here): a broker or etcd member started again on it must find it free, and a port of that
+// range may meanwhile be the local end of some connection.
+int quietPort(std::set<int>& taken) {
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = 20000 + static_cast<int>(rng() % 12000);
+    if (taken.count(port) != 0) continue;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) {
+      taken.insert(port);
+      return port;
+    }
+  }
+  return testing::freePort();
+}
+
+std::vector<std::string> splitList(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream in(list);
+  std::string one;
+  while (std::getline(in, one, ',')) {
+    if (!one.empty()) out.push_back(one);
+  }
+  return out;
+}
+
+uint64_t hashOf(std::string_view v) { return std::hash<std::string_view>{}(v); }
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -96,8 +173,8 @@ std::string lower(std::string s) {
 
 class Chaos {
  public:
-  Chaos(uint64_t seed, int siteCount, int networks)
-      : networks_(networks), rng_(seed), faultRng_(seed * 7919 + 1), sampleRng_(seed * 104729 + 3) {
+  Chaos(uint64_t seed, int siteCount, int networks, bool pair)
+      : networks_(networks), pair_(pair), rng_(seed), faultRng_(seed * 7919 + 1), sampleRng_(seed * 104729 + 3) {
     for (int i = 1; i <= siteCount; ++i) ids_.push_back("s" + std::to_string(i));
     const int first = networks_ == 2 ? (siteCount + 1) / 2 : siteCount;  // CASC's share
     for (int i = 0; i < siteCount; ++i) {
@@ -118,6 +195,10 @@ class Chaos {
   }
 
   ~Chaos() {
+    // The pair's brokers and etcd before the folder that holds their data goes.
+    stopKeeper();
+    for (auto& b : brokers_) b.process.reset();
+    for (auto& e : etcd_) e.process.reset();
     // The bridge first (it lives in CASC's folder and reads SEAJust's), then SEAJust, then CASC.
     if (networks_ == 2) nets_[0]->sites[kBridgeA].daemon.reset();
     nets_[1].reset();
@@ -133,6 +214,7 @@ class Chaos {
   static const char* networkName(int net) { return net == 0 ? "CASC" : "SEAJust"; }
 
   bool setup() {
+    if (pair_) return setupPair();
     if (networks_ == 1) {
       if (!nets_[0]->setup(ids_)) return false;
       for (const auto& id : ids_) {
@@ -202,6 +284,205 @@ class Chaos {
       return false;
     }
     return true;
+  }
+
+  // --pair: the sites enrolled in CASC (KG), a 3-member etcd cluster, the two brokers (the
+  // first to lead gets the other in sync), and the sites given both brokers.
+  bool setupPair() {
+    Bench& b = *nets_[0];
+    if (!std::filesystem::exists(kEtcd)) {
+      std::fprintf(stderr, "--pair needs etcd at %s (Debian's etcd-server)\n", kEtcd);
+      return false;
+    }
+    if (auto st = adapters::initHttp(); !st) {
+      std::fprintf(stderr, "libcurl: %s\n", st.error().message.c_str());
+      return false;
+    }
+    if (b.cli({"keygen", "--out", b.tmp / "root"}) != 0 || b.cli({"keygen", "--out", b.tmp / "broker"}) != 0) return false;
+    for (const auto& id : ids_) {
+      std::string cert;
+      if (b.cli({"keygen", "--out", b.tmp / id}) != 0 ||
+          b.cli({"enroll", "--root", b.tmp / "root.key", "--site", id, "--public", b.tmp / (id + ".pub"), "--country",
+                 "KG", "--network", "CASC", "--role", "authority"}, &cert) != 0) {
+        return false;
+      }
+      testing::writeText(b.tmp / (id + ".member"), cert);
+      b.members.push_back(b.tmp / (id + ".member"));
+    }
+    std::set<int> taken;
+    for (int i = 0; i < 3; ++i) {
+      EtcdNode& e = etcd_[i];
+      e.name = "etcd-" + std::to_string(i);
+      e.dir = b.tmp / e.name;
+      e.client = "http://127.0.0.1:" + std::to_string(quietPort(taken));
+      e.peer = "http://127.0.0.1:" + std::to_string(quietPort(taken));
+      etcdCluster_ += (i == 0 ? "" : ",") + e.name + "=" + e.peer;
+      etcdUrls_ += (i == 0 ? "" : ",") + e.client;
+    }
+    for (int i = 0; i < 3; ++i) startEtcd(i);
+    auto client = ha::EtcdClient::create(splitList(etcdUrls_));
+    auto keeperClient = ha::EtcdClient::create(splitList(etcdUrls_));
+    if (!client || !keeperClient) return false;
+    etcdClient_ = std::move(client).value();
+    keeperEtcd_ = std::move(keeperClient).value();
+    if (!testing::waitFor([&] { return etcdClient_->get(leaderKey()).ok(); }, 30s)) {
+      std::fprintf(stderr, "the etcd cluster (%s) did not answer within 30 s\n", etcdUrls_.c_str());
+      return false;
+    }
+    for (int i = 0; i < 2; ++i) {
+      PairedBroker& pb = brokers_[i];
+      pb.label = i == 0 ? "broker-a" : "broker-b";
+      pb.data = b.tmp / pb.label;
+      pb.name = "tcp://127.0.0.1:" + std::to_string(quietPort(taken));
+      pb.listen = "tcp://127.0.0.1:" + std::to_string(quietPort(taken));
+      pb.fanout = "tcp://127.0.0.1:" + std::to_string(quietPort(taken));
+    }
+    {
+      std::lock_guard lock(pairMutex_);
+      startPairBroker(0);
+      startPairBroker(1);
+    }
+    int first = -1;
+    if (!testing::waitFor([&] { return (first = leaderOf(*etcdClient_)) >= 0 && syncOf(*etcdClient_) == both(first); },
+                          40s)) {
+      std::fprintf(stderr, "the pair did not get a leader with its standby in sync within 40 s (sync \"%s\")\n",
+                   syncOf(*etcdClient_).c_str());
+      return false;
+    }
+    journal("pair: " + brokers_[first].label + " leads, sync \"" + both(first) + "\"");
+    for (const auto& id : ids_) {
+      Site& s = b.sites[id];
+      s.id = id;
+      s.dir = b.tmp / id;
+      if (b.cli({"init", "--site", s.dir, "--id", id, "--root", b.tmp / "root.pub", "--key", b.tmp / (id + ".key"),
+                 "--member", b.tmp / (id + ".member"), "--broker", brokers_[0].listen, "--broker", brokers_[1].listen,
+                 "--broker-key", b.tmp / "broker.pub", "--api", "127.0.0.1:0"}) != 0) {
+        return false;
+      }
+      if (!b.start(id)) {
+        std::fprintf(stderr, "site %s did not start\n", id.c_str());
+        return false;
+      }
+      alive_[id] = true;
+    }
+    // The run's epoch, as the sites hold it: it must be theirs (and the brokers') to the end.
+    if (!testing::waitFor([&] {
+          auto st = b.status(ids_[0]);
+          epoch0_ = st.is_object() ? st.value("cursorEpoch", "") : "";
+          return !epoch0_.empty() && epoch0_ != kNoEpoch;
+        }, 20s)) {
+      std::fprintf(stderr, "%s holds no epoch\n", ids_[0].c_str());
+      return false;
+    }
+    journal("pair: the run's epoch is " + epoch0_);
+    keeper_ = std::thread([this] { keep(); });
+    return true;
+  }
+
+  static constexpr const char* kEtcd = "/usr/bin/etcd";
+  static constexpr const char* kNoEpoch = "0000000000000000";
+  static std::string leaderKey() { return "/liaison/CASC/leader"; }
+  static std::string syncKey() { return "/liaison/CASC/sync"; }
+
+  // The sync key's value when broker `leading` leads with the other in sync.
+  std::string both(int leading) const { return brokers_[leading].name + " " + brokers_[1 - leading].name; }
+
+  // The index of the broker etcd names as leader; -1 when none (or etcd did not answer).
+  int leaderOf(ha::EtcdClient& etcd) {
+    auto v = etcd.get(leaderKey());
+    if (!v.ok() || !v->has_value()) return -1;
+    for (int i = 0; i < 2; ++i) {
+      if (brokers_[i].name == (*v)->value) return i;
+    }
+    return -1;
+  }
+  std::string syncOf(ha::EtcdClient& etcd) {
+    auto v = etcd.get(syncKey());
+    return v.ok() && v->has_value() ? (*v)->value : std::string();
+  }
+
+  // Starts etcd member i (on its data: a member started again rejoins the cluster).
+  void startEtcd(int i) {
+    EtcdNode& e = etcd_[i];
+    e.process = std::make_unique<Process>(
+        std::vector<std::string>{kEtcd, "--name", e.name, "--data-dir", e.dir, "--listen-client-urls", e.client,
+                                 "--advertise-client-urls", e.client, "--listen-peer-urls", e.peer,
+                                 "--initial-advertise-peer-urls", e.peer, "--initial-cluster", etcdCluster_,
+                                 "--initial-cluster-state", "new", "--initial-cluster-token", "liaison-chaos"},
+        nets_[0]->tmp / (e.name + ".log"));
+  }
+
+  // Starts broker i (again: same ports, same data). The caller holds pairMutex_.
+  void startPairBroker(int i) {
+    Bench& b = *nets_[0];
+    PairedBroker& pb = brokers_[i];
+    std::vector<std::string> argv = {b.bin + "/liaison-broker", "--data", pb.data, "--root", b.tmp / "root.pub",
+                                     "--key", b.tmp / "broker.key", "--listen", pb.listen, "--fanout", pb.fanout,
+                                     "--etcd", etcdUrls_, "--pair-listen", pb.name, "--pair-peer",
+                                     brokers_[1 - i].name, "--lease", "2"};
+    for (const auto& m : b.members) {
+      argv.push_back("--member");
+      argv.push_back(m);
+    }
+    pb.process = std::make_unique<Process>(argv, b.tmp / (pb.label + ".log"));
+    ++brokerStarts_;
+  }
+
+  // --pair: a thread of its own, all along the run. A broker that exited by itself (a leader
+  // that lost its lease: status 1) and that no fault holds down is started again at once; the
+  // leader key is watched (changes of leader, the longest time without one).
+  void keep() {
+    std::string last;
+    bool leaderless = false;
+    Steady::time_point since = Steady::now();  // without a leader since (when leaderless)
+    while (!keeperStop_) {
+      std::this_thread::sleep_for(250ms);
+      {
+        std::lock_guard lock(pairMutex_);
+        for (int i = 0; i < 2; ++i) {
+          PairedBroker& pb = brokers_[i];
+          if (pb.held || (pb.process && pb.process->running())) continue;
+          const int code = pb.process ? pb.process->stop() : -1;
+          ++selfExits_;
+          journal(pb.label + " exited by itself (status " + std::to_string(code) + "); started again");
+          startPairBroker(i);
+        }
+      }
+      auto v = keeperEtcd_->get(leaderKey());
+      if (!v.ok()) continue;  // etcd has no quorum, or no member answered: unknown
+      const std::string name = v->has_value() ? (*v)->value : "";
+      const auto now = Steady::now();
+      if (name.empty()) {
+        if (!leaderless) since = now;
+        leaderless = true;
+        continue;
+      }
+      if (leaderless) {
+        noLeaderLongest_ = std::max(noLeaderLongest_, std::chrono::duration<double>(now - since).count());
+        leaderless = false;
+      }
+      if (name != last) {
+        if (!last.empty()) ++leaderChanges_;
+        const int faulted = leaderFaulted_.load();
+        const int64_t at = faulted >= 0 && brokers_[faulted].name != name ? leaderFaultAt_.exchange(0) : 0;
+        if (at != 0) {  // the other broker took over after a kill -9 or SIGSTOP of the leader
+          const double took = static_cast<double>(nowMs() - at) / 1000.0;
+          ++takeovers_;
+          takeoverMax_ = std::max(takeoverMax_, took);
+          takeoverSum_ += took;
+        }
+        std::string label = name;
+        for (const auto& pb : brokers_) {
+          if (pb.name == name) label = pb.label;
+        }
+        journal("etcd: the leader is " + label);
+        last = name;
+      }
+    }
+  }
+  void stopKeeper() {
+    keeperStop_ = true;
+    if (keeper_.joinable()) keeper_.join();
   }
 
   // One network made with the real `liaison` command in b.tmp: root, broker (started, on
@@ -315,6 +596,7 @@ class Chaos {
                                                           "\"" + recordExtra(node.country));
         auto r = http.Post("/v1/publish?name=chaos.json", h, body, "application/json");
         op.outcome = !r ? "unknown" : r->status == 200 ? "acked" : r->status == 422 || r->status == 400 ? "refused" : "unknown";
+        if (pair_ && op.outcome == "acked") noteSeq(json::parse(r->body, nullptr, false), op);
       } else if (dice < 80) {
         op.kind = "retire";
         std::lock_guard lock(historyMutex_);
@@ -366,6 +648,7 @@ class Chaos {
           uint64_t& next = nextRevision_[op.id];
           next = std::max(next, op.revision);
         }
+        if (pair_ && op.outcome == "acked") noteSeq(json::parse(r->body, nullptr, false), op);
       }
       record(op);
     }
@@ -419,6 +702,22 @@ class Chaos {
     return p;
   }
 
+  // --pair: the seq an acknowledged publish or retirement of one item got (none when the broker
+  // ignored it as held already). Two different items acknowledged at one seq: two histories.
+  void noteSeq(const json& answer, const Op& op) {
+    if (!answer.is_object() || answer.value("ignored", 0) != 0 || answer.value("count", 0) != 1) return;
+    const uint64_t first = answer.value("firstSeq", uint64_t{0}), last = answer.value("lastSeq", uint64_t{0});
+    if (first == 0 || first != last) return;
+    std::lock_guard lock(historyMutex_);
+    auto [it, added] = ackedSeqs_.emplace(last, SeqItem{op.kind, op.id, op.site, op.revision});
+    if (!added && (it->second.id != op.id || it->second.revision != op.revision)) {
+      violation("seq " + std::to_string(last) + " of epoch " + epoch0_ + " was acknowledged for two items: " +
+                it->second.kind + " " + it->second.id + " revision " + std::to_string(it->second.revision) + " (from " +
+                it->second.site + ") and " + op.kind + " " + op.id + " revision " + std::to_string(op.revision) +
+                " (from " + op.site + ")");
+    }
+  }
+
   void record(const Op& op) {
     std::lock_guard lock(historyMutex_);
     ++ops_[op.kind + " " + op.outcome];
@@ -441,6 +740,11 @@ class Chaos {
       int dice = static_cast<int>(faultRng_() % 100);
       // One network: 20 broker, 45 site, 20 map full, 15 SIGSTOP. Two: 10 + 10 brokers, 15
       // bridge, 27 site, 18 map full, 20 SIGSTOP (of a site, or of the bridge one time in four).
+      // A pair: 35 of the pair (pairFault), then 30 site, 20 map full, 15 SIGSTOP.
+      if (pair_ && dice < 35) {
+        pairFault(dice);
+        continue;
+      }
       const bool two = networks_ == 2;
       if (dice < 20) {  // a broker dies and comes back
         const int net = two && dice >= 10 ? 1 : 0;
@@ -519,6 +823,109 @@ class Chaos {
     }
   }
 
+  // --pair faults, by `dice` (0..34): kill -9 of the leader (10), of the standby (7), of both one
+  // after the other (5); SIGSTOP of the leader for longer than its lease (7); kill -9 of an etcd
+  // member (6). The leader is the one etcd's leader key names; with none, the fault is skipped.
+  void pairFault(int dice) {
+    auto wait = [&](int base, int spread) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(base + static_cast<int>(faultRng_() % spread)));
+    };
+    if (dice >= 29) {  // an etcd member dies and comes back on its data
+      const int i = static_cast<int>(faultRng_() % 3);
+      journal("kill -9 " + etcd_[i].name);
+      etcd_[i].process->kill9();
+      ++faults_["kill -9 etcd member"];
+      wait(1000, 3000);
+      journal("start " + etcd_[i].name);
+      startEtcd(i);
+      return;
+    }
+    const int leader = leaderOf(*etcdClient_);
+    const char* what = dice < 10 ? "leader" : dice < 17 ? "standby" : dice < 22 ? "both brokers" : "SIGSTOP leader";
+    if (leader < 0) {
+      journal(std::string("etcd names no leader now: fault on the ") + what + " skipped");
+      ++pairSkipped_;
+      return;
+    }
+    if (dice < 22) {  // kill -9, then started again after a few seconds
+      const int first = dice >= 10 && dice < 17 ? 1 - leader : leader;
+      if (dice < 10) timeTakeover(leader);
+      killBroker(first, first == leader ? "leader" : "standby");
+      ++faults_[dice < 10 ? "kill -9 leader" : dice < 17 ? "kill -9 standby" : "kill -9 both brokers"];
+      if (dice >= 17) {  // the other one too: before it can take over, or once it leads
+        wait(200, 3000);
+        killBroker(1 - first, leaderOf(*etcdClient_) == 1 - first ? "the new leader" : "the other");
+      }
+      wait(1000, 3000);
+      const bool otherFirst = dice >= 17 && faultRng_() % 2 == 0;
+      restartBroker(otherFirst ? 1 - first : first);
+      if (dice >= 17) {
+        wait(0, 1000);
+        restartBroker(otherFirst ? first : 1 - first);
+      }
+      return;
+    }
+    // SIGSTOP of the leader for longer than its lease: on SIGCONT it must stop leading (it exits;
+    // started again, it follows the new leader).
+    PairedBroker& pb = brokers_[leader];
+    timeTakeover(leader);
+    {
+      std::lock_guard lock(pairMutex_);
+      pb.held = true;
+      journal("SIGSTOP " + pb.label + " (leader)");
+      pb.process->pause();
+    }
+    ++faults_["SIGSTOP leader"];
+    wait(3000, 1000);
+    {
+      std::lock_guard lock(pairMutex_);
+      pb.process->resume();
+      journal("SIGCONT " + pb.label);
+    }
+    const bool exited = testing::waitFor([&] {
+      std::lock_guard lock(pairMutex_);
+      return !pb.process->running();
+    }, 10s);
+    std::lock_guard lock(pairMutex_);
+    if (exited) {
+      const int code = pb.process->stop();
+      ++exitsAfterPause_;
+      journal(pb.label + " exited after SIGCONT (status " + std::to_string(code) + "); started again");
+      if (leaderFaulted_ == leader) leaderFaultAt_ = 0;
+      startPairBroker(leader);
+    } else {
+      ++pausedKeptRunning_;
+      const int now = leaderOf(*etcdClient_);
+      journal(pb.label + " still runs 10 s after SIGCONT (etcd's leader: " + (now < 0 ? "none" : brokers_[now].label) + ")");
+    }
+    pb.held = false;
+  }
+
+  static int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch()).count();
+  }
+
+  // A takeover is timed from a kill -9 (alone) or a SIGSTOP of the leader to etcd naming the
+  // other broker; not when the leader is back (started again) before that.
+  void timeTakeover(int leader) {
+    leaderFaulted_ = leader;
+    leaderFaultAt_ = nowMs();
+  }
+
+  void killBroker(int i, const std::string& as) {
+    std::lock_guard lock(pairMutex_);
+    journal("kill -9 " + brokers_[i].label + " (" + as + ")");
+    if (brokers_[i].process) brokers_[i].process->kill9();
+    brokers_[i].held = true;
+  }
+  void restartBroker(int i) {
+    if (leaderFaulted_ == i) leaderFaultAt_ = 0;
+    std::lock_guard lock(pairMutex_);
+    journal("start " + brokers_[i].label);
+    startPairBroker(i);
+    brokers_[i].held = false;
+  }
+
   // map_size_mb = 1 in the site's site.toml: LMDB then maps no more than the file already
   // holds, so the next write that needs a page fails with MDB_MAP_FULL. `false` removes it.
   void setMapLimit(const std::string& id, bool full) {
@@ -547,8 +954,10 @@ class Chaos {
   // Reads a random record at a random site (from its LMDB files, with the command) and checks
   // that its revision never goes back there.
   void sample(std::atomic<bool>& stop) {
+    uint64_t tick = 0;
     while (!stop) {
       std::this_thread::sleep_for(50ms);
+      if (pair_ && ++tick % 20 == 0) checkEpochAt(randomSite(sampleRng_), false);
       std::string site = randomSite(sampleRng_);
       const std::string& country = countries_[sampleRng_() % countries_.size()];
       std::string id = recordPrefix(country) + std::to_string(sampleRng_() % static_cast<uint64_t>(poolSize()));
@@ -567,6 +976,24 @@ class Chaos {
       }
       seen = std::max(seen, rev);
     }
+  }
+
+  // --pair: the site's cursor (and the broker it last heard) are in the run's epoch: a takeover
+  // continues the history. A site that does not answer is not judged, unless `final`.
+  void checkEpochAt(const std::string& site, bool final) {
+    auto st = get(site, "/v1/status", 5);
+    if (!st.is_object()) {
+      if (final) violation("the status of " + site + " could not be read");
+      return;
+    }
+    for (const char* key : {"cursorEpoch", "brokerEpoch"}) {
+      const std::string e = st.value(key, "");
+      if (!e.empty() && e != kNoEpoch && e != epoch0_) {
+        violation(site + "'s " + key + " is " + e + ", not the run's epoch " + epoch0_);
+      }
+    }
+    std::lock_guard lock(historyMutex_);
+    ++epochSamples_;
   }
 
   // The sites whose replicas are checked for convergence: the run's, and both sides of the bridge.
@@ -621,8 +1048,14 @@ class Chaos {
   double converge() {
     auto t0 = Steady::now();
     journal("load and faults stopped; everything back up, converging");
-    for (int net = 0; net < networks_; ++net) {
-      if (!nets_[net]->broker->running()) nets_[net]->startBroker();
+    if (pair_) {  // the keeper starts again any broker that is down; etcd's members here
+      for (int i = 0; i < 3; ++i) {
+        if (!etcd_[i].process->running()) startEtcd(i);
+      }
+    } else {
+      for (int net = 0; net < networks_; ++net) {
+        if (!nets_[net]->broker->running()) nets_[net]->startBroker();
+      }
     }
     if (networks_ == 2) {
       nets_[0]->sites[kBridgeA].daemon->resume();
@@ -704,6 +1137,155 @@ class Chaos {
       violation("the CASC broker's log holds " + std::to_string(heads_[0]) + " items and SEAJust's " +
                 std::to_string(heads_[1]) + ": some item is in one of them twice, or not at all");
     }
+    if (pair_) checkPair();
+  }
+
+  // A broker's log as its LMDB files hold it now, read (read-only) beside the running broker:
+  // the epoch and head from `meta`, and each entry (seq, [i64 acceptedAt][envelope]) to `each`
+  // (none when null). False, with `error`, when it cannot be read.
+  static bool readBrokerLog(const std::string& dir, uint64_t& epoch, uint64_t& head,
+                            const std::function<void(uint64_t, std::string_view)>& each, std::string& error) {
+    lmdb::Env::Options options;
+    options.readOnly = true;
+    options.mapSize = size_t{8} << 30;  // the broker's map (address space only)
+    auto env = lmdb::Env::open(dir, options);
+    if (!env) {
+      error = env.error().message;
+      return false;
+    }
+    auto txn = lmdb::Txn::beginRead(*env);
+    if (!txn) {
+      error = txn.error().message;
+      return false;
+    }
+    auto meta = lmdb::openDbi(*txn, "meta", 0);
+    auto log = lmdb::openDbi(*txn, "log", 0);
+    if (!meta || !log) {
+      error = "no meta or log database";
+      return false;
+    }
+    auto u64 = [&](const char* key) {
+      auto v = txn->get(*meta, key);
+      uint64_t out = 0;
+      if (v && *v && (*v)->size() == 8) std::memcpy(&out, (*v)->data(), 8);
+      return out;
+    };
+    epoch = u64("epoch");
+    head = u64("head");
+    if (!each) return true;
+    auto cursor = lmdb::Cursor::open(*txn, *log);
+    if (!cursor) {
+      error = cursor.error().message;
+      return false;
+    }
+    std::string_view key, value;
+    for (bool at = cursor->seek({}, MDB_FIRST, &key, &value); at; at = cursor->seek({}, MDB_NEXT, &key, &value)) {
+      uint64_t seq = 0;
+      for (size_t i = 0; i < key.size() && i < 8; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+      each(seq, value);
+    }
+    return true;
+  }
+
+  static std::string hex(uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+  }
+
+  // --pair, at the end (nothing stopped): once etcd shows a leader with its standby in sync and
+  // both brokers' logs at the sites' head, both logs are in the run's epoch and hold the same
+  // entry at every seq; each acknowledged seq holds the item it was acknowledged for (its id,
+  // and a publish's revision, in the envelope's text); every site is in the run's epoch.
+  void checkPair() {
+    int leader = -1;
+    std::string sync, waiting;
+    uint64_t epochs[2] = {0, 0}, heads[2] = {0, 0};
+    const long long sitesHead = heads_.empty() ? -1 : heads_[0];
+    bool settledPair = testing::waitFor([&] {
+      leader = leaderOf(*etcdClient_);
+      sync = syncOf(*etcdClient_);
+      if (leader < 0 || sync != both(leader)) {
+        waiting = "etcd's leader " + std::string(leader < 0 ? "none" : brokers_[leader].label) + ", sync \"" + sync + "\"";
+        return false;
+      }
+      for (int i = 0; i < 2; ++i) {
+        std::string error;
+        if (!readBrokerLog(brokers_[i].data, epochs[i], heads[i], nullptr, error)) {
+          waiting = brokers_[i].label + "'s log: " + error;
+          return false;
+        }
+      }
+      if (heads[0] != heads[1] || static_cast<long long>(heads[leader]) != sitesHead) {
+        waiting = "heads " + std::to_string(heads[0]) + " (broker-a) and " + std::to_string(heads[1]) +
+                  " (broker-b), the sites at " + std::to_string(sitesHead);
+        return false;
+      }
+      return true;
+    }, 90s);
+    if (!settledPair) violation("the pair did not settle within 90 s: " + waiting);
+    pairLeaderEnd_ = leader < 0 ? "none" : brokers_[leader].label;
+    pairSyncEnd_ = sync;
+    for (int i = 0; i < 2; ++i) {
+      if (hex(epochs[i]) != epoch0_) {
+        violation(brokers_[i].label + "'s log is in epoch " + hex(epochs[i]) + ", not the run's epoch " + epoch0_);
+      }
+    }
+    // Entry by entry: broker-a's (a hash per seq), then broker-b's against it.
+    std::map<uint64_t, uint64_t> hashes;
+    uint64_t counted[2] = {0, 0}, differ = 0;
+    std::set<uint64_t> ackedSeen[2];
+    auto checkAcked = [&](int i, uint64_t seq, std::string_view entry) {
+      auto it = ackedSeqs_.find(seq);
+      if (it == ackedSeqs_.end()) return;
+      ackedSeen[i].insert(seq);
+      const SeqItem& a = it->second;
+      const std::string id = a.id + std::string(1, '\0');
+      const std::string notes = "chaos " + std::to_string(a.revision) + std::string(1, '\0');
+      if (entry.find(id) == std::string_view::npos || (a.kind == "publish" && entry.find(notes) == std::string_view::npos)) {
+        violation("seq " + std::to_string(seq) + " was acknowledged for " + a.kind + " " + a.id + " revision " +
+                  std::to_string(a.revision) + " (from " + a.site + ") but " + brokers_[i].label +
+                  "'s log holds another item there");
+      }
+    };
+    for (int i = 0; i < 2; ++i) {
+      std::string error;
+      uint64_t epoch = 0, head = 0;
+      bool read = readBrokerLog(brokers_[i].data, epoch, head, [&](uint64_t seq, std::string_view entry) {
+        ++counted[i];
+        checkAcked(i, seq, entry);
+        const uint64_t h = hashOf(entry);
+        if (i == 0) {
+          hashes[seq] = h;
+          return;
+        }
+        auto it = hashes.find(seq);
+        if (it == hashes.end() || it->second != h) {
+          if (++differ <= 20) {
+            violation("seq " + std::to_string(seq) + ": broker-b's entry " +
+                      (it == hashes.end() ? "is not in broker-a's log" : "differs from broker-a's"));
+          }
+        }
+        if (it != hashes.end()) hashes.erase(it);
+      }, error);
+      if (!read) violation(brokers_[i].label + "'s log could not be read: " + error);
+    }
+    for (const auto& [seq, h] : hashes) {
+      if (++differ <= 20) violation("seq " + std::to_string(seq) + " is in broker-a's log, not in broker-b's");
+    }
+    if (differ > 20) violation(std::to_string(differ) + " seqs differ between the two brokers' logs in all");
+    for (int i = 0; i < 2; ++i) {
+      for (const auto& [seq, a] : ackedSeqs_) {
+        if (ackedSeen[i].count(seq) == 0) {
+          violation("seq " + std::to_string(seq) + " (acknowledged for " + a.kind + " " + a.id + ") is not in " +
+                    brokers_[i].label + "'s log");
+        }
+      }
+    }
+    pairLogItems_[0] = counted[0];
+    pairLogItems_[1] = counted[1];
+    for (const auto& id : ids_) checkEpochAt(id, true);
+    stopKeeper();  // its figures are the report's now
   }
 
   void checkRecords() {
@@ -890,8 +1472,9 @@ class Chaos {
   }
 
   void report(double seconds, double convergeSeconds, double checkSeconds, uint64_t seed) {
-    std::printf("chaos run: %.0f s, seed %llu, %d network%s, %zu sites", seconds,
-                static_cast<unsigned long long>(seed), networks_, networks_ == 2 ? "s" : "", ids_.size());
+    std::printf("chaos run: %.0f s, seed %llu, %d network%s, %zu sites%s", seconds,
+                static_cast<unsigned long long>(seed), networks_, networks_ == 2 ? "s" : "", ids_.size(),
+                pair_ ? ", a broker pair" : "");
     if (networks_ == 2) {
       std::printf(" (CASC:");
       for (const auto& id : ids_) {
@@ -918,6 +1501,24 @@ class Chaos {
     std::printf("revision samples: %llu", static_cast<unsigned long long>(samples_));
     if (networks_ == 2) std::printf(" (%llu of records of another country)", static_cast<unsigned long long>(foreignSamples_));
     std::printf("\n");
+    if (pair_) {
+      std::printf("broker pair (etcd of 3 members, lease 2 s):\n");
+      std::printf("  pair faults skipped (no leader in etcd): %llu\n", static_cast<unsigned long long>(pairSkipped_));
+      std::printf("  broker starts: %llu; exits by themselves: %llu, and after SIGCONT: %llu; paused leaders still "
+                  "running 10 s after SIGCONT: %llu\n",
+                  static_cast<unsigned long long>(brokerStarts_), static_cast<unsigned long long>(selfExits_),
+                  static_cast<unsigned long long>(exitsAfterPause_), static_cast<unsigned long long>(pausedKeptRunning_));
+      std::printf("  changes of leader seen in etcd: %llu; longest time without a leader key: %.1f s\n",
+                  static_cast<unsigned long long>(leaderChanges_), noLeaderLongest_);
+      std::printf("  takeovers after a kill -9 or SIGSTOP of the leader: %llu, in %.1f s at most (%.1f s mean)\n",
+                  static_cast<unsigned long long>(takeovers_), takeoverMax_,
+                  takeovers_ == 0 ? 0.0 : takeoverSum_ / static_cast<double>(takeovers_));
+      std::printf("  acknowledged seqs checked: %zu; epoch samples: %llu (epoch %s)\n", ackedSeqs_.size(),
+                  static_cast<unsigned long long>(epochSamples_), epoch0_.c_str());
+      std::printf("  at the end: leader %s, sync \"%s\"; log entries broker-a %llu, broker-b %llu; sites at %lld\n",
+                  pairLeaderEnd_.c_str(), pairSyncEnd_.c_str(), static_cast<unsigned long long>(pairLogItems_[0]),
+                  static_cast<unsigned long long>(pairLogItems_[1]), heads_.empty() ? -1LL : heads_[0]);
+    }
     if (networks_ == 2) {
       std::printf("records at every replica of both networks: %zu (%zu published in CASC, %zu in SEAJust)\n", records_,
                   recordsOf_[0], recordsOf_[1]);
@@ -967,7 +1568,25 @@ class Chaos {
 
  private:
   int networks_;
+  bool pair_ = false;
   std::unique_ptr<Bench> nets_[2];  // CASC (or the one network), SEAJust
+  // --pair: the brokers, etcd, a client of etcd for the fault thread (then the checks) and one
+  // for the keeper; pairMutex_ guards the brokers' processes and `held`.
+  PairedBroker brokers_[2];
+  EtcdNode etcd_[3];
+  std::string etcdCluster_, etcdUrls_, epoch0_;
+  std::unique_ptr<ha::EtcdClient> etcdClient_, keeperEtcd_;
+  std::mutex pairMutex_;
+  std::thread keeper_;
+  std::atomic<bool> keeperStop_{false};
+  std::map<uint64_t, SeqItem> ackedSeqs_;  // seq → the item acknowledged at it
+  uint64_t brokerStarts_ = 0, selfExits_ = 0, exitsAfterPause_ = 0, pausedKeptRunning_ = 0, pairSkipped_ = 0;
+  uint64_t leaderChanges_ = 0, epochSamples_ = 0, pairLogItems_[2] = {0, 0};
+  double noLeaderLongest_ = 0, takeoverMax_ = 0, takeoverSum_ = 0;
+  uint64_t takeovers_ = 0;
+  std::atomic<int64_t> leaderFaultAt_{0};  // steady ms of the last kill or SIGSTOP of the leader (0: none pending)
+  std::atomic<int> leaderFaulted_{-1};     // which broker that was
+  std::string pairLeaderEnd_, pairSyncEnd_;
   std::vector<std::string> ids_;
   std::map<std::string, Node> nodes_;
   std::vector<std::string> countries_;
@@ -997,29 +1616,42 @@ int main(int argc, char** argv) {
   int duration = 60, sites = 4, networks = 2;
   uint64_t seed = 0;
   std::string keep;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool pair = false, networksGiven = false, bad = false;
+  for (int i = 1; i < argc && !bad; ++i) {
     std::string a = argv[i];
-    if (a == "--duration") duration = std::stoi(argv[i + 1]);
-    else if (a == "--seed") seed = std::stoull(argv[i + 1]);
-    else if (a == "--sites") sites = std::stoi(argv[i + 1]);
-    else if (a == "--networks") networks = std::stoi(argv[i + 1]);
-    else if (a == "--keep-logs") keep = argv[i + 1];
-    else {
-      std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]\n");
-      return 2;
+    if (a == "--pair") {
+      pair = true;
+      continue;
     }
+    if (i + 1 >= argc) {
+      bad = true;
+      break;
+    }
+    std::string v = argv[++i];
+    if (a == "--duration") duration = std::stoi(v);
+    else if (a == "--seed") seed = std::stoull(v);
+    else if (a == "--sites") sites = std::stoi(v);
+    else if (a == "--networks") networks = std::stoi(v), networksGiven = true;
+    else if (a == "--keep-logs") keep = v;
+    else bad = true;
   }
-  if (argc % 2 == 0 || (networks != 1 && networks != 2)) {
-    std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--keep-logs DIR]\n");
+  if (pair && networksGiven && networks != 1) {
+    std::fprintf(stderr, "liaison-chaos: --pair runs one network (its broker a pair): --networks 1 or nothing\n");
+    return 2;
+  }
+  if (pair) networks = 1;
+  if (bad || (networks != 1 && networks != 2)) {
+    std::fprintf(stderr, "usage: liaison-chaos [--duration SECONDS] [--seed N] [--sites N] [--networks 1|2] [--pair] "
+                         "[--keep-logs DIR]\n");
     return 2;
   }
   if (seed == 0) seed = std::random_device{}() | 1;
   if (sites < 4) sites = 4;
-  std::printf("liaison-chaos --duration %d --seed %llu --sites %d --networks %d\n", duration,
-              static_cast<unsigned long long>(seed), sites, networks);
+  std::printf("liaison-chaos --duration %d --seed %llu --sites %d --networks %d%s\n", duration,
+              static_cast<unsigned long long>(seed), sites, networks, pair ? " --pair" : "");
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
-  Chaos chaos(seed, sites, networks);
+  Chaos chaos(seed, sites, networks, pair);
   auto logDir = [&] {
     if (!keep.empty()) return keep;
     const char* tmp = std::getenv("TMPDIR");
