@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "common/encoding.h"
+
 namespace liaison::broker {
 
 namespace {
@@ -11,16 +13,6 @@ namespace {
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::vector<std::string> splitEndpoints(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream in(list);
-  std::string one;
-  while (std::getline(in, one, ',')) {
-    if (!one.empty()) out.push_back(one);
-  }
-  return out;
 }
 
 }  // namespace
@@ -41,7 +33,7 @@ Result<std::unique_ptr<PairControl>> PairControl::start(const std::string& etcd,
   if (self.empty() || self.find(' ') != std::string::npos) {
     return makeError(Errc::kInvalidInput, "--pair-listen " + self + ": a broker's name has no spaces");
   }
-  auto endpoints = splitEndpoints(etcd);
+  auto endpoints = splitList(etcd);
   if (endpoints.empty()) return makeError(Errc::kInvalidInput, "--etcd: no endpoint");
   // Each etcd call must end well within the lease, so that a renewal is tried several times.
   const auto timeout = std::chrono::milliseconds(std::max<int64_t>(100, ttl.count() * 1000 / 8));

@@ -154,16 +154,6 @@ int quietPort(std::set<int>& taken) {
   return testing::freePort();
 }
 
-std::vector<std::string> splitList(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream in(list);
-  std::string one;
-  while (std::getline(in, one, ',')) {
-    if (!one.empty()) out.push_back(one);
-  }
-  return out;
-}
-
 uint64_t hashOf(std::string_view v) { return std::hash<std::string_view>{}(v); }
 
 std::string lower(std::string s) {
