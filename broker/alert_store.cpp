@@ -4,12 +4,16 @@
 namespace liaison::broker {
 
 Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& dir, size_t mapSize) {
-  MDB_dbi alerts = 0, envelopes = 0;
-  auto env = lmdb::openWithDatabases(dir, mapSize, {{&alerts, "alerts"}, {&envelopes, "envelopes"}});
+  MDB_dbi alerts = 0, envelopes = 0, requests = 0, blobs = 0;
+  // The order is the pair's too: a standby applies the leader's journal by database handle.
+  auto env = lmdb::openWithDatabases(dir, mapSize, {{&alerts, "alerts"}, {&envelopes, "envelopes"},
+                                                    {&requests, "requests"}, {&blobs, "rblobs"}});
   if (!env) return env.error();
   std::unique_ptr<LmdbAlertStore> store(new LmdbAlertStore(std::move(env).value()));
   store->alerts_ = alerts;
   store->envelopes_ = envelopes;
+  store->requests_ = requests;
+  store->blobs_ = blobs;
   return store;
 }
 

@@ -23,6 +23,7 @@
 
 #include "broker/alert_store.h"
 #include "broker/pair.h"
+#include "broker/requests.h"
 #include "broker/store.h"
 #include "bus/protocol.h"
 #include "bus/zap.h"
@@ -140,6 +141,9 @@ class Broker {
     for (const auto& file : o_.members) LIAISON_TRY(admitMember(file));
     alerts_ = std::make_unique<AlertRouter>(*alertStore_, *core_, clock_, o_.network);
     LIAISON_TRY(alerts_->load());
+    requests_ = std::make_unique<RequestRouter>(alertStore_->env(), alertStore_->requestsDb(),
+                                                alertStore_->requestBlobsDb(), *core_, keys_, clock_, o_.network);
+    LIAISON_TRY(requests_->load());
     membershipChanged();
     leader_ = true;
     spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}{}", o_.network,
@@ -161,10 +165,12 @@ class Broker {
       }
       if (leader_ && now >= nextTick) {
         alerts_->tick(steadyMs());
+        requests_->tick(steadyMs());
         giveBack_.note(handled_, steadyMs());
         nextTick = now + std::chrono::milliseconds(100);
       }
       if (leader_) flushAlerts();
+      if (leader_) flushRequests();
       if (metricsWanted_.load()) renderMetrics();
       if (leader_ && now >= nextBeat) {
         publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
@@ -214,6 +220,7 @@ class Broker {
         ++handled_;
       }
       flushAlerts();  // one transaction for the alert work of the whole drain
+      flushRequests();
     }
     report();
     spdlog::info("broker stopping at head={}", core_ ? core_->head() : 0);
@@ -283,6 +290,26 @@ class Broker {
         if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
         // Not sent: the router tries again when the site is back (or its queue has room).
         if (delivery != nullptr) alerts_->undeliverable(o.site, delivery->key, sent.error().code == Errc::kNotFound);
+      });
+    }
+  }
+
+  // The same for MLA requests: their custody is written, then the replies and deliveries go.
+  void flushRequests() {
+    auto st = requests_->commit();
+    if (!st) {
+      spdlog::error("request custody not stored: {}", st.error().message);
+      return;
+    }
+    for (auto& outgoing : requests_->takeOutgoing()) {
+      out([this, o = std::move(outgoing)] {
+        auto route = routes_.find(o.site);
+        Status sent = route == routes_.end()
+                          ? makeError(Errc::kNotFound, "no connection")
+                          : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
+        if (sent) return;
+        if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
+        if (o.message.op != "reply" && !o.message.keys.empty()) requests_->undeliverable(o.message.keys[0]);
       });
     }
   }
@@ -743,6 +770,8 @@ class Broker {
     routes_[site] = peer;
     if (auto* alert = std::get_if<bus::AlertRequest>(&*decoded)) {
       alerts_->handle(site, *alert, steadyMs());
+    } else if (auto* request = std::get_if<bus::RequestMsg>(&*decoded)) {
+      requests_->handle(site, *request, steadyMs());
     } else if (auto* submit = std::get_if<bus::SubmitRequest>(&*decoded)) {
       std::vector<bus::Entry> fanout;
       const auto from = Steady::now();
@@ -1046,6 +1075,20 @@ class Broker {
       m.counter("liaison_broker_alerts_refused_total", "Alert requests refused, by reason.", static_cast<double>(n),
                 {{"reason", reason}});
     }
+    const auto& rq = requests_->counters();
+    const Count requestCounts[] = {
+        {"liaison_broker_requests_accepted_total", "MLA requests whose every chunk is stored (signed \"accepted\").", rq.accepted},
+        {"liaison_broker_request_chunks_total", "Encrypted chunks of MLA requests stored.", rq.chunks},
+        {"liaison_broker_request_chunk_bytes_total", "Bytes of encrypted chunks stored.", rq.chunkBytes},
+        {"liaison_broker_request_chunks_served_total", "Chunks served to recipients.", rq.chunksServed},
+        {"liaison_broker_request_steps_total", "Signed steps of MLA requests stored.", rq.steps},
+        {"liaison_broker_request_deliveries_total", "Offers and steps sent to sites, resends included.", rq.deliveries}};
+    for (const auto& c : requestCounts) m.counter(c.name, c.help, static_cast<double>(c.n));
+    for (const auto& [reason, n] : rq.refused) {
+      m.counter("liaison_broker_requests_refused_total", "MLA request messages refused, by reason.",
+                static_cast<double>(n), {{"reason", reason}});
+    }
+    m.gauge("liaison_broker_requests", "MLA requests in custody.", static_cast<double>(requests_->inCustody()));
     auto states = alerts_->states();
     for (const auto& [state, n] : states.alerts) {
       m.gauge("liaison_broker_alerts", "Alerts in custody, by state.", static_cast<double>(n), {{"state", state}});
@@ -1120,6 +1163,7 @@ class Broker {
   std::unique_ptr<Core> core_;
   std::unique_ptr<LmdbAlertStore> alertStore_;
   std::unique_ptr<AlertRouter> alerts_;
+  std::unique_ptr<RequestRouter> requests_;
   std::map<std::string, std::string> routes_;  // site → routing id of its request socket
   std::unique_ptr<bus::Context> ctx_;
   std::unique_ptr<bus::ZapHandler> zap_;

@@ -1,5 +1,7 @@
 #include "bus/protocol.h"
 
+#include <set>
+
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -133,6 +135,25 @@ std::string encode(const Message& message) {
           auto b = root.initDelivery();
           b.setKey(m.key);
           b.setEnvelope(kj::arrayPtr(m.envelope.data(), m.envelope.size()));
+        } else if constexpr (std::is_same_v<T, RequestMsg>) {
+          auto b = root.initRequest();
+          b.setRequestId(m.requestId);
+          b.setOp(m.op);
+          b.setId(m.id);
+          b.setFile(m.file);
+          b.setIndex(m.index);
+          b.setData(kj::arrayPtr(m.data.data(), m.data.size()));
+          auto steps = b.initSteps(static_cast<unsigned>(m.steps.size()));
+          for (size_t i = 0; i < m.steps.size(); ++i) {
+            steps.set(static_cast<unsigned>(i), kj::arrayPtr(m.steps[i].data(), m.steps[i].size()));
+          }
+          auto keys = b.initKeys(static_cast<unsigned>(m.keys.size()));
+          for (size_t i = 0; i < m.keys.size(); ++i) keys.set(static_cast<unsigned>(i), m.keys[i]);
+          b.setAccepted(m.accepted);
+          b.setRefusal(m.refusal);
+          b.setDetail(m.detail);
+          auto missing = b.initMissing(static_cast<unsigned>(m.missing.size()));
+          for (size_t i = 0; i < m.missing.size(); ++i) missing.set(static_cast<unsigned>(i), m.missing[i]);
         } else {
           root.setError(m.text);
         }
@@ -270,6 +291,37 @@ Result<Message> decode(std::string_view frame) {
         KJ_REQUIRE(m.getKey().size() <= kMaxKeyBytes, "key too long");
         auto d = m.getEnvelope();
         out = Delivery{text(m.getKey()), Bytes(d.begin(), d.end())};
+        break;
+      }
+      case schema::BusMessage::REQUEST: {
+        auto m = root.getRequest();
+        RequestMsg r;
+        r.requestId = m.getRequestId();
+        r.op = text(m.getOp());
+        static const std::set<std::string_view> kOps = {"put", "chunk", "get", "step", "stored", "reply", "offer"};
+        KJ_REQUIRE(kOps.count(r.op) == 1, "unknown request operation");
+        KJ_REQUIRE(m.getId().size() <= kMaxKeyBytes, "request id too long");
+        r.id = text(m.getId());
+        r.file = m.getFile();
+        r.index = m.getIndex();
+        KJ_REQUIRE(m.getData().size() <= kMaxRequestData, "request data too large");
+        r.data.assign(m.getData().begin(), m.getData().end());
+        KJ_REQUIRE(m.getSteps().size() <= kMaxRequestSteps, "too many steps");
+        for (auto step : m.getSteps()) {
+          KJ_REQUIRE(step.size() <= kMaxStepBytes, "step too large");
+          r.steps.emplace_back(step.begin(), step.end());
+        }
+        KJ_REQUIRE(m.getKeys().size() <= kMaxStoredKeys, "too many keys");
+        for (auto k : m.getKeys()) {
+          KJ_REQUIRE(k.size() <= kMaxKeyBytes, "key too long");
+          r.keys.push_back(text(k));
+        }
+        r.accepted = m.getAccepted();
+        r.refusal = text(m.getRefusal());
+        r.detail = text(m.getDetail());
+        KJ_REQUIRE(m.getMissing().size() <= kMaxMissing, "too many missing chunks");
+        for (auto p : m.getMissing()) r.missing.push_back(p);
+        out = std::move(r);
         break;
       }
       default:

@@ -92,13 +92,32 @@ struct Delivery {
 inline constexpr size_t kMaxStoredKeys = 4096;
 inline constexpr size_t kMaxKeyBytes = 512;
 
+// MLA requests (schemas/bus.capnp, RequestMsg): one shape for every operation.
+struct RequestMsg {
+  uint64_t requestId = 0;
+  std::string op;  // put | chunk | get | step | stored | reply | offer
+  std::string id;
+  uint32_t file = 0, index = 0;
+  Bytes data;
+  std::vector<Bytes> steps;
+  std::vector<std::string> keys;
+  bool accepted = false;
+  std::string refusal, detail;
+  std::vector<uint64_t> missing;
+};
+// Limits on what a peer's request messages may hold (a chunk is 1 MiB and its AEAD overhead).
+inline constexpr size_t kMaxRequestData = (size_t{1} << 20) + 64;
+inline constexpr size_t kMaxRequestSteps = 256;
+inline constexpr size_t kMaxStepBytes = 64 * 1024;
+inline constexpr size_t kMaxMissing = 1024;
+
 struct ProtocolError {
   std::string text;
 };
 
 using Message = std::variant<SubmitRequest, SubmitResult, FetchRequest, Items, Heartbeat, Entry,
                              ProtocolError, InfoRequest, Info, SnapshotRequest, SnapshotChunk,
-                             AlertRequest, AlertReply, Delivery>;
+                             AlertRequest, AlertReply, Delivery, RequestMsg>;
 
 std::string encode(const Message& message);
 Result<Message> decode(std::string_view frame);

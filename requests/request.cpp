@@ -80,6 +80,7 @@ std::string readFiles(capnp::List<schema::FileRef>::Reader list, std::vector<Fil
   return {};
 }
 
+
 Bytes encodeContent(const Content& c) {
   capnp::MallocMessageBuilder message;
   auto r = message.initRoot<schema::RequestContent>();
@@ -101,7 +102,7 @@ Bytes encodeContent(const Content& c) {
   return flat(message);
 }
 
-Result<Content> decodeContent(std::span<const uint8_t> bytes) {
+Result<Content> decodeContentBytes(std::span<const uint8_t> bytes) {
   Content c;
   LIAISON_TRY(decodePeer<schema::RequestContent>(bytes, "request", [&](schema::RequestContent::Reader r) {
     c.id = text(r.getId());
@@ -276,7 +277,7 @@ Result<Content> open(const Sealed& sealed, const trust::KeyPair& recipient) {
                            recipient.boxSecret.data()) != 0) {
     return invalid("request " + sealed.id + ": not sealed to this site, or changed on the way");
   }
-  auto content = decodeContent(plain);
+  auto content = decodeContentBytes(plain);
   sodium_memzero(plain.data(), plain.size());
   if (!content) return content.error();
   if (content->id != sealed.id || content->fromSite != sealed.fromSite || content->toSite != sealed.toSite) {
@@ -287,6 +288,9 @@ Result<Content> open(const Sealed& sealed, const trust::KeyPair& recipient) {
   if (chunks != sealed.chunks) return invalid("request " + sealed.id + ": its chunk counts do not match its files");
   return content;
 }
+
+Bytes encode(const Content& content) { return encodeContent(content); }
+Result<Content> decodeContent(std::span<const uint8_t> bytes) { return decodeContentBytes(bytes); }
 
 Bytes encode(const Sealed& s) {
   capnp::MallocMessageBuilder message;

@@ -91,6 +91,10 @@ struct Sealed {
 
 // Seals `content` (with a fresh fileKey when it has none) to the recipient's box key.
 Result<Sealed> seal(Content& content, const trust::CurveKey& recipientBox);
+// The content as the sealed box holds it (a site keeps its own requests so, in its own store).
+Bytes encode(const Content& content);
+Result<Content> decodeContent(std::span<const uint8_t> bytes);
+
 // Opens it with the recipient's keys; kInvalidInput when it was not sealed to them, was changed,
 // or its content does not match its routing.
 Result<Content> open(const Sealed& sealed, const trust::KeyPair& recipient);

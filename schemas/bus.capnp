@@ -112,6 +112,28 @@ struct Delivery {               # broker → site: store this, then answer (rece
   envelope @1 :Data;
 }
 
+# MLA requests (requests/request.h) between a site and its broker, on the request socket. The
+# broker holds ciphertext and routing only. One shape for every operation:
+#   site → broker   put (data: sealed request, steps: [sent]) | chunk (id, file, index, data)
+#                   | get (id, file, index) | step (steps: [a signed step]) | stored (keys)
+#   broker → site   reply (to any of those: accepted/refusal, missing, data, steps)
+#                   | offer (to the recipient: data = sealed request, steps = the trail)
+#                   | step (steps: [a step for this site's trail]); both answered with stored
+struct RequestMsg {
+  requestId @0 :UInt64;
+  op @1 :Text;
+  id @2 :Text;                  # the MLA request
+  file @3 :UInt32;
+  index @4 :UInt32;
+  data @5 :Data;
+  steps @6 :List(Data);         # SignedStep messages
+  keys @7 :List(Text);          # stored: delivery keys; offer/step: [its key]
+  accepted @8 :Bool;
+  refusal @9 :Text;
+  detail @10 :Text;
+  missing @11 :List(UInt64);    # put's reply: file << 32 | index of each chunk the broker lacks
+}
+
 struct BusMessage {
   union {
     submit @0 :Submit;
@@ -128,5 +150,6 @@ struct BusMessage {
     alertRequest @11 :AlertRequest;
     alertReply @12 :AlertReply;
     delivery @13 :Delivery;
+    request @14 :RequestMsg;
   }
 }

@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +34,7 @@
 #include "site/alert_ops.h"
 #include "site/alerts.h"
 #include "schemas/vocab.h"
+#include "site/requests.h"
 
 namespace liaison::site {
 
@@ -527,6 +529,101 @@ struct ApiServer::Impl {
     answer(res, 200, Json{{"cap", cap}});
   }
 
+  // MLA requests (site/requests.h): errors map to 400 (bad input), 404, 409 (not now).
+  void answerRequest(httplib::Response& res, const Result<Json>& r) {
+    if (r) return answer(res, 200, *r);
+    const int status = r.error().code == Errc::kInvalidInput ? 400
+                       : r.error().code == Errc::kNotFound   ? 404
+                       : r.error().code == Errc::kConflict   ? 409
+                                                             : 500;
+    refuse(res, status, r.error().message);
+  }
+  RequestDesk* requestDesk(httplib::Response& res) {
+    RequestDesk* desk = service.requests();
+    if (desk == nullptr) refuse(res, 404, "this site keeps no MLA requests");
+    return desk;
+  }
+  static Result<uint32_t> number(const std::string& text) {
+    uint32_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size()) return makeError(Errc::kInvalidInput, "not a number: " + text);
+    return n;
+  }
+
+  void createRequest(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    auto body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return refuse(res, 400, "the request is not a JSON object");
+    auto r = desk->create(body);
+    if (r) return answer(res, 201, *r);
+    answerRequest(res, r);
+  }
+
+  void uploadChunk(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    auto file = number(req.matches[2]);
+    auto index = number(req.matches[3]);
+    if (!file || !index) return refuse(res, 400, "file and chunk are numbers");
+    answerRequest(res, desk->upload(req.matches[1], *file, *index, req.body));
+  }
+
+  void listRequests(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    const std::string direction = req.get_param_value("direction");
+    if (!direction.empty() && direction != "incoming" && direction != "outgoing") {
+      return refuse(res, 400, "direction: incoming or outgoing");
+    }
+    const bool onlyOpen = req.get_param_value("open") == "1" || req.get_param_value("open") == "true";
+    answerRequest(res, desk->list(direction, onlyOpen));
+  }
+
+  void showRequest(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    answerRequest(res, desk->show(req.matches[1]));
+  }
+
+  void openRequest(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    auto body = Json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return refuse(res, 400, "the body is not a JSON object");
+    const std::string by = body.value("by", Json("")).is_string() ? body.value("by", "") : "";
+    answerRequest(res, desk->openFiles(req.matches[1], by));
+  }
+
+  void requestChunk(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    auto file = number(req.matches[2]);
+    auto index = number(req.matches[3]);
+    if (!file || !index) return refuse(res, 400, "file and chunk are numbers");
+    auto plain = desk->plainChunk(req.matches[1], *file, *index);
+    if (!plain) return answerRequest(res, plain.error());
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(std::move(plain).value(), "application/octet-stream");
+  }
+
+  void requestStatus(const httplib::Request& req, httplib::Response& res) {
+    if (!authorize(req, res)) return;
+    auto* desk = requestDesk(res);
+    if (desk == nullptr) return;
+    auto body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return refuse(res, 400, "the status is not a JSON object");
+    auto text = [&](const char* key) { return body.value(key, Json("")).is_string() ? body.value(key, "") : ""; };
+    answerRequest(res, desk->setStatus(req.matches[1], text("set"), text("by"), text("reference"), text("comment")));
+  }
+
   void answerAlert(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     std::string id = req.matches[1];
@@ -606,6 +703,15 @@ struct ApiServer::Impl {
     server.Get("/v1/alerts", guarded("alert list", &Impl::listAlerts));
     server.Get(R"(/v1/alerts/([A-Za-z0-9._-]{1,128}))", guarded("alert show", &Impl::showAlert));
     server.Post(R"(/v1/alerts/([A-Za-z0-9._-]{1,128})/answer)", guarded("alert answer", &Impl::answerAlert));
+    server.Post("/v1/requests", guarded("request send", &Impl::createRequest));
+    server.Get("/v1/requests", guarded("request list", &Impl::listRequests));
+    server.Get(R"(/v1/requests/([A-Za-z0-9-]{1,64}))", guarded("request show", &Impl::showRequest));
+    server.Put(R"(/v1/requests/([A-Za-z0-9-]{1,64})/files/([0-9]{1,6})/chunks/([0-9]{1,6}))",
+               guarded("request upload", &Impl::uploadChunk));
+    server.Get(R"(/v1/requests/([A-Za-z0-9-]{1,64})/files/([0-9]{1,6})/chunks/([0-9]{1,6}))",
+               guarded("request file", &Impl::requestChunk));
+    server.Post(R"(/v1/requests/([A-Za-z0-9-]{1,64})/open)", guarded("request open", &Impl::openRequest));
+    server.Post(R"(/v1/requests/([A-Za-z0-9-]{1,64})/status)", guarded("request status", &Impl::requestStatus));
 
     // Errors httplib answers itself (no route, a body over the limit, a malformed request) get a
     // JSON body too; answers our handlers made already have one.

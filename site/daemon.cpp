@@ -23,6 +23,7 @@
 #include "common/parallel.h"
 #include "directory/site.h"
 #include "site/alerts.h"
+#include "site/requests.h"
 #include "common/daemon.h"
 #include "desk/desk.h"
 #include "site/api.h"
@@ -221,6 +222,9 @@ class Daemon final : public SiteService, public Transport {
       desk_->onAnswer([ext](const std::string& id, const Bytes& envelope) { ext->onAnswer(id, envelope); });
     }
     LIAISON_TRY(desk_->load());
+    auto requestDesk = RequestDesk::open(config_.dir + "/requests", *this, keys_, config_.id, config_.network, *dir_, clock_);
+    if (!requestDesk) return requestDesk.error();
+    requests_ = std::move(requestDesk).value();
 
     auto token = loadOrCreateApiToken(config_.dir);
     if (!token) return token.error();
@@ -263,6 +267,7 @@ class Daemon final : public SiteService, public Transport {
         if (brokers_.size() > 1) followTheLeader(nowMs());
         replica_->onTick(nowMs());
         desk_->tick(nowMs(), status().connected);
+        requests_->tick(nowMs(), status().connected);
         expireJobs();
         giveBack_.note(replica_->applied() + status().alertsReceived, nowMs());
         noteCatchUp();
@@ -343,6 +348,7 @@ class Daemon final : public SiteService, public Transport {
     return onLoop<Result<std::string>>([&] { return desk_->relay(envelope); });
   }
   const directory::Directory* replica() const override { return dir_.get(); }
+  RequestDesk* requests() override { return requests_.get(); }
   Status rewind() override {
     return onLoop<Status>([&] { return replica_->rewind(nowMs()); });
   }
@@ -483,6 +489,10 @@ class Daemon final : public SiteService, public Transport {
         }
         continue;
       }
+      if (auto* request = std::get_if<bus::RequestMsg>(&*decoded); request != nullptr && request->op == "reply") {
+        requests_->onMessage(*request, now);
+        continue;
+      }
       auto* info = std::get_if<bus::Info>(&*decoded);
       if (info == nullptr) continue;
       // A pair's leader stops answering before the other may lead (fencing), so another broker
@@ -614,6 +624,8 @@ class Daemon final : public SiteService, public Transport {
         finishJob(*result);
       } else if (auto* delivery = std::get_if<bus::Delivery>(decoded)) {
         desk_->onDelivery(std::move(*delivery));
+      } else if (auto* request = std::get_if<bus::RequestMsg>(decoded)) {
+        requests_->onMessage(*request, now);
       } else if (auto* reply = std::get_if<bus::AlertReply>(decoded)) {
         if (reply->requestId & AlertDesk::kRequestBit) {
           desk_->onReply(*reply);
@@ -873,6 +885,7 @@ class Daemon final : public SiteService, public Transport {
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<HookRunner> hook_;
   std::unique_ptr<AlertDesk> desk_;
+  std::unique_ptr<RequestDesk> requests_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
   std::map<uint64_t, AlertWaiter> alertWaiters_;

@@ -60,6 +60,7 @@ struct AlertOutcome {
 };
 
 class Inbox;
+class RequestDesk;
 
 class SiteService {
  public:
@@ -94,6 +95,8 @@ class SiteService {
   }
   // Applies the broker's log again from its start (see ReplicaCore::rewind).
   virtual Status rewind() { return makeError(Errc::kUnavailable, "this site does not rewind"); }
+  // MLA requests at this site (site/requests.h; thread-safe), or nullptr.
+  virtual RequestDesk* requests() { return nullptr; }
   // The site's replica (read-only use), or nullptr.
   virtual const directory::Directory* replica() const { return nullptr; }
   // The extension's state (a JSON object as text), or "" when the daemon has none.

@@ -1,0 +1,275 @@
+// MLA requests on a real network on 127.0.0.1: a broker and site daemons, driven through
+// `liaison request` and the site's API. Checks what the two central authorities would see: the
+// request and its files arrive whole at the recipient only, every step is signed and a third
+// party can check the trail with the public keys, the broker's files hold no word of the case,
+// bad input is refused with its reason, and a transfer cut by kill -9 completes once.
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "requests/request.h"
+#include "tests/network_fixture.h"
+
+namespace liaison {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::waitFor;
+
+constexpr const char* kWord = "RUBYORCHIDQX";  // a distinctive word of the case
+
+class RequestNetworkTest : public testing::NetworkTest {
+ protected:
+  void SetUp() override {
+    NetworkTest::SetUp();
+    enroll("kg-bishkek", "KG");
+    enroll("th-bangkok", "TH");
+    enroll("kz-almaty", "KZ");
+    startBroker();
+    for (auto id : {"kg-bishkek", "th-bangkok", "kz-almaty"}) {
+      initSite(id);
+      startSite(id);
+    }
+    auto r = publish("kg-bishkek", testing::sourceDir() + "/config/sample/instruments.json");
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok", "kz-almaty"}, 6); }, 20s));
+  }
+
+  // A file of `size` bytes of noise with the case's word in it.
+  std::string makeFile(const std::string& name, size_t size, unsigned seed) {
+    std::string bytes(size, '\0');
+    std::mt19937 rng(seed);
+    for (auto& c : bytes) c = static_cast<char>(rng());
+    for (size_t at = 0; at + 64 < size; at += size / 7 + 1) bytes.replace(at, std::strlen(kWord), kWord);
+    const std::string path = tmp / name;
+    testing::writeText(path, bytes);
+    return path;
+  }
+
+  json list(const std::string& at) {
+    auto r = liaison({"request", "list", "--site", site(at), "--format", "json"}, 30);
+    if (r.exitCode != 0) return json::array();
+    auto j = json::parse(r.out, nullptr, false);
+    if (j.is_object() && j.contains("requests")) return j["requests"];
+    return j.is_array() ? j : json::array();
+  }
+  json show(const std::string& at, const std::string& id) {
+    auto r = liaison({"request", "show", "--site", site(at), id, "--format", "json"}, 30);
+    if (r.exitCode != 0) return {};
+    return json::parse(r.out, nullptr, false);
+  }
+  std::string state(const std::string& at, const std::string& id) {
+    auto s = show(at, id);
+    return s.is_object() && s.contains("request") ? s["request"].value("state", "") : "";
+  }
+  std::vector<std::string> kinds(const json& shown) {
+    std::vector<std::string> out;
+    if (!shown.is_object()) return out;
+    for (const auto& s : shown["trail"]) {
+      out.push_back(s["kind"] == "status" ? "status:" + s["status"].get<std::string>() : s["kind"].get<std::string>());
+    }
+    return out;
+  }
+
+  // Sends from Bishkek to Bangkok; the new request's id ("" when the command failed).
+  std::string send(const std::vector<std::string>& attach, std::string* err = nullptr,
+                   std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {"request", "send", "--site", site("kg-bishkek"), "--to", "th-bangkok",
+                                     "--legal-basis", "UNTOC", "--measure", "hearing-of-witness", "--measure",
+                                     "bank-records", "--case", "KG-2026-0147", "--summary",
+                                     std::string("Three victims recruited in Osh; the ") + kWord + " account in Bangkok.",
+                                     "--deadline", "2027-01-15"};
+    for (const auto& f : attach) {
+      argv.push_back("--attach");
+      argv.push_back(f);
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto before = list("kg-bishkek").size();
+    auto r = liaison(argv, 180);
+    if (err != nullptr) *err = r.err + r.out;
+    if (r.exitCode != 0) return "";
+    auto now = list("kg-bishkek");
+    if (now.size() != before + 1) return "";
+    return now[0]["id"];
+  }
+
+  // Every file under `dir` that holds `needle`.
+  static std::vector<std::string> filesHolding(const std::string& dir, const std::string& needle) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (all.find(needle) != std::string::npos) out.push_back(e.path());
+    }
+    return out;
+  }
+
+  httplib::Result api(const std::string& at, const std::string& method, const std::string& path,
+                      const std::string& body, const std::string& type = "application/json") {
+    std::string endpoint = testing::readText(site(at) + "/api.endpoint");
+    while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
+    httplib::Client cli("http://" + endpoint);
+    std::string token = testing::readText(site(at) + "/api.token");
+    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+    httplib::Headers h = {{"Authorization", "Bearer " + token}};
+    if (method == "PUT") return cli.Put(path, h, body, type);
+    if (method == "POST") return cli.Post(path, h, body, type);
+    return cli.Get(path, h);
+  }
+};
+
+TEST_F(RequestNetworkTest, ARequestIsDeliveredOpenedAndAnsweredWithProofAtEveryStep) {
+  const std::string pdf = makeFile("request.pdf", 3 * 1024 * 1024 + 12345, 1);
+  const std::string annex = tmp / "annex-ru.txt";
+  testing::writeText(annex, std::string("Показания свидетеля: Кудаяров, ") + kWord + "\n");
+  std::string err;
+  const std::string id = send({pdf, annex}, &err);
+  ASSERT_FALSE(id.empty()) << err;
+
+  // Delivered: stored at Bangkok with both files checked; the sender sees each step.
+  ASSERT_TRUE(waitFor([&] { return state("th-bangkok", id) == "delivered"; }, 60s)) << state("th-bangkok", id);
+  ASSERT_TRUE(waitFor([&] { return kinds(show("kg-bishkek", id)) == std::vector<std::string>{"sent", "accepted", "delivered"}; }, 20s))
+      << show("kg-bishkek", id).dump();
+  // Almaty, on the same broker, never receives it.
+  EXPECT_TRUE(list("kz-almaty").empty());
+
+  // Opened by a named person: the files come out as they were sent.
+  auto opened = liaison({"request", "open", "--site", site("th-bangkok"), id, "--by", "Pol. Col. Somchai P.", "--out",
+                         tmp / "opened"});
+  ASSERT_EQ(opened.exitCode, 0) << opened.err;
+  EXPECT_EQ(testing::readText(tmp / "opened/request.pdf"), testing::readText(pdf));
+  EXPECT_EQ(testing::readText(tmp / "opened/annex-ru.txt"), testing::readText(annex));
+
+  // The requested side's statuses, with its own reference.
+  auto reg = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "registered", "--by",
+                      "Ms. Kanya R.", "--reference", "OAG-IA-2026-0912"});
+  ASSERT_EQ(reg.exitCode, 0) << reg.err;
+  auto exec = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "in-execution", "--by",
+                       "Ms. Kanya R."});
+  ASSERT_EQ(exec.exitCode, 0) << exec.err;
+  const std::vector<std::string> whole = {"sent", "accepted", "delivered", "opened", "status:registered",
+                                          "status:in-execution"};
+  ASSERT_TRUE(waitFor([&] { return kinds(show("kg-bishkek", id)) == whole; }, 20s)) << show("kg-bishkek", id).dump();
+  auto shown = show("kg-bishkek", id);
+  EXPECT_TRUE(shown["verified"].get<bool>()) << shown.dump();
+  EXPECT_EQ(shown["trail"][3]["by"], "Pol. Col. Somchai P.");
+  EXPECT_EQ(shown["trail"][4]["reference"], "OAG-IA-2026-0912");
+  EXPECT_EQ(shown["request"]["summary"].get<std::string>().find(kWord) != std::string::npos, true);
+  EXPECT_EQ(kinds(show("th-bangkok", id)), whole);
+
+  // A third party holding only the public keys checks the whole trail, and a changed step fails.
+  auto sealed = requests::decodeSealed(*fromBase64(shown["sealed"].get<std::string>()));
+  ASSERT_TRUE(sealed);
+  auto trailOf = [](const json& j) {
+    std::vector<requests::SignedStep> out;
+    for (const auto& s : j["trail"]) {
+      requests::SignedStep st;
+      st.stepBytes = *fromBase64(s["step"].get<std::string>());
+      st.signer = s["signer"];
+      auto key = *fromHex(s["signerKey"].get<std::string>());
+      std::copy(key.begin(), key.end(), st.signerKey.begin());
+      auto sig = *fromHex(s["signature"].get<std::string>());
+      std::copy(sig.begin(), sig.end(), st.signature.begin());
+      auto decoded = requests::decodeStep(requests::encode(st));
+      EXPECT_TRUE(decoded) << (decoded ? "" : decoded.error().message);
+      if (decoded) out.push_back(*decoded);
+    }
+    return out;
+  };
+  auto kg = trust::loadPublicKeys(tmp / "kg-bishkek.pub");
+  auto th = trust::loadPublicKeys(tmp / "th-bangkok.pub");
+  auto brokerKeys = trust::loadPublicKeys(tmp / "broker.pub");
+  ASSERT_TRUE(kg && th && brokerKeys);
+  requests::TrailKeys keys{"kg-bishkek", "th-bangkok", "broker:CASC", kg->sign, th->sign, brokerKeys->sign};
+  auto trail = trailOf(shown);
+  ASSERT_EQ(trail.size(), 6u);
+  auto checked = requests::verifyTrail(trail, *sealed, keys);
+  EXPECT_TRUE(checked) << checked.error().message;
+  trail.erase(trail.begin() + 3);  // "opened" left out
+  EXPECT_FALSE(requests::verifyTrail(trail, *sealed, keys));
+
+  // Confidential end to end: no word of the case or its files in any of the broker's files.
+  EXPECT_TRUE(filesHolding(tmp / "broker-data", kWord).empty());
+  EXPECT_TRUE(filesHolding(tmp / "broker-data", "Кудаяров").empty());
+  EXPECT_TRUE(filesHolding(tmp / "broker-data", "KG-2026-0147").empty());
+  EXPECT_FALSE(filesHolding(site("kg-bishkek"), "KG-2026-0147").empty());  // the check can find it
+
+  // Bad input, refused with its reason; nothing changes.
+  auto notMine = liaison({"request", "status", "--site", site("kg-bishkek"), id, "--set", "executed", "--by", "X"});
+  EXPECT_NE(notMine.exitCode, 0);
+  EXPECT_NE((notMine.err + notMine.out).find("only the requested side"), std::string::npos) << notMine.err;
+  auto badStatus = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "approved", "--by", "X"});
+  EXPECT_NE(badStatus.exitCode, 0);
+  EXPECT_NE((badStatus.err + badStatus.out).find("in-execution"), std::string::npos) << badStatus.err;
+  auto noGrounds = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "refused", "--by", "X"});
+  EXPECT_NE(noGrounds.exitCode, 0);
+  auto minsk = liaison({"request", "send", "--site", site("kg-bishkek"), "--to", "th-bangkok", "--legal-basis",
+                        "Minsk-1993", "--measure", "bank-records", "--case", "KG-2026-0150", "--summary", "x"});
+  EXPECT_NE(minsk.exitCode, 0);
+  EXPECT_NE((minsk.err + minsk.out).find("UNTOC"), std::string::npos) << minsk.err;  // names what they share
+  EXPECT_EQ(kinds(show("kg-bishkek", id)), whole);
+}
+
+TEST_F(RequestNetworkTest, FilesWhoseBytesDoNotMatchTheirHashAreRefusedAtTheSender) {
+  // Through the API: the SHA-256 declared is not the bytes uploaded.
+  json body = {{"to", "th-bangkok"}, {"legalBasis", "UNTOC"}, {"measures", {"bank-records"}},
+               {"case", "KG-2026-0151"}, {"summary", "x"},
+               {"files", {{{"name", "a.bin"}, {"size", 5}, {"sha256", std::string(64, '0')}}}}};
+  auto created = api("kg-bishkek", "POST", "/v1/requests", body.dump());
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string id = json::parse(created->body)["id"];
+  auto bad = api("kg-bishkek", "PUT", "/v1/requests/" + id + "/files/0/chunks/0", "hello", "application/octet-stream");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("SHA-256"), std::string::npos) << bad->body;
+  auto tooLong = api("kg-bishkek", "PUT", "/v1/requests/" + id + "/files/0/chunks/0", "hello!", "application/octet-stream");
+  ASSERT_TRUE(tooLong);
+  EXPECT_EQ(tooLong->status, 400);
+  auto outOfRange = api("kg-bishkek", "PUT", "/v1/requests/" + id + "/files/0/chunks/3", "hello", "application/octet-stream");
+  ASSERT_TRUE(outOfRange);
+  EXPECT_EQ(outOfRange->status, 400);
+  // Never sent: the broker holds nothing of it, Bangkok nothing.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(state("kg-bishkek", id), "uploading");
+  EXPECT_TRUE(list("th-bangkok").empty());
+  // A file over 64 MB is refused before anything is stored.
+  json big = body;
+  big["files"][0]["size"] = (uint64_t{64} << 20) + 1;
+  auto over = api("kg-bishkek", "POST", "/v1/requests", big.dump());
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 400) << over->body;
+}
+
+TEST_F(RequestNetworkTest, ATransferCutByKillNineOfEitherSideOrTheBrokerCompletesOnce) {
+  const std::string file = makeFile("evidence.bin", 40 * 1024 * 1024 + 77, 7);
+  // The sender's daemon holds the request once `send` returns; it is killed while sending.
+  std::string err;
+  const std::string id = send({file}, &err, {"--wait", "0"});
+  ASSERT_FALSE(id.empty()) << err;
+  daemons["kg-bishkek"]->kill9();
+  startSite("kg-bishkek");
+  // The broker is killed while Bangkok fetches, then Bangkok itself.
+  ASSERT_TRUE(waitFor([&] { return !state("th-bangkok", id).empty(); }, 60s)) << state("kg-bishkek", id);
+  broker->kill9();
+  startBroker();
+  daemons["th-bangkok"]->kill9();
+  startSite("th-bangkok");
+  ASSERT_TRUE(waitFor([&] { return state("th-bangkok", id) == "delivered"; }, 120s)) << state("th-bangkok", id);
+  ASSERT_TRUE(waitFor([&] { return kinds(show("kg-bishkek", id)) == std::vector<std::string>{"sent", "accepted", "delivered"}; }, 30s))
+      << show("kg-bishkek", id).dump();
+  auto opened = liaison({"request", "open", "--site", site("th-bangkok"), id, "--by", "Ms. Kanya R.", "--out", tmp / "got"});
+  ASSERT_EQ(opened.exitCode, 0) << opened.err;
+  EXPECT_EQ(testing::readText(tmp / "got/evidence.bin"), testing::readText(file));
+  // Once: one request at Bangkok, one "delivered" step.
+  EXPECT_EQ(list("th-bangkok").size(), 1u);
+  EXPECT_TRUE(show("th-bangkok", id)["verified"].get<bool>());
+}
+
+}  // namespace
+}  // namespace liaison
