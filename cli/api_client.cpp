@@ -119,9 +119,9 @@ Result<ApiClient> ApiClient::find(const directory::SiteConfig& config) {
 
 namespace {
 
-// Sends a request and reads the JSON answer; an error only when no answer came.
-Result<Answer> exchange(const directory::SiteConfig& config, const std::string& endpoint,
-                        const http::Request& request) {
+// Sends a request; the answer as it came, an error only when no answer came.
+Result<http::Response> exchangeBytes(const directory::SiteConfig& config,
+                                     const std::string& endpoint, const http::Request& request) {
   auto res = http::exchange(request);
   if (!res) return res.error();
   switch (res->failure) {
@@ -137,6 +137,14 @@ Result<Answer> exchange(const directory::SiteConfig& config, const std::string& 
       return makeError(Errc::kUnavailable,
                        "the site daemon at " + endpoint + ": " + res->failureText);
   }
+  return res;
+}
+
+// Sends a request and reads the JSON answer; an error only when no answer came.
+Result<Answer> exchange(const directory::SiteConfig& config, const std::string& endpoint,
+                        const http::Request& request) {
+  auto res = exchangeBytes(config, endpoint, request);
+  if (!res) return res.error();
   Answer a;
   a.status = res->status;
   a.body = Json::parse(res->body, nullptr, /*allow_exceptions=*/false);
@@ -263,6 +271,39 @@ Result<std::pair<int, json::Json>> ApiClient::call(const std::string& method, co
   if (!answer) return answer.error();
   if (answer->status == 401) return errorFrom(*answer, config_);
   return std::pair<int, json::Json>{answer->status, std::move(answer->body)};
+}
+
+Status ApiClient::checkIdentityOnce() const {
+  if (identified_) return {};
+  LIAISON_TRY(checkIdentity());
+  identified_ = true;
+  return {};
+}
+
+Result<std::pair<int, json::Json>> ApiClient::put(const std::string& path,
+                                                  std::string bytes) const {
+  auto t = token();
+  if (!t) return t.error();
+  LIAISON_TRY(checkIdentityOnce());
+  auto req = request("PUT", path, *t);
+  req.body = std::move(bytes);
+  req.contentType = "application/octet-stream";
+  auto answer = exchange(config_, endpoint_, req);
+  if (!answer) return answer.error();
+  if (answer->status == 401) return errorFrom(*answer, config_);
+  return std::pair<int, json::Json>{answer->status, std::move(answer->body)};
+}
+
+Result<std::pair<int, std::string>> ApiClient::getBytes(const std::string& path) const {
+  auto t = token();
+  if (!t) return t.error();
+  LIAISON_TRY(checkIdentityOnce());
+  auto res = exchangeBytes(config_, endpoint_, request("GET", path, *t));
+  if (!res) return res.error();
+  if (res->status == 401) {
+    return errorFrom(Answer{401, Json::parse(res->body, nullptr, false)}, config_);
+  }
+  return std::pair<int, std::string>{res->status, std::move(res->body)};
 }
 
 Result<std::vector<PublishFile>> readPublishFiles(const std::vector<std::string>& paths) {

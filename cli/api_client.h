@@ -72,6 +72,13 @@ class ApiClient {
   // only when no answer came (or the token was refused).
   Result<std::pair<int, json::Json>> call(const std::string& method, const std::string& path,
                                           const std::string& body = {}) const;
+  // The bytes of MLA requests' files (cli/requests.cpp), chunk by chunk: `put` sends `bytes` as
+  // application/octet-stream and reads a JSON answer; `getBytes` reads the answer's bytes as they
+  // came (the JSON error, when the status is not 200). The daemon's identity is checked on the
+  // first of these exchanges only, so a file of n chunks costs n exchanges, not 2n. An error
+  // only when no answer came (or the token was refused); any HTTP status is an answer.
+  Result<std::pair<int, json::Json>> put(const std::string& path, std::string bytes) const;
+  Result<std::pair<int, std::string>> getBytes(const std::string& path) const;
   const std::string& endpoint() const { return endpoint_; }
 
  private:
@@ -82,6 +89,8 @@ class ApiClient {
         endpoint_(std::move(endpoint)) {}
   Result<std::string> token() const;
   Status checkIdentity() const;
+  // checkIdentity() the first time only (put, getBytes).
+  Status checkIdentityOnce() const;
   // A request to this daemon, with the bearer token when `token` is given.
   http::Request request(const std::string& method, const std::string& path,
                         const std::string& token = {}) const;
@@ -90,6 +99,7 @@ class ApiClient {
   std::string host_;  // "127.0.0.1" or "::1"
   int port_ = 0;
   std::string endpoint_;
+  mutable bool identified_ = false;  // checkIdentityOnce() succeeded
 };
 
 // The one-line reason `liaison` prints when the daemon of a networked site does not answer.

@@ -71,6 +71,32 @@ int cmdAlertShow(const Context& ctx, const std::string& id);
 int cmdAlertAnswer(const Context& ctx, const std::string& id, const std::string& by,
                    const std::string& comment, bool decline);
 
+// `liaison request ...` (cli/requests.cpp): MLA requests through the site daemon. Exit status as
+// above; `send` also gives 2 when the broker refused the request.
+struct RequestFlags {
+  std::string to;  // a site id or a focal point's contact id
+  std::string legalBasis, caseReference, summary;
+  std::vector<std::string> measures;  // each may be a comma list
+  bool urgent = false;
+  std::string deadline;  // YYYY-MM-DD or empty
+  std::string language = "en";
+  std::vector<std::string> attachments;  // paths; the request names them by base name
+  int waitSeconds = 30;                  // how long to wait for the broker's "accepted"
+};
+// Measures and hashes the files (a chunk at a time), creates the request, uploads the files
+// and waits up to `waitSeconds` for the broker to accept it.
+int cmdRequestSend(const Context& ctx, const RequestFlags& flags);
+// `direction`: "", "incoming" or "outgoing".
+int cmdRequestList(const Context& ctx, const std::string& direction, bool onlyOpen);
+int cmdRequestShow(const Context& ctx, const std::string& id);
+// Writes the request's files into `outDir` (made 0700 when missing), never replacing a file.
+int cmdRequestOpen(const Context& ctx, const std::string& id, const std::string& by,
+                   const std::string& outDir);
+struct RequestStatusFlags {
+  std::string set, by, reference, comment;
+};
+int cmdRequestStatus(const Context& ctx, const std::string& id, const RequestStatusFlags& flags);
+
 // liaison desk: asks the site daemon for a one-time sign-in link to the desk and prints it.
 int cmdDesk(const Context& ctx);
 

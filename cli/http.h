@@ -24,12 +24,13 @@ struct Part {
 };
 
 struct Request {
-  std::string method;  // "GET" or "POST"
+  std::string method;  // "GET", "POST" or "PUT"
   std::string host;    // as httplib takes it: "127.0.0.1" or "::1"
   int port = 0;
   std::string path;
   std::string bearerToken;  // empty: no Authorization header
-  // A POST carries either `parts` (multipart/form-data) or `body` with `contentType`.
+  // A POST carries either `parts` (multipart/form-data) or `body` with `contentType`; a PUT
+  // carries `body` with `contentType`.
   std::vector<Part> parts;
   std::string body, contentType;
   time_t connectTimeoutSeconds = 2, answerTimeoutSeconds = 60;

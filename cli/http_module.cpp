@@ -27,6 +27,7 @@ void exchange(const Request& request, Response& response) {
 
   httplib::Result result = [&] {
     if (request.method == "GET") return client.Get(request.path);
+    if (request.method == "PUT") return client.Put(request.path, request.body, request.contentType);
     if (!request.parts.empty()) {
       httplib::MultipartFormDataItems items;
       items.reserve(request.parts.size());

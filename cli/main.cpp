@@ -257,6 +257,74 @@ int main(int argc, char** argv) {
   alertOptions(alertCancel);
   alertCancel->add_option("ID", id, "the alert it cancels")->required();
 
+  // liaison request send|list|show|open|status
+  auto* request =
+      app.add_subcommand("request", "MLA requests: send, list, show, open, set their status");
+  request->require_subcommand(1);
+  liaison::cli::RequestFlags requestFlags;
+  auto* requestSend = request->add_subcommand("send", "send a request for mutual legal assistance");
+  siteOption(requestSend);
+  requestSend
+      ->add_option("--to", requestFlags.to, "the requested site, or a focal point's contact id")
+      ->required();
+  requestSend
+      ->add_option("--legal-basis", requestFlags.legalBasis,
+                   "an instrument both sides are party to, e.g. UNTOC")
+      ->required();
+  requestSend
+      ->add_option("--measure", requestFlags.measures,
+                   "hearing-of-witness, bank-records, ... (repeat, or a comma list)")
+      ->required()
+      ->allow_extra_args(false);
+  requestSend
+      ->add_option("--case", requestFlags.caseReference, "the case reference, e.g. KG-2026-0147")
+      ->required();
+  requestSend->add_option("--summary", requestFlags.summary, "what is asked, and why")->required();
+  requestSend->add_flag("--urgent", requestFlags.urgent, "mark it urgent");
+  requestSend->add_option("--deadline", requestFlags.deadline,
+                          "answer wanted by this date (YYYY-MM-DD)");
+  requestSend->add_option("--language", requestFlags.language, "BCP 47 language of the request")
+      ->capture_default_str();
+  requestSend->add_option("--attach", requestFlags.attachments, "a file to send with it (repeat)")
+      ->allow_extra_args(false);
+  requestSend
+      ->add_option("--wait", requestFlags.waitSeconds,
+                   "seconds to wait for the broker to accept it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  bool requestIncoming = false, requestOutgoing = false, requestOpenOnly = false;
+  auto* requestList = request->add_subcommand("list", "requests received and sent at this site");
+  siteOption(requestList);
+  formatOption(requestList, {"table", "json"});
+  auto* incomingFlag = requestList->add_flag("--incoming", requestIncoming, "only those received");
+  requestList->add_flag("--outgoing", requestOutgoing, "only those sent")->excludes(incomingFlag);
+  requestList->add_flag("--open", requestOpenOnly, "only those not yet answered in full");
+  auto* requestShow =
+      request->add_subcommand("show", "one request with its whole trail, every step signed");
+  siteOption(requestShow);
+  formatOption(requestShow, {"table", "json"});
+  requestShow->add_option("ID", id, "request id")->required();
+  std::string openBy, openOut;
+  auto* requestOpen =
+      request->add_subcommand("open", "write a received request's files into a folder");
+  siteOption(requestOpen);
+  requestOpen->add_option("ID", id, "request id")->required();
+  requestOpen->add_option("--by", openBy, "who opens it (named on the trail)")->required();
+  requestOpen->add_option("--out", openOut, "the folder (made, mode 0700, when missing)")
+      ->required();
+  liaison::cli::RequestStatusFlags statusFlags;
+  auto* requestStatus = request->add_subcommand("status", "set the status of a received request");
+  siteOption(requestStatus);
+  requestStatus->add_option("ID", id, "request id")->required();
+  requestStatus->add_option("--set", statusFlags.set, "the new status")
+      ->required()
+      ->check(CLI::IsMember({"registered", "in-execution", "more-information-needed", "executed",
+                             "partially-executed", "refused"}));
+  requestStatus->add_option("--by", statusFlags.by, "who sets it (named on the trail)")->required();
+  requestStatus->add_option("--reference", statusFlags.reference,
+                            "the requested side's own reference");
+  requestStatus->add_option("--comment", statusFlags.comment, "a note for the requesting side");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -328,5 +396,16 @@ int main(int argc, char** argv) {
   if (alertAck->parsed()) return cmdAlertAnswer(ctx, id, answerBy, answerComment, decline);
   if (alertUpdate->parsed()) return cmdAlertReplace(ctx, "update", id, alertFlags);
   if (alertCancel->parsed()) return cmdAlertReplace(ctx, "cancel", id, alertFlags);
+  if (requestSend->parsed()) return cmdRequestSend(ctx, requestFlags);
+  if (requestList->parsed()) {
+    return cmdRequestList(ctx,
+                          requestIncoming   ? "incoming"
+                          : requestOutgoing ? "outgoing"
+                                            : "",
+                          requestOpenOnly);
+  }
+  if (requestShow->parsed()) return cmdRequestShow(ctx, id);
+  if (requestOpen->parsed()) return cmdRequestOpen(ctx, id, openBy, openOut);
+  if (requestStatus->parsed()) return cmdRequestStatus(ctx, id, statusFlags);
   return kExitUsage;
 }
