@@ -727,6 +727,7 @@ void RequestDesk::onMessage(const bus::RequestMsg& m, int64_t nowMs) {
 void RequestDesk::onReply(const bus::RequestMsg& m, const Asked& asked, int64_t nowMs) {
   (void)nowMs;
   if (asked.id != m.id) return;
+  if (asked.op == "get" && m.accepted) return gotChunk(m, asked);  // its own transaction
   Transfer& t = transfers_[asked.id];
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return;
@@ -755,7 +756,6 @@ void RequestDesk::onReply(const bus::RequestMsg& m, const Asked& asked, int64_t 
     (void)std::move(*txn).commit();
     return;
   }
-  if (asked.op == "get") return gotChunk(m, asked);
   if (asked.op == "put") {
     t.putAcked = true;
     t.todo = m.missing;

@@ -3,7 +3,9 @@
 // request and its files arrive whole at the recipient only, every step is signed and a third
 // party can check the trail with the public keys, the broker's files hold no word of the case,
 // bad input is refused with its reason, and a transfer cut by kill -9 completes once.
+#include <fcntl.h>
 #include <httplib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -29,12 +31,13 @@ class RequestNetworkTest : public testing::NetworkTest {
     enroll("kg-bishkek", "KG");
     enroll("th-bangkok", "TH");
     enroll("kz-almaty", "KZ");
+    enroll("casc-secretariat", "KZ", "secretariat");  // publishes the instruments
     startBroker();
-    for (auto id : {"kg-bishkek", "th-bangkok", "kz-almaty"}) {
+    for (auto id : {"kg-bishkek", "th-bangkok", "kz-almaty", "casc-secretariat"}) {
       initSite(id);
       startSite(id);
     }
-    auto r = publish("kg-bishkek", testing::sourceDir() + "/config/sample/instruments.json");
+    auto r = publish("casc-secretariat", testing::sourceDir() + "/config/sample/instruments.json");
     ASSERT_EQ(r.exitCode, 0) << r.err;
     ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok", "kz-almaty"}, 6); }, 20s));
   }
@@ -97,16 +100,35 @@ class RequestNetworkTest : public testing::NetworkTest {
     return now[0]["id"];
   }
 
-  // Every file under `dir` that holds `needle`.
+  // Every file under `dir` that holds `needle`. LMDB files can be large and sparse: only their
+  // data segments are read (SEEK_DATA/SEEK_HOLE), in blocks that overlap by the needle's length.
   static std::vector<std::string> filesHolding(const std::string& dir, const std::string& needle) {
     std::vector<std::string> out;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-      if (!e.is_regular_file()) continue;
-      std::ifstream in(e.path(), std::ios::binary);
-      std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (all.find(needle) != std::string::npos) out.push_back(e.path());
+      if (e.is_regular_file() && holds(e.path(), needle)) out.push_back(e.path());
     }
     return out;
+  }
+  static bool holds(const std::string& path, const std::string& needle) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::string block(1 << 20, '\0');
+    bool found = false;
+    off_t at = 0;
+    while (!found) {
+      const off_t data = ::lseek(fd, at, SEEK_DATA);
+      if (data < 0) break;
+      const off_t hole = ::lseek(fd, data, SEEK_HOLE);
+      for (off_t pos = data; pos < hole && !found;) {
+        const ssize_t n = ::pread(fd, block.data(), block.size(), pos);
+        if (n <= 0) break;
+        found = std::string_view(block.data(), static_cast<size_t>(n)).find(needle) != std::string_view::npos;
+        pos += n > static_cast<ssize_t>(needle.size()) ? n - static_cast<ssize_t>(needle.size()) : n;
+      }
+      at = hole;
+    }
+    ::close(fd);
+    return found;
   }
 
   httplib::Result api(const std::string& at, const std::string& method, const std::string& path,
