@@ -184,8 +184,8 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   if (sealed->fromSite != site) {
     return refuse(m, "not the sender", "a request from " + sealed->fromSite + " put by " + site);
   }
-  if (sealed->chunks.empty() || sealed->chunks.size() > kMaxFiles) {
-    return refuse(m, "bad request", "a request has 1 to " + std::to_string(kMaxFiles) + " chunk lists");
+  if (sealed->chunks.size() > kMaxFiles) {
+    return refuse(m, "bad request", "a request has at most " + std::to_string(kMaxFiles) + " files");
   }
   uint64_t total = 0;
   for (uint32_t n : sealed->chunks) {
@@ -231,6 +231,9 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
     it = custody_.emplace(m.id, std::move(c)).first;
     spdlog::info("request={} from={} to={} files={} chunks={} in custody", m.id, site, it->second.to,
                  it->second.chunks.size(), total);
+    if (total == 0) {  // no files: whole as it is
+      if (auto st = accept(m.id, it->second); !st) return refuse(m, "store failure", st.error().message);
+    }
   }
   auto lacking = missing(m.id, it->second);
   if (!lacking) return refuse(m, "store failure", lacking.error().message);

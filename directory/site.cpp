@@ -139,6 +139,7 @@ Result<SiteConfig> parseSiteConfig(const std::string& dir, const std::string& pa
   if (!brokers) return brokers.error();
   c.brokers = std::move(brokers).value();
   c.onNewAlert = table["alerts"]["on_new"].value_or(std::string());
+  c.onRequestEvent = table["requests"]["on_event"].value_or(std::string());
   if (!vocab::isSiteId(c.id)) return makeError(Errc::kInvalidInput, path + ": [site] id is missing or not a site id");
   if (c.mapSize < (size_t{1} << 20)) {
     return makeError(Errc::kInvalidInput, path + ": [site] map_size_mb must be at least 1");
@@ -249,7 +250,8 @@ Status initSite(const InitOptions& o, int64_t now) {
       "folder.\n[site]\nid = " + tomlQuote(o.id) + "\nnetwork = " + tomlQuote(member.network) +
       "\nkey = \"site.key\"\nmember = \"site.member\"\nroot = \"root.pub\"\ndata = \"db\"\n"
       "# map_size_mb = 4096\n\n[api]\nlisten = " + tomlQuote(o.api) + "\n\n[broker]\n" + broker +
-      "\n\n[alerts]\n# on_new = \"/usr/local/bin/notify-duty-officer\"\n";
+      "\n\n[alerts]\n# on_new = \"/usr/local/bin/notify-duty-officer\"\n"
+      "\n[requests]\n# on_event = \"/usr/local/bin/notify-central-authority\"\n";
   return writeFileAtomic(o.dir + "/site.toml", config, 0600);
 }
 

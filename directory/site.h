@@ -41,6 +41,7 @@ struct SiteConfig {
   std::vector<BrokerAddress> brokers;
   size_t mapSize = size_t{4} << 30;
   std::string onNewAlert;     // [alerts] on_new
+  std::string onRequestEvent;  // [requests] on_event: a new request, a step, a deadline reminder
 
   bool networked() const { return !brokers.empty(); }
   // The endpoints, ", " between them ("" when standalone).

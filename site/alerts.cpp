@@ -196,7 +196,8 @@ Status Inbox::Writer::commit() && { return std::move(txn_).commit(); }
 // ---------------------------------------------------------------------------------------------
 // HookRunner
 
-HookRunner::HookRunner(std::string command) : command_(std::move(command)) {
+HookRunner::HookRunner(std::string command, std::string idVariable, std::string what)
+    : command_(std::move(command)), idVariable_(std::move(idVariable)), what_(std::move(what)) {
   ::signal(SIGPIPE, SIG_IGN);  // a hook that does not read its stdin must not kill the daemon
   thread_ = std::thread([this] { run(); });
 }
@@ -215,7 +216,7 @@ void HookRunner::enqueue(std::string alertId, std::string json) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
-      spdlog::error("alert={} on_new hook not run: {} hooks already waiting", alertId, kMaxQueued);
+      spdlog::error("{}={} hook not run: {} hooks already waiting", what_, alertId, kMaxQueued);
       return;
     }
     queue_.emplace_back(std::move(alertId), std::move(json));
@@ -236,14 +237,14 @@ void HookRunner::run() {
     const auto& [id, body] = job;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
-      spdlog::error("alert={} on_new hook: pipe: {}", id, std::strerror(errno));
+      spdlog::error("{}={} hook: pipe: {}", what_, id, std::strerror(errno));
       continue;
     }
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
-      if (std::strncmp(*e, "LIAISON_ALERT_ID=", 17) != 0) env.emplace_back(*e);
+      if (!std::string_view(*e).starts_with(idVariable_ + "=")) env.emplace_back(*e);
     }
-    env.push_back("LIAISON_ALERT_ID=" + id);
+    env.push_back(idVariable_ + "=" + id);
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -258,7 +259,7 @@ void HookRunner::run() {
     ::close(fds[0]);
     if (rc != 0) {
       ::close(fds[1]);
-      spdlog::error("alert={} on_new hook could not start: {}", id, std::strerror(rc));
+      spdlog::error("{}={} hook could not start: {}", what_, id, std::strerror(rc));
       continue;
     }
     size_t off = 0;
@@ -281,16 +282,16 @@ void HookRunner::run() {
       if (std::chrono::steady_clock::now() >= deadline) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
-        spdlog::error("alert={} on_new hook killed after {} s", id, kTimeout.count());
+        spdlog::error("{}={} hook killed after {} s", what_, id, kTimeout.count());
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     if (done) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        spdlog::info("alert={} on_new hook ran", id);
+        spdlog::info("{}={} hook ran", what_, id);
       } else {
-        spdlog::warn("alert={} on_new hook failed (status {})", id,
+        spdlog::warn("{}={} hook failed (status {})", what_, id,
                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
       }
     }

@@ -100,13 +100,15 @@ class HookRunner {
  public:
   static constexpr std::chrono::seconds kTimeout{60};
   static constexpr size_t kMaxQueued = 1000;
-  explicit HookRunner(std::string command);
+  // `idVariable`: the environment variable that names the item (LIAISON_ALERT_ID for alerts);
+  // `what`: the item's name in logs.
+  explicit HookRunner(std::string command, std::string idVariable = "LIAISON_ALERT_ID", std::string what = "alert");
   ~HookRunner();  // waits for the running hook (at most its timeout), drops the rest
   void enqueue(std::string alertId, std::string json);
 
  private:
   void run();
-  std::string command_;
+  std::string command_, idVariable_, what_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::pair<std::string, std::string>> queue_;

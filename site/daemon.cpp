@@ -166,6 +166,8 @@ class Daemon final : public SiteService, public Transport {
   Daemon(const DaemonOptions& o, const std::atomic<bool>& stop) : o_(o), stop_(stop) {}
   ~Daemon() override {
     api_.reset();
+    requests_.reset();
+    requestHook_.reset();
     hook_.reset();
     brokers_.clear();
     sub_.reset();
@@ -225,6 +227,10 @@ class Daemon final : public SiteService, public Transport {
     auto requestDesk = RequestDesk::open(config_.dir + "/requests", *this, keys_, config_.id, config_.network, *dir_, clock_);
     if (!requestDesk) return requestDesk.error();
     requests_ = std::move(requestDesk).value();
+    if (!config_.onRequestEvent.empty()) {
+      requestHook_ = std::make_unique<HookRunner>(config_.onRequestEvent, "LIAISON_REQUEST_ID", "request");
+      requests_->setHook(requestHook_.get());
+    }
 
     auto token = loadOrCreateApiToken(config_.dir);
     if (!token) return token.error();
@@ -375,6 +381,22 @@ class Daemon final : public SiteService, public Transport {
                   precheck_.checkTimes());
     out.histogram("liaison_site_commit_seconds", "Applying a batch of log entries: writing and LMDB commit.",
                   store_->commitTimes_);
+    if (requests_) {
+      const auto c = requests_->counters();
+      out.counter("liaison_site_requests_sent_total", "MLA requests created at this site.", static_cast<double>(c.sent));
+      out.counter("liaison_site_requests_received_total", "MLA requests offered to this site and stored.",
+                  static_cast<double>(c.received));
+      out.counter("liaison_site_requests_delivered_total", "Incoming requests stored whole and checked (\"delivered\").",
+                  static_cast<double>(c.delivered));
+      out.counter("liaison_site_request_chunks_sent_total", "Encrypted chunks sent to the broker, resends included.",
+                  static_cast<double>(c.chunksSent));
+      out.counter("liaison_site_request_chunks_received_total", "Encrypted chunks fetched, checked and stored.",
+                  static_cast<double>(c.chunksReceived));
+      for (const auto& [reason, n] : c.refused) {
+        out.counter("liaison_site_requests_refused_total", "What this site refused or was refused, by reason.",
+                    static_cast<double>(n), {{"reason", reason}});
+      }
+    }
   }
 
   // Transport (loop thread): to the broker followed now.
@@ -885,6 +907,7 @@ class Daemon final : public SiteService, public Transport {
   std::unique_ptr<Inbox> inbox_;
   std::unique_ptr<HookRunner> hook_;
   std::unique_ptr<AlertDesk> desk_;
+  std::unique_ptr<HookRunner> requestHook_;  // before requests_: outlives it
   std::unique_ptr<RequestDesk> requests_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;

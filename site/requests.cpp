@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "schemas/alert_json.h"
+#include "site/alerts.h"
 
 namespace liaison::site {
 
@@ -42,6 +43,22 @@ uint32_t total(const Json& rec) {
 
 bool finalStatus(const std::string& state) {
   return state == "executed" || state == "partially-executed" || state == "refused";
+}
+
+// "overdue", "due in N days" within a week, or "" (no deadline, a final status, or far off).
+// The deadline's first second (Unix seconds), or nullopt.
+std::optional<int64_t> deadlineOf(const Json& rec) {
+  auto days = parseDate(rec.value("deadline", ""));
+  if (!days) return std::nullopt;
+  return *days * kDay;
+}
+
+std::string reminderText(const Json& rec, int64_t now) {
+  auto due = deadlineOf(rec);
+  if (!due || finalStatus(rec.value("state", ""))) return "";
+  if (*due + kDay <= now) return "overdue";
+  const int64_t days = (*due + kDay - now) / kDay;
+  return days <= 7 ? "due in " + std::to_string(days) + (days == 1 ? " day" : " days") : "";
 }
 
 Json fileJson(const requests::FileRef& f) {
@@ -270,6 +287,7 @@ Result<Json> RequestDesk::create(const Json& body) {
   LIAISON_TRY(put(*txn, c.id, rec));
   LIAISON_TRY(std::move(*txn).commit());
   if (sealed->chunks.empty()) active_.insert(c.id);
+  nextReminderMs_ = 0;  // a deadline may be near already
   ++counters_.sent;
   spdlog::info("site={} request={} to={} files={} created", site_, c.id, to, c.files.size());
   return Json{{"id", c.id}, {"chunks", sealed->chunks}, {"chunkBytes", requests::kChunkBytes}};
@@ -359,11 +377,7 @@ Result<Json> RequestDesk::list(const std::string& direction, bool onlyOpen) cons
     if ((direction == "incoming" && !incoming) || (direction == "outgoing" && incoming)) continue;
     const std::string state = rec.value("state", "");
     if (onlyOpen && (finalStatus(state) || state == "refused-by-broker")) continue;
-    std::string reminder;
-    if (auto due = parseDate(rec.value("deadline", "")); due && !finalStatus(state)) {
-      const int64_t days = (*due + kDay - now) / kDay;
-      reminder = *due + kDay <= now ? "overdue" : days <= 7 ? "due in " + std::to_string(days) + " days" : "";
-    }
+    const std::string reminder = reminderText(rec, now);
     out.push_back(Json{{"id", std::string(k)},
                        {"direction", incoming ? "incoming" : "outgoing"},
                        {"case", rec.value("case", "")},
@@ -588,6 +602,10 @@ void RequestDesk::tick(int64_t nowMs, bool connected) {
     m.op = "stored";
     m.keys = std::exchange(storedKeys_, {});
     send(std::move(m), Asked{"stored", "", 0, 0});
+  }
+  if (nowMs >= nextReminderMs_) {
+    remind();
+    nextReminderMs_ = nowMs + 60'000;
   }
   if (!connected) return;
   auto txn = lmdb::Txn::beginRead(env_);
@@ -902,8 +920,10 @@ void RequestDesk::onOffer(const bus::RequestMsg& m) {
   }
   ++counters_.received;
   active_.insert(sealed->id);
+  nextReminderMs_ = 0;
   stored(m.keys[0]);
   spdlog::info("site={} request={} from={} offered; fetching {} chunks", site_, sealed->id, sealed->fromSite, total(rec));
+  event(sealed->id, "new", rec);
 }
 
 void RequestDesk::onStep(const bus::RequestMsg& m) {
@@ -925,6 +945,60 @@ void RequestDesk::onStep(const bus::RequestMsg& m) {
   if (auto st = std::move(*txn).commit(); !st) return;
   stored(key);
   spdlog::info("site={} request={} step {} ({}) recorded", site_, id, n, rec->value("state", ""));
+  auto step = requests::decodeStep(m.steps[0]);
+  event(id, "step", *rec,
+        Json{{"kind", step ? step->step.kind : ""}, {"status", step ? step->step.status : ""}, {"by", step ? step->step.by : ""}});
+}
+
+void RequestDesk::event(const std::string& id, const std::string& what, const Json& rec, Json extra) {
+  if (hook_ == nullptr) return;
+  Json j = {{"event", what},
+            {"id", id},
+            {"direction", rec.value("direction", "") == "in" ? "incoming" : "outgoing"},
+            {"case", rec.value("case", "")},
+            {"from", rec.value("from", "")},
+            {"to", rec.value("to", "")},
+            {"urgent", rec.value("urgent", false)},
+            {"deadline", rec.value("deadline", "")},
+            {"state", rec.value("state", "")}};
+  if (extra.is_object()) j.update(extra);
+  hook_->enqueue(id, j.dump());
+}
+
+// Each request whose deadline is near (kRemindDays) or past without a final status is reminded
+// of once per stage ("due-soon", then "overdue"), at both sites: the stage is kept in the record.
+void RequestDesk::remind() {
+  const int64_t now = clock_.nowSeconds();
+  std::vector<std::pair<std::string, Json>> due;
+  {
+    auto txn = lmdb::Txn::beginRead(env_);
+    if (!txn) return;
+    auto cursor = lmdb::Cursor::open(*txn, reqs_);
+    if (!cursor) return;
+    std::string_view k, v;
+    for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
+      auto rec = Json::parse(v, nullptr, false);
+      if (rec.is_discarded()) continue;
+      auto deadline = deadlineOf(rec);
+      const std::string state = rec.value("state", "");
+      if (!deadline || finalStatus(state) || state == "refused-by-broker" || state == "uploading") continue;
+      const std::string stage = *deadline + kDay <= now ? "overdue" : *deadline + kDay - now <= kRemindDays * kDay ? "due-soon" : "";
+      if (stage.empty() || rec.value("reminded", "") == stage) continue;
+      rec["reminded"] = stage;
+      due.emplace_back(std::string(k), std::move(rec));
+    }
+  }
+  if (due.empty()) return;
+  auto txn = lmdb::Txn::beginWrite(env_);
+  if (!txn) return;
+  for (const auto& [id, rec] : due) {
+    if (!put(*txn, id, rec)) return;
+  }
+  if (!std::move(*txn).commit()) return;
+  for (const auto& [id, rec] : due) {
+    spdlog::info("site={} request={} deadline {}: {}", site_, id, rec.value("deadline", ""), reminderText(rec, now));
+    event(id, "reminder", rec, Json{{"reminder", reminderText(rec, now)}});
+  }
 }
 
 RequestDesk::Counters RequestDesk::counters() const {

@@ -47,6 +47,8 @@
 
 namespace liaison::site {
 
+class HookRunner;
+
 class RequestDesk {
  public:
   struct Counters {
@@ -56,6 +58,8 @@ class RequestDesk {
   // Request ids of the desk's messages to the broker have this bit set.
   static constexpr uint64_t kRequestBit = uint64_t{1} << 62;
   static constexpr size_t kWindow = 4;  // chunks in flight per request
+  // A reminder when a deadline is this near without a final status, and again once it passed.
+  static constexpr int64_t kRemindDays = 3;
 
   static Result<std::unique_ptr<RequestDesk>> open(const std::string& dir, Transport& transport,
                                                    const trust::KeyPair& keys, std::string site,
@@ -72,6 +76,10 @@ class RequestDesk {
   Result<std::string> plainChunk(const std::string& id, uint32_t file, uint32_t index) const;
   Result<json::Json> setStatus(const std::string& id, const std::string& status, const std::string& by,
                                const std::string& reference, const std::string& comment);
+
+  // The operator's `[requests] on_event` hook (JSON on stdin, LIAISON_REQUEST_ID set): a new
+  // incoming request, each step the other side took, and deadline reminders.
+  void setHook(HookRunner* hook) { hook_ = hook; }
 
   // The loop. onMessage: a reply to the desk's message, or an offer or step from the broker.
   void onMessage(const bus::RequestMsg& m, int64_t nowMs);
@@ -114,6 +122,8 @@ class RequestDesk {
   void driveOut(const std::string& id, const json::Json& rec, Transfer& t, int64_t nowMs);
   void driveIn(const std::string& id, const json::Json& rec, Transfer& t, int64_t nowMs);
   void driveSteps(const std::string& id, const json::Json& rec, Transfer& t, int64_t nowMs);
+  void event(const std::string& id, const std::string& what, const json::Json& rec, json::Json extra = {});
+  void remind();
 
   mutable std::mutex mutex_;
   lmdb::Env env_;
@@ -130,6 +140,8 @@ class RequestDesk {
   std::vector<std::string> storedKeys_;  // deliveries stored, to confirm to the broker
   std::map<std::string, crypto_hash_sha256_state> hashing_;  // "ID/F" → SHA-256 state of an upload
   Counters counters_;
+  HookRunner* hook_ = nullptr;
+  int64_t nextReminderMs_ = 0;
 };
 
 }  // namespace liaison::site

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ctime>
 #include <random>
 #include <thread>
 
@@ -291,6 +292,53 @@ TEST_F(RequestNetworkTest, ATransferCutByKillNineOfEitherSideOrTheBrokerComplete
   // Once: one request at Bangkok, one "delivered" step.
   EXPECT_EQ(list("th-bangkok").size(), 1u);
   EXPECT_TRUE(show("th-bangkok", id)["verified"].get<bool>());
+}
+
+TEST_F(RequestNetworkTest, ADeadlineNearWithoutAnAnswerRemindsBothSidesThroughTheirHook) {
+  // Both central authorities run a hook for request events.
+  for (auto id : {"kg-bishkek", "th-bangkok"}) {
+    daemons[id]->stop();
+    std::string toml = testing::readText(site(id) + "/site.toml");
+    auto at = toml.find("[requests]\n");
+    ASSERT_NE(at, std::string::npos);
+    const std::string file = tmp / (std::string(id) + "-events.jsonl");
+    toml.insert(at + 11, "on_event = \"cat >> '" + file + "'; echo >> '" + file + "'\"\n");
+    testing::writeText(site(id) + "/site.toml", toml);
+    startSite(id);
+  }
+  // A request without files, due the day after tomorrow.
+  char date[16];
+  const std::time_t due = std::time(nullptr) + 2 * 86400;
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&due));
+  auto sent = liaison({"request", "send", "--site", site("kg-bishkek"), "--to", "th-bangkok", "--legal-basis", "UNTOC",
+                       "--measure", "service-of-documents", "--case", "KG-2026-0160", "--summary", "Summons.",
+                       "--deadline", date});
+  ASSERT_EQ(sent.exitCode, 0) << sent.err << sent.out;
+  auto events = [&](const std::string& id) { return testing::readText(tmp / (id + "-events.jsonl")); };
+  auto has = [](const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; };
+  // Bangkok hears of the new request, and both sides of the deadline, each once.
+  ASSERT_TRUE(waitFor([&] { return has(events("th-bangkok"), R"("event":"new")"); }, 30s)) << events("th-bangkok");
+  ASSERT_TRUE(waitFor([&] { return has(events("th-bangkok"), R"("event":"reminder")"); }, 30s)) << events("th-bangkok");
+  ASSERT_TRUE(waitFor([&] { return has(events("kg-bishkek"), R"("event":"reminder")"); }, 30s)) << events("kg-bishkek");
+  // Bishkek hears each step Bangkok takes.
+  ASSERT_TRUE(waitFor([&] { return has(events("kg-bishkek"), R"("kind":"delivered")"); }, 30s)) << events("kg-bishkek");
+  EXPECT_TRUE(has(events("kg-bishkek"), "KG-2026-0160"));
+  // `request list` shows the reminder at both sites.
+  for (auto id : {"kg-bishkek", "th-bangkok"}) {
+    auto listed = list(id);
+    ASSERT_EQ(listed.size(), 1u) << id;
+    EXPECT_EQ(listed[0]["reminder"], "due in 2 days") << listed.dump();
+  }
+  // A restart does not remind again of the same stage.
+  daemons["th-bangkok"]->stop();
+  startSite("th-bangkok");
+  std::this_thread::sleep_for(2s);
+  const std::string text = events("th-bangkok");
+  size_t reminders = 0;
+  for (size_t at = text.find(R"("event":"reminder")"); at != std::string::npos; at = text.find(R"("event":"reminder")", at + 1)) {
+    ++reminders;
+  }
+  EXPECT_EQ(reminders, 1u) << text;
 }
 
 }  // namespace
