@@ -127,6 +127,22 @@ Status RequestRouter::commit() {
 
 std::vector<RequestRouter::Outgoing> RequestRouter::takeOutgoing() { return std::exchange(sent_, {}); }
 
+namespace {
+
+// The answer "accepted" to `m`, naming what it answered.
+bus::RequestMsg acceptedReply(const bus::RequestMsg& m) {
+  bus::RequestMsg r;
+  r.requestId = m.requestId;
+  r.op = "reply";
+  r.id = m.id;
+  r.file = m.file;
+  r.index = m.index;
+  r.accepted = true;
+  return r;
+}
+
+}  // namespace
+
 bus::RequestMsg RequestRouter::refuse(const bus::RequestMsg& m, const std::string& reason, const std::string& detail) {
   ++counters_.refused[reason];
   bus::RequestMsg r;
@@ -237,11 +253,7 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   }
   auto lacking = missing(m.id, it->second);
   if (!lacking) return refuse(m, "store failure", lacking.error().message);
-  bus::RequestMsg r;
-  r.requestId = m.requestId;
-  r.op = "reply";
-  r.id = m.id;
-  r.accepted = true;
+  bus::RequestMsg r = acceptedReply(m);
   r.missing = std::move(lacking).value();
   if (it->second.state != "receiving") {
     auto steps = trail(m.id);
@@ -264,13 +276,7 @@ bus::RequestMsg RequestRouter::chunk(const std::string& site, const bus::Request
   const std::string key = chunkKey(m.id, m.file, m.index);
   auto held = (*t)->get(blobsDb_, key);
   if (!held) return refuse(m, "store failure", held.error().message);
-  bus::RequestMsg r;
-  r.requestId = m.requestId;
-  r.op = "reply";
-  r.id = m.id;
-  r.file = m.file;
-  r.index = m.index;
-  r.accepted = true;
+  bus::RequestMsg r = acceptedReply(m);
   if (!*held) {  // a duplicate is acknowledged, and keeps the first copy
     if (auto st = (*t)->put(blobsDb_, key, view(m.data)); !st) return refuse(m, "store failure", st.error().message);
     ++c.have;
@@ -358,13 +364,7 @@ bus::RequestMsg RequestRouter::get(const std::string& site, const bus::RequestMs
   if (!t) return refuse(m, "store failure", t.error().message);
   auto v = (*t)->get(blobsDb_, chunkKey(m.id, m.file, m.index));
   if (!v || !*v) return refuse(m, "store failure", "chunk not held");
-  bus::RequestMsg r;
-  r.requestId = m.requestId;
-  r.op = "reply";
-  r.id = m.id;
-  r.file = m.file;
-  r.index = m.index;
-  r.accepted = true;
+  bus::RequestMsg r = acceptedReply(m);
   r.data = bytes(**v);
   ++counters_.chunksServed;
   return r;
@@ -378,14 +378,8 @@ bus::RequestMsg RequestRouter::step(const std::string& site, const bus::RequestM
   if (c.to != site) return refuse(m, "not the recipient", site + " may not take a step of " + m.id);
   auto steps = trail(m.id);
   if (!steps) return refuse(m, "store failure", steps.error().message);
-  bus::RequestMsg r;
-  r.requestId = m.requestId;
-  r.op = "reply";
-  r.id = m.id;
-  if (std::find(steps->begin(), steps->end(), m.steps[0]) != steps->end()) {
-    r.accepted = true;  // held already (its answer was lost)
-    return r;
-  }
+  bus::RequestMsg r = acceptedReply(m);
+  if (std::find(steps->begin(), steps->end(), m.steps[0]) != steps->end()) return r;  // held already
   auto t = txn();
   if (!t) return refuse(m, "store failure", t.error().message);
   auto sealedBytes = (*t)->get(blobsDb_, "h/" + m.id);
@@ -412,7 +406,6 @@ bus::RequestMsg RequestRouter::step(const std::string& site, const bus::RequestM
   if (auto st = appendStep(m.id, c, m.steps[0]); !st) return refuse(m, "store failure", st.error().message);
   spdlog::info("request={} step={} {}{} by site={}", m.id, c.steps, decoded.back().step.kind,
                decoded.back().step.status.empty() ? "" : " " + decoded.back().step.status, site);
-  r.accepted = true;
   return r;
 }
 
