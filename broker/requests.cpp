@@ -71,6 +71,8 @@ Status RequestRouter::load() {
     c.have = j.value("have", 0u);
     c.steps = j.value("steps", 0u);
     c.state = j.value("state", "receiving");
+    c.reply = j.value("reply", "");
+    c.replyStep = j.value("replyStep", 0u);
     const std::string id(k);
     if (auto d = j.find("deliveries"); d != j.end() && d->is_object()) {
       for (const auto& [key, site] : d->items()) {
@@ -96,6 +98,10 @@ Result<lmdb::Txn*> RequestRouter::txn() {
 Status RequestRouter::save(const std::string& id, const Custody& c) {
   json::Json j = {{"from", c.from}, {"to", c.to}, {"chunks", c.chunks}, {"have", c.have},
                   {"steps", c.steps}, {"state", c.state}};
+  if (!c.reply.empty()) {
+    j["reply"] = c.reply;
+    j["replyStep"] = c.replyStep;
+  }
   json::Json d = json::Json::object();
   for (const auto& [key, p] : deliveries_) {
     if (p.id == id) d[key] = p.site;
@@ -214,6 +220,7 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
     return refuse(m, "too large", "a request of more than " + std::to_string(requests::kMaxRequestBytes >> 20) + " MiB");
   }
   if (m.steps.size() != 1) return refuse(m, "bad request", "a put carries its \"sent\" step");
+  if (!m.keys.empty()) return putEvidence(site, m, *sealed);
   auto to = core_.member(sealed->toSite);
   if (!to || core_.revoked(sealed->toSite) || !core_.isAdmitted(sealed->toSite)) {
     return refuse(m, "unknown recipient", sealed->toSite + " is not a member of " + network_ + " in force");
@@ -256,9 +263,51 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   bus::RequestMsg r = acceptedReply(m);
   r.missing = std::move(lacking).value();
   if (it->second.state != "receiving") {
+    r.detail = "complete";
     auto steps = trail(m.id);
     if (steps && steps->size() >= 2) r.steps = {(*steps)[1]};  // its "accepted"
   }
+  return r;
+}
+
+bus::RequestMsg RequestRouter::putEvidence(const std::string& site, const bus::RequestMsg& m,
+                                           const requests::Sealed& sealed) {
+  const std::string& request = m.keys[0];
+  auto rq = custody_.find(request);
+  if (rq == custody_.end()) return refuse(m, "unknown request", request);
+  if (rq->second.to != site) return refuse(m, "not the recipient", site + " is not the recipient of " + request);
+  if (sealed.toSite != rq->second.from) return refuse(m, "bad request", "evidence goes to the requesting site");
+  if (m.index == 0 || m.index > rq->second.steps || m.id != requests::evidenceId(request, m.index)) {
+    return refuse(m, "bad request", "evidence names a status step of its request");
+  }
+  auto steps = trail(request);
+  if (!steps) return refuse(m, "store failure", steps.error().message);
+  if ((*steps)[m.index - 1] != m.steps[0]) return refuse(m, "bad step", "it is not step " + std::to_string(m.index) + " of " + request);
+  auto status = requests::decodeStep(m.steps[0]);
+  const auto subject = requests::blake2b(m.data);
+  if (!status || status->step.kind != "status" || status->step.subject != Bytes(subject.begin(), subject.end())) {
+    return refuse(m, "bad request", "its status does not name this parcel");
+  }
+  auto t = txn();
+  if (!t) return refuse(m, "store failure", t.error().message);
+  auto it = custody_.find(m.id);
+  if (it == custody_.end()) {
+    Custody c;
+    c.from = site;
+    c.to = sealed.toSite;
+    c.chunks = sealed.chunks;
+    c.reply = request;
+    c.replyStep = m.index;
+    if (auto st = (*t)->put(blobsDb_, "h/" + m.id, view(m.data)); !st) return refuse(m, "store failure", st.error().message);
+    if (auto st = save(m.id, c); !st) return refuse(m, "store failure", st.error().message);
+    it = custody_.emplace(m.id, std::move(c)).first;
+    spdlog::info("request={} evidence={} of step {} in custody ({} files)", request, m.id, m.index, sealed.chunks.size());
+  }
+  auto lacking = missing(m.id, it->second);
+  if (!lacking) return refuse(m, "store failure", lacking.error().message);
+  bus::RequestMsg r = acceptedReply(m);
+  r.missing = std::move(lacking).value();
+  if (it->second.state != "receiving") r.detail = "complete";
   return r;
 }
 
@@ -289,6 +338,7 @@ bus::RequestMsg RequestRouter::chunk(const std::string& site, const bus::Request
     }
   }
   if (c.state != "receiving") {
+    r.detail = "complete";
     auto steps = trail(m.id);
     if (steps && steps->size() >= 2) r.steps = {(*steps)[1]};
   }
@@ -297,6 +347,12 @@ bus::RequestMsg RequestRouter::chunk(const std::string& site, const bus::Request
 
 // Every chunk is here: the broker signs "accepted" and offers the request to the recipient.
 Status RequestRouter::accept(const std::string& id, Custody& c) {
+  if (!c.reply.empty()) {  // evidence: proven by the status that names it
+    c.state = "accepted";
+    LIAISON_TRY(deliver(c.to, id, 0));
+    spdlog::info("evidence={} every chunk stored; offered to site={}", id, c.to);
+    return {};
+  }
   auto steps = trail(id);
   if (!steps) return steps.error();
   auto last = requests::decodeStep(steps->back());
@@ -374,6 +430,7 @@ bus::RequestMsg RequestRouter::step(const std::string& site, const bus::RequestM
   auto it = custody_.find(m.id);
   if (it == custody_.end()) return refuse(m, "unknown request", m.id);
   Custody& c = it->second;
+  if (!c.reply.empty()) return refuse(m, "bad request", m.id + " is evidence, not a request");
   if (m.steps.size() != 1) return refuse(m, "bad request", "one step at a time");
   if (c.to != site) return refuse(m, "not the recipient", site + " may not take a step of " + m.id);
   auto steps = trail(m.id);
@@ -436,6 +493,11 @@ bus::RequestMsg RequestRouter::delivery(const Pending& p) {
       if (v && *v) m.data = bytes(**v);
     }
     m.steps = std::move(steps).value();
+    if (auto c = custody_.find(p.id); c != custody_.end() && !c->second.reply.empty()) {
+      auto status = trail(c->second.reply);  // evidence goes with the status that names it
+      m.steps.clear();
+      if (status && c->second.replyStep <= status->size()) m.steps = {(*status)[c->second.replyStep - 1]};
+    }
   } else {
     m.op = "step";
     if (p.step <= steps->size()) m.steps = {(*steps)[p.step - 1]};

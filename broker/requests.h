@@ -6,13 +6,16 @@
 // answer to a put names the chunks still missing). When the last chunk is stored the broker signs
 // "accepted" (as "broker:NETWORK") and offers the request to the recipient, which fetches the
 // chunks (get), checks them and answers with its signed "delivered"; then "opened" and statuses.
+// Evidence going back with a status is a parcel of its own (requests::evidenceId), put by the recipient once
+// the status naming its hash is stored, and offered to the requesting site with that status.
 // Every step is checked against the trail so far (requests::verifyTrail: signer, key, order,
 // chain) before it is stored, and carried to the other side, resent until that site says it
 // stored it. Nothing is answered before it is stored (writes are committed before the daemon
 // sends what takeOutgoing() returns).
 //
 // Store (in the alert custody's environment, so the broker pair copies it too):
-//   requests  id → JSON {from, to, chunks [per file], state, steps (count), deliveries {key: site}}
+//   requests  id → JSON {from, to, chunks [per file], state, steps (count), deliveries {key: site},
+//             reply, replyStep (a parcel of evidence: the request and status step that name it)}
 //   rblobs    "h/ID" sealed request | "s/ID/NNNN" signed step | "c/ID/F/I" encrypted chunk
 //
 // Concurrency: one thread (the broker's loop) calls everything.
@@ -28,6 +31,7 @@
 #include "bus/protocol.h"
 #include "common/clock.h"
 #include "common/lmdb.h"
+#include "requests/request.h"
 #include "trust/keys.h"
 
 namespace liaison::broker {
@@ -69,6 +73,9 @@ class RequestRouter {
     uint32_t have = 0;             // chunks stored
     uint32_t steps = 0;            // signed steps stored
     std::string state = "receiving";  // receiving | accepted
+    // A parcel of evidence sent back with status step `replyStep` of request `reply`.
+    std::string reply;
+    uint32_t replyStep = 0;
   };
   struct Pending {
     std::string site, id;
@@ -80,6 +87,8 @@ class RequestRouter {
   Result<lmdb::Txn*> txn();
   bus::RequestMsg refuse(const bus::RequestMsg& m, const std::string& reason, const std::string& detail);
   bus::RequestMsg put(const std::string& site, const bus::RequestMsg& m);
+  // The put of a parcel of evidence: m.keys = {request}, m.index = its status step.
+  bus::RequestMsg putEvidence(const std::string& site, const bus::RequestMsg& m, const requests::Sealed& sealed);
   bus::RequestMsg chunk(const std::string& site, const bus::RequestMsg& m);
   bus::RequestMsg get(const std::string& site, const bus::RequestMsg& m);
   bus::RequestMsg step(const std::string& site, const bus::RequestMsg& m);

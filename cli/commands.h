@@ -94,6 +94,7 @@ int cmdRequestOpen(const Context& ctx, const std::string& id, const std::string&
                    const std::string& outDir);
 struct RequestStatusFlags {
   std::string set, by, reference, comment;
+  std::vector<std::string> attachments;  // evidence going back with the status
 };
 int cmdRequestStatus(const Context& ctx, const std::string& id, const RequestStatusFlags& flags);
 

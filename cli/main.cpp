@@ -324,6 +324,8 @@ int main(int argc, char** argv) {
   requestStatus->add_option("--reference", statusFlags.reference,
                             "the requested side's own reference");
   requestStatus->add_option("--comment", statusFlags.comment, "a note for the requesting side");
+  requestStatus->add_option("--attach", statusFlags.attachments,
+                            "a file sent back with the status, e.g. the evidence (repeatable)");
 
   try {
     app.parse(argc, argv);

@@ -266,15 +266,21 @@ Status measure(Attachment& a) {
   return {};
 }
 
+// The files as the daemon's API takes them: name, size, SHA-256.
+Json filesJson(const std::vector<Attachment>& files) {
+  Json list = Json::array();
+  for (const auto& a : files) {
+    list.push_back(Json{{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
+  }
+  return list;
+}
+
 Json requestJson(const RequestFlags& f, const std::vector<Attachment>& files) {
   Json measures = Json::array();
   for (const auto& m : f.measures) {
     for (auto& one : splitList(m)) measures.push_back(std::move(one));
   }
-  Json list = Json::array();
-  for (const auto& a : files) {
-    list.push_back(Json{{"name", a.name}, {"size", a.size}, {"sha256", a.sha256}});
-  }
+  Json list = filesJson(files);
   return Json{{"to", f.to},
               {"legalBasis", f.legalBasis},
               {"measures", measures},
@@ -452,6 +458,8 @@ class TempFile {
 struct Listed {
   std::string name, sha256;
   uint64_t size = 0, chunks = 0;
+  std::string parcel;  // evidence sent back with a status: the parcel that holds it
+  uint64_t file = 0;   // its place in that parcel
 };
 
 // Every file of `files` (name, ...) may be written into `dir`: a plain name, given once, that
@@ -488,7 +496,8 @@ Result<std::vector<Listed>> listedFiles(const Json& body, const std::string& dir
   LIAISON_TRY(checkTargets(files, dir));
   std::vector<Listed> out;
   for (const auto& f : files) {
-    Listed l{text(f, "name"), lowercase(text(f, "sha256")), count(f, "size"), count(f, "chunks")};
+    Listed l{text(f, "name"), lowercase(text(f, "sha256")), count(f, "size"), count(f, "chunks"),
+             text(f, "parcel"), count(f, "file")};
     if (l.chunks == 0) return makeError(Errc::kIo, l.name + ": the site daemon lists no chunks");
     out.push_back(std::move(l));
   }
@@ -504,7 +513,8 @@ Status download(const ApiClient& api, const std::string& id, size_t f, const Lis
   if (!temp) return temp.error();
   Sha256 hash;
   uint64_t size = 0;
-  const std::string base = "/v1/requests/" + id + "/files/" + std::to_string(f) + "/chunks/";
+  const std::string base = "/v1/requests/" + (l.parcel.empty() ? id : l.parcel) + "/files/" +
+                           std::to_string(l.parcel.empty() ? f : l.file) + "/chunks/";
   for (uint64_t i = 0; i < l.chunks; ++i) {
     auto answer = api.getBytes(base + std::to_string(i));
     if (!answer) return answer.error();
@@ -695,14 +705,19 @@ int cmdRequestOpen(const Context& ctx, const std::string& id, const std::string&
   auto shown = getJson(*api, "/v1/requests/" + id);
   if (!shown) return failWith(shown.error());
   if (auto st = outputDir(outDir); !st) return failWith(st.error());
-  if (auto st = checkTargets(member(member(*shown, "request"), "files"), outDir); !st) {
+  const bool incoming = text(member(*shown, "request"), "direction") == "incoming";
+  if (auto st = incoming ? checkTargets(member(member(*shown, "request"), "files"), outDir) : Status{}; !st) {
     return failWith(inContext("request " + id, st.error()));
   }
   auto body = postJson(*api, "/v1/requests/" + id + "/open", Json{{"by", by}});
   if (!body) return failWith(inContext("request " + id, body.error()));
   auto files = listedFiles(*body, outDir);
   if (!files) return failWith(inContext("request " + id, files.error()));
-  std::cout << "request " << id << " opened by " << by << "; " << files->size() << " file(s)\n";
+  if (incoming) {
+    std::cout << "request " << id << " opened by " << by << "; " << files->size() << " file(s)\n";
+  } else {
+    std::cout << "request " << id << ": " << files->size() << " file(s) of evidence sent back so far\n";
+  }
   for (size_t f = 0; f < files->size(); ++f) {
     const Listed& l = (*files)[f];
     if (auto st = download(*api, id, f, l, outDir); !st) {
@@ -717,13 +732,31 @@ int cmdRequestStatus(const Context& ctx, const std::string& id, const RequestSta
   if (auto st = checkRequestId(id); !st) return failWith(st.error());
   auto api = daemonOf(ctx);
   if (!api) return failWith(api.error());
+  auto files = attachmentsOf(flags.attachments);
+  if (!files) return failWith(files.error());
+  for (auto& a : *files) {
+    if (auto st = measure(a); !st) return failWith(st.error());
+  }
   Json body{{"set", flags.set}, {"by", flags.by}};
   if (!flags.reference.empty()) body["reference"] = flags.reference;
   if (!flags.comment.empty()) body["comment"] = flags.comment;
+  if (!files->empty()) body["files"] = filesJson(*files);
   auto answer = postJson(*api, "/v1/requests/" + id + "/status", body);
   if (!answer) return failWith(inContext("request " + id, answer.error()));
   std::cout << "request " << id << ": " << text(*answer, "state") << " (set by " << flags.by
             << ")\n";
+  if (files->empty()) return kExitOk;
+  // The evidence: a parcel of its own, sealed to the requesting site, uploaded like a request.
+  Json expected = *answer;
+  expected["id"] = id;
+  auto created = createdFrom(expected, *files);
+  if (!created) return failWith(inContext("request " + id, created.error()));
+  created->id = text(*answer, "parcel");
+  for (size_t f = 0; f < files->size(); ++f) {
+    const Attachment& a = (*files)[f];
+    if (auto st = upload(*api, *created, f, a); !st) return failWith(inContext("request " + id, st.error()));
+    std::cout << "  " << a.name << ": " << a.size << " bytes sent back\n";
+  }
   return kExitOk;
 }
 

@@ -247,6 +247,16 @@ Hash sha256(std::span<const uint8_t> bytes) {
   return h;
 }
 
+std::string evidenceId(const std::string& requestId, uint32_t step) {
+  const std::string seed = std::string("liaison/evidence/v1") + '\0' + requestId + "/" + std::to_string(step);
+  Hash h = blake2b(std::span(reinterpret_cast<const uint8_t*>(seed.data()), seed.size()));
+  h[6] = static_cast<uint8_t>((h[6] & 0x0f) | 0x80);  // version 8: a name-based id of our own
+  h[8] = static_cast<uint8_t>((h[8] & 0x3f) | 0x80);  // the RFC 9562 variant
+  const std::string hex = toHex(std::span(h.data(), 16));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20, 12);
+}
+
 Hash blake2b(std::span<const uint8_t> bytes) {
   ensureSodium();
   Hash h{};

@@ -82,6 +82,10 @@ Hash sha256(std::span<const uint8_t> bytes);
 // BLAKE2b-256, the hash that chains steps and names a sealed request.
 Hash blake2b(std::span<const uint8_t> bytes);
 
+// The id of the parcel of evidence that status step `step` (1-based) of request `requestId` sends
+// back: a UUID (version 8) derived from both, so either side and the broker name it alike.
+std::string evidenceId(const std::string& requestId, uint32_t step);
+
 // What brokers carry.
 struct Sealed {
   std::string id, fromSite, toSite;

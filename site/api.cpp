@@ -621,7 +621,8 @@ struct ApiServer::Impl {
     auto body = Json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) return refuse(res, 400, "the status is not a JSON object");
     auto text = [&](const char* key) { return body.value(key, Json("")).is_string() ? body.value(key, "") : ""; };
-    answerRequest(res, desk->setStatus(req.matches[1], text("set"), text("by"), text("reference"), text("comment")));
+    answerRequest(res, desk->setStatus(req.matches[1], text("set"), text("by"), text("reference"), text("comment"),
+                                       body.value("files", Json::array())));
   }
 
   void answerAlert(const httplib::Request& req, httplib::Response& res) {

@@ -61,6 +61,26 @@ std::string reminderText(const Json& rec, int64_t now) {
   return days <= 7 ? "due in " + std::to_string(days) + (days == 1 ? " day" : " days") : "";
 }
 
+// Files as the API gives them: [{name, size, sha256 (hex)}].
+Result<std::vector<requests::FileRef>> fileRefs(const Json& files) {
+  std::vector<requests::FileRef> out;
+  if (!files.is_array()) return invalid("files: a list of {name, size, sha256}");
+  for (const auto& f : files) {
+    if (!f.is_object()) return invalid("files: a list of {name, size, sha256}");
+    requests::FileRef ref;
+    ref.name = f.value("name", Json("")).is_string() ? f.value("name", "") : "";
+    ref.size = f.value("size", Json(0)).is_number_unsigned() ? f.value("size", uint64_t{0}) : 0;
+    auto hash = fromHex(f.value("sha256", Json("")).is_string() ? f.value("sha256", "") : "");
+    if (!hash || hash->size() != ref.sha256.size()) return invalid("files: \"" + ref.name + "\" has no SHA-256 (64 hex digits)");
+    std::copy(hash->begin(), hash->end(), ref.sha256.begin());
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+// The parcel of evidence that status step `step` of request `id` sends back.
+std::string parcelId(const std::string& id, uint32_t step) { return requests::evidenceId(id, step); }
+
 Json fileJson(const requests::FileRef& f) {
   return Json{{"name", f.name}, {"size", f.size}, {"sha256", toHex(f.sha256)}};
 }
@@ -76,7 +96,12 @@ Json stepJson(uint32_t n, const requests::SignedStep& s) {
               {"signer", s.signer},
               {"signerKey", toHex(s.signerKey)},
               {"signature", toHex(s.signature)},
-              {"step", toBase64(s.stepBytes)}};
+              {"step", toBase64(s.stepBytes)},
+              {"files", [&] {
+                 Json files = Json::array();
+                 for (const auto& f : s.step.files) files.push_back(fileJson(f));
+                 return files;
+               }()}};
 }
 
 }  // namespace
@@ -208,16 +233,10 @@ Result<Json> RequestDesk::create(const Json& body) {
       if (one.is_string()) c.measures.push_back(one.get<std::string>());
     }
   }
-  if (auto files = body.find("files"); files != body.end() && files->is_array()) {
-    for (const auto& f : *files) {
-      requests::FileRef ref;
-      ref.name = f.value("name", "");
-      ref.size = f.value("size", uint64_t{0});
-      auto hash = fromHex(f.value("sha256", ""));
-      if (!hash || hash->size() != ref.sha256.size()) return invalid("files: \"" + ref.name + "\" has no SHA-256 (64 hex digits)");
-      std::copy(hash->begin(), hash->end(), ref.sha256.begin());
-      c.files.push_back(std::move(ref));
-    }
+  if (auto files = body.find("files"); files != body.end()) {
+    auto refs = fileRefs(*files);
+    if (!refs) return refs.error();
+    c.files = std::move(refs).value();
   }
   // The recipient: a site, or a focal point whose record a site published.
   std::string to = text("to");
@@ -373,6 +392,7 @@ Result<Json> RequestDesk::list(const std::string& direction, bool onlyOpen) cons
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
     auto rec = Json::parse(v, nullptr, false);
     if (rec.is_discarded()) continue;
+    if (rec.value("kind", "") == "evidence") continue;  // shown with its request
     const bool incoming = rec.value("direction", "") == "in";
     if ((direction == "incoming" && !incoming) || (direction == "outgoing" && incoming)) continue;
     const std::string state = rec.value("state", "");
@@ -465,13 +485,33 @@ Result<Json> RequestDesk::openFiles(const std::string& id, const std::string& by
       spdlog::info("site={} request={} opened by a named person", site_, id);
     }
   }
-  LIAISON_TRY(std::move(*txn).commit());
   Json files = Json::array();
-  for (const auto& f : c->files) {
-    auto j = fileJson(f);
-    j["chunks"] = requests::chunkCount(f.size);
-    files.push_back(std::move(j));
+  if (rec->value("direction", "") == "in") {
+    for (const auto& f : c->files) {
+      auto j = fileJson(f);
+      j["chunks"] = requests::chunkCount(f.size);
+      files.push_back(std::move(j));
+    }
+  } else {
+    // The requesting side: the evidence its counterpart sent back, as each parcel has arrived.
+    auto steps = trail(*txn, id, rec->value("steps", 0u));
+    if (!steps) return steps.error();
+    for (uint32_t n = 1; n <= steps->size(); ++n) {
+      const auto& st = (*steps)[n - 1].step;
+      if (st.files.empty()) continue;
+      auto parcel = record(*txn, parcelId(id, n));
+      if (!parcel || parcel->value("state", "") != "delivered") continue;
+      for (uint32_t f = 0; f < st.files.size(); ++f) {
+        auto j = fileJson(st.files[f]);
+        j["name"] = st.status + "-" + std::to_string(n) + "-" + st.files[f].name;  // unique in one folder
+        j["chunks"] = requests::chunkCount(st.files[f].size);
+        j["parcel"] = parcelId(id, n);
+        j["file"] = f;
+        files.push_back(std::move(j));
+      }
+    }
   }
+  LIAISON_TRY(std::move(*txn).commit());
   return Json{{"files", files}};
 }
 
@@ -498,8 +538,56 @@ Result<std::string> RequestDesk::plainChunk(const std::string& id, uint32_t file
   return std::string(view(*plain));
 }
 
+// Seals the evidence of the status about to be step N+1 of `id` to the requesting site, and
+// stores it as an outgoing parcel waiting for its chunks. Returns its id and sealed bytes.
+Result<std::pair<std::string, Bytes>> RequestDesk::sealEvidence(lmdb::Txn& txn, const std::string& id, Json& rec,
+                                                                const std::vector<requests::FileRef>& files,
+                                                                const std::string& comment) {
+  uint64_t total = 0;
+  for (const auto& f : files) {
+    if (f.name.empty() || f.name.size() > 255 || f.name.find('/') != std::string::npos || f.name == "." || f.name == "..") {
+      return invalid("attach: \"" + f.name + "\" is not a plain file name");
+    }
+    if (f.size > requests::kMaxFileBytes) return invalid("attach: " + f.name + " is over 64 MB");
+    total += f.size;
+  }
+  if (total > requests::kMaxRequestBytes) return invalid("attach: the files are over 256 MB together");
+  if (files.size() > 64) return invalid("attach: at most 64 files");
+  auto request = content(txn, id);
+  if (!request) return request.error();
+  const std::string requester = rec.value("from", "");
+  auto member = dir_.member(requester);
+  if (!member) return member.error();
+  if (!*member) return makeError(Errc::kNotFound, "no certificate of " + requester + " in this replica");
+  requests::Content c;
+  c.id = parcelId(id, rec.value("steps", 0u) + 1);
+  c.caseReference = request->caseReference;
+  c.fromSite = site_;
+  c.toSite = requester;
+  c.legalBasis = request->legalBasis;
+  c.measures = request->measures;
+  c.language = request->language;
+  c.summary = comment;
+  c.files = files;
+  c.createdAt = clock_.nowSeconds();
+  auto sealed = requests::seal(c, (*member)->boxKey);
+  if (!sealed) return sealed.error();
+  Bytes sealedBytes = requests::encode(*sealed);
+  Json parcel = {{"direction", "out"}, {"kind", "evidence"}, {"request", id}, {"step", rec.value("steps", 0u) + 1},
+                 {"state", "uploading"}, {"from", site_}, {"to", requester}, {"case", c.caseReference},
+                 {"chunks", sealed->chunks}, {"uploaded", std::vector<uint32_t>(sealed->chunks.size(), 0)},
+                 {"steps", 0}, {"pending", Json::array()}, {"createdAt", c.createdAt}, {"updatedAt", c.createdAt}};
+  LIAISON_TRY(txn.put(blobs_, "k/" + c.id, view(requests::encode(c))));
+  LIAISON_TRY(txn.put(blobs_, "h/" + c.id, view(sealedBytes)));
+  LIAISON_TRY(put(txn, c.id, parcel));
+  rec["evidenceChunks"] = sealed->chunks;
+  return std::pair{c.id, std::move(sealedBytes)};
+}
+
 Result<Json> RequestDesk::setStatus(const std::string& id, const std::string& status, const std::string& by,
-                                    const std::string& reference, const std::string& comment) {
+                                    const std::string& reference, const std::string& comment, const Json& files) {
+  auto evidence = fileRefs(files);
+  if (!evidence) return evidence.error();
   if (!requests::isStatus(status)) {
     std::string names;
     for (auto n : requests::statusNames()) names += (names.empty() ? "" : ", ") + std::string(n);
@@ -526,10 +614,23 @@ Result<Json> RequestDesk::setStatus(const std::string& id, const std::string& st
   s.by = by;
   s.reference = reference;
   s.comment = comment;
+  Json answer = {{"state", status}};
+  if (!evidence->empty()) {
+    auto parcel = sealEvidence(*txn, id, *rec, *evidence, comment);
+    if (!parcel) return parcel.error();
+    auto subject = requests::blake2b(parcel->second);
+    s.subject.assign(subject.begin(), subject.end());
+    s.files = *evidence;
+    answer["parcel"] = parcel->first;
+    answer["chunks"] = (*rec)["evidenceChunks"];
+    answer["chunkBytes"] = requests::kChunkBytes;
+    rec->erase("evidenceChunks");
+  }
   LIAISON_TRY(signAndQueue(*txn, id, *rec, std::move(s)));
   LIAISON_TRY(std::move(*txn).commit());
-  spdlog::info("site={} request={} status {}", site_, id, status);
-  return Json{{"state", status}};
+  spdlog::info("site={} request={} status {}{}", site_, id, status,
+               evidence->empty() ? "" : " with " + std::to_string(evidence->size()) + " files");
+  return answer;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -635,7 +736,6 @@ void RequestDesk::tick(int64_t nowMs, bool connected) {
 }
 
 void RequestDesk::driveOut(const std::string& id, const Json& rec, Transfer& t, int64_t nowMs) {
-  (void)rec;
   for (const auto& [pos, at] : t.inflight) {
     if (nowMs - at > kChunkRetryMs) {  // unanswered: ask the broker again what it lacks
       t.putAcked = false;
@@ -647,12 +747,25 @@ void RequestDesk::driveOut(const std::string& id, const Json& rec, Transfer& t, 
     if (t.putSentMs >= 0 && nowMs - t.putSentMs < kPutRetryMs) return;
     auto txn = lmdb::Txn::beginRead(env_);
     if (!txn) return;
-    auto sealed = txn->get(blobs_, "h/" + id);
-    auto sent = txn->get(blobs_, stepKey(id, 1));
-    if (!sealed || !*sealed || !sent || !*sent) return;
     bus::RequestMsg m;
     m.op = "put";
     m.id = id;
+    std::string first = stepKey(id, 1);
+    if (rec.value("kind", "") == "evidence") {
+      // A parcel of evidence goes after its status, which names it: the broker checks one by the other.
+      const std::string request = rec.value("request", "");
+      const uint32_t n = rec.value("step", 0u);
+      auto requestRec = record(*txn, request);
+      if (!requestRec) return;
+      auto pending = requestRec->value("pending", std::vector<uint32_t>{});
+      if (std::find(pending.begin(), pending.end(), n) != pending.end()) return;
+      first = stepKey(request, n);
+      m.keys = {request};
+      m.index = n;
+    }
+    auto sealed = txn->get(blobs_, "h/" + id);
+    auto sent = txn->get(blobs_, first);
+    if (!sealed || !*sealed || !sent || !*sent) return;
     m.data = bytes(**sealed);
     m.steps = {bytes(**sent)};
     t.putSentMs = nowMs;
@@ -787,6 +900,10 @@ void RequestDesk::onReply(const bus::RequestMsg& m, const Asked& asked, int64_t 
     (*rec)["pending"] = pending;
     t.stepSentMs = -1;
   }
+  if (rec->value("kind", "") == "evidence" && m.detail == "complete" && rec->value("state", "") == "sending") {
+    (*rec)["state"] = "accepted";  // every chunk is at the broker
+    spdlog::info("site={} evidence={} every chunk at the broker", site_, asked.id);
+  }
   // A put or chunk answered after the last chunk carries the broker's "accepted".
   if (!m.steps.empty() && rec->value("steps", 0u) == 1) {
     if (auto st = addStep(*txn, asked.id, *rec, m.steps[0]); !st) {
@@ -859,6 +976,12 @@ Status RequestDesk::finishDelivery(lmdb::Txn& txn, const std::string& id, Json& 
       return {};
     }
   }
+  if (rec.value("kind", "") == "evidence") {  // proven by the status that names it; no step of its own
+    rec["state"] = "delivered";
+    spdlog::info("site={} evidence={} delivered: {} files stored and checked", site_, id, c->files.size());
+    event(rec.value("request", ""), "evidence", rec, Json{{"parcel", id}, {"files", c->files.size()}});
+    return {};
+  }
   rec["state"] = "delivered";  // so the step below is not taken for part of the transfer
   requests::Step s;
   s.kind = "delivered";
@@ -883,6 +1006,12 @@ void RequestDesk::onOffer(const bus::RequestMsg& m) {
   if (auto held = txn->get(reqs_, sealed->id); held && *held) {
     stored(m.keys[0]);  // offered again: its "stored" was lost
     return;
+  }
+  if (m.steps.size() == 1) {
+    auto status = requests::decodeStep(m.steps[0]);
+    if (status && status->step.kind == "status" && status->step.requestId != sealed->id) {
+      return onEvidence(m, *sealed, *status, *txn);
+    }
   }
   auto c = requests::open(*sealed, keys_);
   if (!c) return refused("cannot open", sealed->id, c.error().message);
@@ -924,6 +1053,43 @@ void RequestDesk::onOffer(const bus::RequestMsg& m) {
   stored(m.keys[0]);
   spdlog::info("site={} request={} from={} offered; fetching {} chunks", site_, sealed->id, sealed->fromSite, total(rec));
   event(sealed->id, "new", rec);
+}
+
+// Evidence sent back with status step N of one of this site's requests: taken only once that
+// status is in the trail here, and only if the status names exactly this sealed parcel.
+void RequestDesk::onEvidence(const bus::RequestMsg& m, const requests::Sealed& sealed,
+                             const requests::SignedStep& status, lmdb::Txn& txn) {
+  const std::string request = status.step.requestId;
+  auto rec = record(txn, request);
+  if (!rec) return refused("unknown request", sealed.id, "evidence for a request this site does not hold");
+  if (rec->value("direction", "") != "out" || rec->value("to", "") != sealed.fromSite) {
+    return refused("bad evidence", sealed.id, "evidence from a site the request did not go to");
+  }
+  uint32_t n = 0;
+  for (uint32_t i = 1; i <= rec->value("steps", 0u) && n == 0; ++i) {
+    auto v = txn.get(blobs_, stepKey(request, i));
+    if (v && *v && **v == view(m.steps[0])) n = i;
+  }
+  if (n == 0) return;  // its status is not here yet: the offer comes again
+  const auto subject = requests::blake2b(m.data);
+  if (sealed.id != parcelId(request, n) || status.step.subject != Bytes(subject.begin(), subject.end())) {
+    return refused("bad evidence", sealed.id, "it is not the parcel its status names");
+  }
+  auto c = requests::open(sealed, keys_);
+  if (!c) return refused("cannot open", sealed.id, c.error().message);
+  if (c->files != status.step.files) return refused("bad evidence", sealed.id, "its files are not those its status names");
+  Json parcel = {{"direction", "in"}, {"kind", "evidence"}, {"request", request}, {"step", n}, {"state", "fetching"},
+                 {"from", sealed.fromSite}, {"to", site_}, {"case", c->caseReference}, {"chunks", sealed.chunks},
+                 {"have", 0}, {"steps", 0}, {"pending", Json::array()}, {"createdAt", clock_.nowSeconds()},
+                 {"updatedAt", clock_.nowSeconds()}};
+  if (!txn.put(blobs_, "k/" + sealed.id, view(requests::encode(*c)))) return;
+  if (!txn.put(blobs_, "h/" + sealed.id, view(m.data))) return;
+  if (!put(txn, sealed.id, parcel)) return;
+  if (auto st = std::move(txn).commit(); !st) return;
+  active_.insert(sealed.id);
+  stored(m.keys[0]);
+  spdlog::info("site={} request={} evidence={} of step {} offered; fetching {} chunks", site_, request, sealed.id, n,
+               total(parcel));
 }
 
 void RequestDesk::onStep(const bus::RequestMsg& m) {

@@ -74,8 +74,12 @@ class RequestDesk {
   Result<json::Json> show(const std::string& id) const;
   Result<json::Json> openFiles(const std::string& id, const std::string& by);
   Result<std::string> plainChunk(const std::string& id, uint32_t file, uint32_t index) const;
+  // `files` (name, size, sha256 as create() takes them): the evidence going back with the status,
+  // sealed to the requesting site as a parcel of its own (requests::evidenceId), whose
+  // chunks are then uploaded like a request's. The status step names the parcel's hash and files.
   Result<json::Json> setStatus(const std::string& id, const std::string& status, const std::string& by,
-                               const std::string& reference, const std::string& comment);
+                               const std::string& reference, const std::string& comment,
+                               const json::Json& files = json::Json::array());
 
   // The operator's `[requests] on_event` hook (JSON on stdin, LIAISON_REQUEST_ID set): a new
   // incoming request, each step the other side took, and deadline reminders.
@@ -109,6 +113,9 @@ class RequestDesk {
   Result<requests::TrailKeys> trailKeys(const json::Json& rec) const;
   // Checks `step` as step steps+1 of the request and stores it; the record is updated in `rec`.
   Status addStep(lmdb::Txn& txn, const std::string& id, json::Json& rec, const Bytes& step);
+  Result<std::pair<std::string, Bytes>> sealEvidence(lmdb::Txn& txn, const std::string& id, json::Json& rec,
+                                                     const std::vector<requests::FileRef>& files,
+                                                     const std::string& comment);
   Status signAndQueue(lmdb::Txn& txn, const std::string& id, json::Json& rec, requests::Step step);
   Status put(lmdb::Txn& txn, const std::string& id, const json::Json& rec);
   void refused(const std::string& reason, const std::string& id, const std::string& detail);
@@ -116,6 +123,8 @@ class RequestDesk {
   void onReply(const bus::RequestMsg& m, const Asked& asked, int64_t nowMs);
   void onOffer(const bus::RequestMsg& m);
   void onStep(const bus::RequestMsg& m);
+  void onEvidence(const bus::RequestMsg& m, const requests::Sealed& sealed, const requests::SignedStep& status,
+                  lmdb::Txn& txn);
   void gotChunk(const bus::RequestMsg& m, const Asked& asked);
   Status finishDelivery(lmdb::Txn& txn, const std::string& id, json::Json& rec);
   void stored(const std::string& key);

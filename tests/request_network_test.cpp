@@ -175,8 +175,14 @@ TEST_F(RequestNetworkTest, ARequestIsDeliveredOpenedAndAnsweredWithProofAtEveryS
   auto exec = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "in-execution", "--by",
                        "Ms. Kanya R."});
   ASSERT_EQ(exec.exitCode, 0) << exec.err;
+  // The evidence goes back with a status: a file sealed to Bishkek, named and hashed by the step.
+  const std::string evidence = makeFile("bank-statement.pdf", 1536 * 1024 + 3, 3);
+  auto partly = liaison({"request", "status", "--site", site("th-bangkok"), id, "--set", "partially-executed", "--by",
+                         "Ms. Kanya R.", "--comment", "Bank records enclosed; the witness could not be found",
+                         "--attach", evidence});
+  ASSERT_EQ(partly.exitCode, 0) << partly.err << partly.out;
   const std::vector<std::string> whole = {"sent", "accepted", "delivered", "opened", "status:registered",
-                                          "status:in-execution"};
+                                          "status:in-execution", "status:partially-executed"};
   ASSERT_TRUE(waitFor([&] { return kinds(show("kg-bishkek", id)) == whole; }, 20s)) << show("kg-bishkek", id).dump();
   auto shown = show("kg-bishkek", id);
   EXPECT_TRUE(shown["verified"].get<bool>()) << shown.dump();
@@ -184,6 +190,13 @@ TEST_F(RequestNetworkTest, ARequestIsDeliveredOpenedAndAnsweredWithProofAtEveryS
   EXPECT_EQ(shown["trail"][4]["reference"], "OAG-IA-2026-0912");
   EXPECT_EQ(shown["request"]["summary"].get<std::string>().find(kWord) != std::string::npos, true);
   EXPECT_EQ(kinds(show("th-bangkok", id)), whole);
+  EXPECT_EQ(shown["trail"][6]["files"][0]["name"], "bank-statement.pdf");
+  // Bishkek receives the evidence, checks it against the status, and writes it out.
+  ASSERT_TRUE(waitFor([&] {
+    auto got = liaison({"request", "open", "--site", site("kg-bishkek"), id, "--by", "A. Sadykov", "--out", tmp / "back"});
+    return got.exitCode == 0 && std::filesystem::exists(tmp / "back/partially-executed-7-bank-statement.pdf");
+  }, 30s));
+  EXPECT_EQ(testing::readText(tmp / "back/partially-executed-7-bank-statement.pdf"), testing::readText(evidence));
 
   // A third party holding only the public keys checks the whole trail, and a changed step fails.
   auto sealed = requests::decodeSealed(*fromBase64(shown["sealed"].get<std::string>()));
@@ -210,7 +223,7 @@ TEST_F(RequestNetworkTest, ARequestIsDeliveredOpenedAndAnsweredWithProofAtEveryS
   ASSERT_TRUE(kg && th && brokerKeys);
   requests::TrailKeys keys{"kg-bishkek", "th-bangkok", "broker:CASC", kg->sign, th->sign, brokerKeys->sign};
   auto trail = trailOf(shown);
-  ASSERT_EQ(trail.size(), 6u);
+  ASSERT_EQ(trail.size(), 7u);
   auto checked = requests::verifyTrail(trail, *sealed, keys);
   EXPECT_TRUE(checked) << checked.error().message;
   trail.erase(trail.begin() + 3);  // "opened" left out

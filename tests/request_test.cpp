@@ -314,5 +314,24 @@ TEST(KeyFiles, NewKeysHaveABoxKeyAndOlderKeyFilesStillLoad) {
   EXPECT_EQ(old->pub.sign, keys.pub.sign);
 }
 
+TEST(RequestEvidence, TheParcelOfAStatusHasOneIdBothSidesDeriveAndNoOtherStepShares) {
+  const std::string request = "6f1c2a4e-9b3d-4c8e-a1f0-3d2b7c9e5a10";
+  const std::string id = requests::evidenceId(request, 7);
+  EXPECT_EQ(id, requests::evidenceId(request, 7));
+  EXPECT_NE(id, requests::evidenceId(request, 8));
+  EXPECT_NE(id, requests::evidenceId("6f1c2a4e-9b3d-4c8e-a1f0-3d2b7c9e5a11", 7));
+  ASSERT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '8');  // version 8
+  // It is a request id a broker accepts for a sealed parcel.
+  Content c;
+  c.id = id;
+  c.fromSite = "th-oag-ca";
+  c.toSite = "kg-gp-ca";
+  auto keys = trust::generateKeyPair();
+  auto sealed = requests::seal(c, keys.pub.box);
+  ASSERT_TRUE(sealed);
+  EXPECT_TRUE(requests::decodeSealed(requests::encode(*sealed)));
+}
+
 }  // namespace
 }  // namespace liaison
