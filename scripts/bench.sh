@@ -124,3 +124,11 @@ else
 fi
 echo
 python3 scripts/bench_table.py "${sections[@]}"
+# MLA requests: one file from `request send` to "delivered", beside a local TCP copy of the same
+# bytes in the same run, and each process's peak own memory (scripts/bench_requests.py).
+echo
+if [ "$quick" = 1 ]; then
+  python3 scripts/bench_requests.py --bin "$dir/bin" --mb 2 --runs 1
+else
+  python3 scripts/bench_requests.py --bin "$dir/bin" --mb 50 --runs 3
+fi

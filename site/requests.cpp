@@ -856,9 +856,8 @@ void RequestDesk::onMessage(const bus::RequestMsg& m, int64_t nowMs) {
 }
 
 void RequestDesk::onReply(const bus::RequestMsg& m, const Asked& asked, int64_t nowMs) {
-  (void)nowMs;
   if (asked.id != m.id) return;
-  if (asked.op == "get" && m.accepted) return gotChunk(m, asked);  // its own transaction
+  if (asked.op == "get" && m.accepted) return gotChunk(m, asked, nowMs);  // its own transaction
   Transfer& t = transfers_[asked.id];
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return;
@@ -914,10 +913,15 @@ void RequestDesk::onReply(const bus::RequestMsg& m, const Asked& asked, int64_t 
     spdlog::info("site={} request={} accepted by the broker", site_, asked.id);
   }
   (void)put(*txn, asked.id, *rec);
-  if (auto st = std::move(*txn).commit(); !st) spdlog::error("site={} request store: {}", site_, st.error().message);
+  if (auto st = std::move(*txn).commit(); !st) {
+    spdlog::error("site={} request store: {}", site_, st.error().message);
+    return;
+  }
+  // The window moves on at once, not at the next tick.
+  if (asked.op == "chunk" && rec->value("state", "") == "sending") driveOut(asked.id, *rec, t, nowMs);
 }
 
-void RequestDesk::gotChunk(const bus::RequestMsg& m, const Asked& asked) {
+void RequestDesk::gotChunk(const bus::RequestMsg& m, const Asked& asked, int64_t nowMs) {
   Transfer& t = transfers_[asked.id];
   t.inflight.erase(asked.position);
   auto txn = lmdb::Txn::beginWrite(env_);
@@ -947,7 +951,11 @@ void RequestDesk::gotChunk(const bus::RequestMsg& m, const Asked& asked) {
     }
   }
   (void)put(*txn, asked.id, *rec);
-  if (auto st = std::move(*txn).commit(); !st) spdlog::error("site={} request store: {}", site_, st.error().message);
+  if (auto st = std::move(*txn).commit(); !st) {
+    spdlog::error("site={} request store: {}", site_, st.error().message);
+    return;
+  }
+  if (rec->value("state", "") == "fetching") driveIn(asked.id, *rec, t, nowMs);  // the next at once
 }
 
 // Every chunk is stored: each file's SHA-256 is checked against the signed content, then this

@@ -125,7 +125,7 @@ class RequestDesk {
   void onStep(const bus::RequestMsg& m);
   void onEvidence(const bus::RequestMsg& m, const requests::Sealed& sealed, const requests::SignedStep& status,
                   lmdb::Txn& txn);
-  void gotChunk(const bus::RequestMsg& m, const Asked& asked);
+  void gotChunk(const bus::RequestMsg& m, const Asked& asked, int64_t nowMs);
   Status finishDelivery(lmdb::Txn& txn, const std::string& id, json::Json& rec);
   void stored(const std::string& key);
   void driveOut(const std::string& id, const json::Json& rec, Transfer& t, int64_t nowMs);
