@@ -28,7 +28,8 @@ main { padding: 1rem; max-width: 75rem; margin: 0 auto; }
 footer { padding: 1rem; color: var(--muted); font-size: .85rem; text-align: center; }
 h1 { font-size: 1.6rem; margin: .5rem 0 1rem; }
 h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
-form.filters, form#alert-form, form#answer-form, form#update-form, form#cancel-form {
+form.filters, form#alert-form, form#answer-form, form#update-form, form#cancel-form,
+form#open-form, form#status-form {
   display: flex; flex-wrap: wrap; gap: .75rem 1rem; align-items: flex-end; margin-bottom: 1rem; }
 fieldset { border: 1px solid var(--line); padding: .75rem; display: flex; flex-wrap: wrap; gap: .75rem 1rem;
            width: 100%; margin: 0; }
@@ -62,6 +63,19 @@ tr.open td:first-child { font-weight: bold; color: var(--no); }
 .notice { padding: .6rem .8rem; border-radius: 4px; border: 1px solid var(--line); background: var(--soft); }
 .notice.error { background: #ffebe9; border-color: #ff8182; color: var(--no); }
 .notice.warn { background: #fff8c5; border-color: #d4a72c; color: var(--warn); }
+.notice.ok { background: #dafbe1; border-color: #4ac26b; color: var(--ok); }
+tr.overdue td { background: #fff5f5; }
+tr.todo .request-state { font-weight: bold; color: var(--no); }
+form.compact .field.narrow { flex: 0 1 18rem; }
+form.compact .actions { width: auto; }
+form#open-form .field { flex: 0 1 24rem; }
+form#open-form .actions { width: auto; }
+.reminder { white-space: nowrap; }
+ul.files { list-style: none; margin: 0; padding: 0; }
+ul.files li { padding: .15rem 0; overflow-wrap: anywhere; }
+ol.trail { padding-left: 1.5rem; }
+ol.trail li { padding: .35rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+code { font-size: .85em; }
 .banner { background: #ddf4ff; border-bottom: 1px solid #54aeff; padding: .5rem 1rem; font-weight: bold; }
 dl.card { display: grid; grid-template-columns: minmax(8rem, 14rem) 1fr; gap: .3rem 1rem; margin: 1rem 0; }
 dl.card dt { color: var(--muted); }

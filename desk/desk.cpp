@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -22,10 +23,12 @@
 #include "desk/assets.h"
 #include "desk/core.h"
 #include "desk/strings.h"
+#include "requests/request.h"
 #include "schemas/json.h"
 #include "schemas/vcard.h"
 #include "schemas/vocab.h"
 #include "site/alert_ops.h"
+#include "site/requests.h"
 
 namespace liaison::desk {
 
@@ -222,6 +225,11 @@ class Desk final : public site::WebPages {
     post("/alerts/answer", &Desk::answerAlert);
     post("/alerts/update", &Desk::updateAlert);
     post("/alerts/cancel", &Desk::cancelAlert);
+    get("/requests", &Desk::requestsPage, true);
+    get("/requests/view", &Desk::viewRequest, true);
+    get("/requests/file", &Desk::requestFile, true);
+    post("/requests/open", &Desk::openRequest);
+    post("/requests/status", &Desk::setRequestStatus);
     get("/notices", &Desk::notices, true);
     get("/status", &Desk::status, true);
   }
@@ -385,6 +393,7 @@ class Desk final : public site::WebPages {
              std::string(active == "alerts" ? " aria-current=\"page\"" : "") + ">" +
              h(c.t("Alerts")) +
              " <span id=\"alert-badge\" class=\"badge\" aria-live=\"polite\"></span></a></li>";
+      item("/requests", "requests", c.t("Requests"));
       item("/notices", "notices", c.t("Notices"));
       item("/status", "status", c.t("Status"));
       out += "</ul></nav>";
@@ -1434,6 +1443,434 @@ class Desk final : public site::WebPages {
 
   void updateAlert(Ctx& c) { replaceAlert(c, "update"); }
   void cancelAlert(Ctx& c) { replaceAlert(c, "cancel"); }
+
+  // ---- MLA requests ---------------------------------------------------------------------------
+  // The site's RequestDesk (site/requests.h) keeps the requests, their files and their signed
+  // trails; these pages show them and take the recipient's two steps (opened, a status). Sending
+  // a request (with its files) is the command line's: `liaison request send`.
+
+  static bool isRequestId(const std::string& id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-';
+    });
+  }
+
+  static int httpStatus(const Error& e) {
+    return e.code == Errc::kInvalidInput ? 400
+           : e.code == Errc::kNotFound   ? 404
+           : e.code == Errc::kConflict   ? 409
+                                         : 500;
+  }
+
+  // The desk's requests, or nullptr after showing that this site keeps none.
+  site::RequestDesk* requestDesk(Ctx& c) {
+    site::RequestDesk* rd = service_.requests();
+    if (rd == nullptr) {
+      c.res.status = 404;
+      page(c, std::string(c.t("MLA requests")), "requests",
+           "<h1>" + h(c.t("MLA requests")) + "</h1>" +
+               notice("info", c.t("This site keeps no MLA requests.")));
+    }
+    return rd;
+  }
+
+  // "3.1 MB" in the reader's language (a decimal comma in Russian).
+  static std::string sizeText(const Ctx& c, uint64_t bytes) {
+    if (bytes < 1024) return subst(c.t("{} bytes"), {std::to_string(bytes)});
+    const bool mb = bytes >= 1024 * 1024;
+    const double value = static_cast<double>(bytes) / (mb ? 1024.0 * 1024.0 : 1024.0);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", value);
+    std::string number = buf;
+    if (c.lang == Lang::kRu) std::replace(number.begin(), number.end(), '.', ',');
+    return subst(c.t(mb ? "{} MB" : "{} KB"), {number});
+  }
+
+  // The reminder of RequestDesk::list ("overdue", "due in N days"), in the reader's language.
+  static std::string reminderTag(const Ctx& c, const std::string& reminder) {
+    if (reminder.empty()) return "";
+    if (reminder == "overdue")
+      return " <span class=\"tag red reminder\">" + h(c.t("overdue")) + "</span>";
+    std::string days;
+    for (char ch : reminder) {
+      if (ch >= '0' && ch <= '9') days.push_back(ch);
+    }
+    return " <span class=\"tag reminder\">" +
+           h(days.empty() ? reminder : subst(c.t("due in {} days"), {days})) + "</span>";
+  }
+
+  static std::string jsonTime(const Json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end()) return "—";
+    if (it->is_number_integer() && it->get<int64_t>() > 0)
+      return timeTag(formatTimestamp(it->get<int64_t>()));
+    if (it->is_string()) return timeTag(it->get<std::string>());
+    return "—";
+  }
+
+  static std::vector<std::string> stringsOf(const Json& j) {
+    std::vector<std::string> out;
+    if (!j.is_array()) return out;
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+
+  void requestsPage(Ctx& c) {
+    site::RequestDesk* rd = requestDesk(c);
+    if (rd == nullptr) return;
+    std::string direction = c.query.get("direction");
+    const bool onlyOpen = c.query.get("open") == "1";
+    std::string body = "<h1>" + h(c.t("MLA requests")) + "</h1>";
+    body +=
+        "<form id=\"requests-form\" class=\"filters compact\" method=\"get\" action=\"/requests\">";
+    body += "<div class=\"field narrow\"><label for=\"r-direction\">" + h(c.t("Which")) +
+            "</label><select id=\"r-direction\" name=\"direction\">" +
+            option("", c.t("Incoming and outgoing"), direction.empty()) +
+            option("incoming", c.t("Incoming"), direction == "incoming") +
+            option("outgoing", c.t("Outgoing"), direction == "outgoing") + "</select></div>";
+    body += checkField("r-open", "open", c.t("Open only"), onlyOpen);
+    body += "<div class=\"actions\"><button type=\"submit\">" + h(c.t("Show requests")) +
+            "</button></div></form>";
+    if (!direction.empty() && direction != "incoming" && direction != "outgoing") {
+      c.res.status = 400;
+      body += notice("error", c.t("The request was malformed."));
+      return page(c, std::string(c.t("MLA requests")), "requests", body);
+    }
+    auto listed = rd->list(direction, onlyOpen);
+    if (!listed) throw std::runtime_error(listed.error().message);
+    const Json list = listed->value("requests", Json::array());
+    if (list.empty()) {
+      body += notice("info", direction.empty() && !onlyOpen ? c.t("No requests at this site.")
+                                                            : c.t("No requests match."));
+      return page(c, std::string(c.t("MLA requests")), "requests", body);
+    }
+    body += "<table class=\"requests\" id=\"requests\"><caption>" +
+            h(subst(c.t("Requests: {}"), {std::to_string(list.size())})) +
+            "</caption><thead><tr><th scope=\"col\">" + h(c.t("Direction")) +
+            "</th><th scope=\"col\">" + h(c.t("Case")) + "</th><th scope=\"col\">" +
+            h(c.t("Other side")) + "</th><th scope=\"col\">" + h(c.t("Measures")) +
+            "</th><th scope=\"col\">" + h(c.t("State")) + "</th><th scope=\"col\">" +
+            h(c.t("Deadline")) + "</th><th scope=\"col\">" + h(c.t("Sent")) +
+            "</th></tr></thead><tbody>";
+    for (const auto& r : list) {
+      const std::string id = r.value("id", "");
+      const bool incoming = r.value("direction", "") == "incoming";
+      const std::string reminder = r.value("reminder", "");
+      std::string rowClass = incoming ? "in" : "out";
+      if (reminder == "overdue") rowClass += " overdue";
+      if (incoming && r.value("state", "") == "delivered") rowClass += " todo";  // to be opened
+      std::string caseText = r.value("case", "");
+      if (caseText.empty()) caseText = id;
+      body += "<tr class=\"" + rowClass + "\" data-request=\"" + h(id) + "\"><td>" +
+              h(c.w("direction", r.value("direction", ""))) +
+              "</td><td><a href=\"/requests/view?id=" + urlEncode(id) + "\">" + h(caseText) +
+              "</a>" +
+              (r.value("urgent", false) ? " <span class=\"tag red\">" + h(c.t("urgent")) + "</span>"
+                                        : "") +
+              "</td><td>" + h(incoming ? r.value("from", "") : r.value("to", "")) + "</td><td>" +
+              joinWords(c, "measure", stringsOf(r.value("measures", Json::array()))) +
+              "</td><td class=\"request-state\">" + h(c.w("request", r.value("state", ""))) +
+              "</td><td>" + dateTag(r.value("deadline", "")) + reminderTag(c, reminder) +
+              "</td><td>" + jsonTime(r, "createdAt") + "</td></tr>";
+    }
+    body += "</tbody></table>";
+    page(c, std::string(c.t("MLA requests")), "requests", body);
+  }
+
+  // "UNTOC — United Nations Convention against ..." when this site's replica holds the instrument.
+  std::string legalBasisText(const std::string& id) const {
+    if (id.empty()) return "";
+    if (vocab::isRecordId(id)) {
+      auto got = dir_.get(id);
+      if (got && *got && (*got)->record().getBody().isInstrument()) {
+        return "<strong>" + h(id) + "</strong> " +
+               h((*got)->record().getBody().getInstrument().getName());
+      }
+    }
+    return h(id);
+  }
+
+  static bool hasStep(const Json& trail, std::string_view kind) {
+    return std::any_of(trail.begin(), trail.end(),
+                       [&](const Json& s) { return s.value("kind", "") == kind; });
+  }
+
+  void viewRequest(Ctx& c, std::string_view message, std::string_view kind) {
+    site::RequestDesk* rd = requestDesk(c);
+    if (rd == nullptr) return;
+    const std::string id = c.query.has("id") ? c.query.get("id") : c.form.get("id");
+    if (!isRequestId(id)) return refuse(c, 400, subst(c.t("\"{}\" is not a request id."), {id}));
+    auto shown = rd->show(id);
+    if (!shown && shown.error().code == Errc::kNotFound) {
+      c.res.status = 404;
+      return page(c, std::string(c.t("Not found")), "requests",
+                  "<h1>" + h(c.t("Not found")) + "</h1>" +
+                      notice("error", subst(c.t("There is no request {} at this site."), {id})));
+    }
+    if (!shown) throw std::runtime_error(shown.error().message);
+    const Json& r = (*shown)["request"];
+    const Json trail = shown->value("trail", Json::array());
+    const bool incoming = r.value("direction", "") == "incoming";
+    const std::string state = r.value("state", "");
+    const bool opened = hasStep(trail, "opened");
+    std::string reminder;
+    if (auto listed = rd->list("", false)) {
+      for (const auto& x : listed->value("requests", Json::array())) {
+        if (x.value("id", "") == id) reminder = x.value("reminder", "");
+      }
+    }
+    std::string body;
+    if (!message.empty()) body += notice(kind, message);
+    std::string caseText = r.value("case", "");
+    body += "<h1>" + h(subst(c.t("Request {}"), {caseText.empty() ? id : caseText})) +
+            "</h1><p class=\"state\" id=\"request-state\">" + h(c.w("request", state)) + "</p>";
+    if (r.contains("refusal"))
+      body += "<p class=\"notice error\" role=\"alert\">" +
+              h(c.t("The broker refused this request:")) + " " + h(r.value("refusal", "")) + "</p>";
+    body += "<dl class=\"card\" id=\"request\">";
+    auto row = [&](std::string_view label, const std::string& html) {
+      if (html.empty()) return;
+      body += "<dt>" + h(label) + "</dt><dd>" + html + "</dd>";
+    };
+    row(c.t("Direction"), h(c.w("direction", r.value("direction", ""))));
+    row(c.t("Case reference"), h(caseText));
+    row(c.t("From"), h(r.value("from", "")));
+    std::string to = h(r.value("to", ""));
+    if (!r.value("toContact", "").empty()) to += " · " + h(r.value("toContact", ""));
+    row(c.t("To"), to);
+    row(c.t("Legal basis"), legalBasisText(r.value("legalBasis", "")));
+    row(c.t("Measures"), joinWords(c, "measure", stringsOf(r.value("measures", Json::array()))));
+    row(c.t("Urgency"), r.value("urgent", false)
+                            ? "<span class=\"tag red\">" + h(c.t("urgent")) + "</span>"
+                            : h(c.t("normal")));
+    row(c.t("Deadline"), dateTag(r.value("deadline", "")) + reminderTag(c, reminder));
+    row(c.t("Language"),
+        r.value("language", "").empty() ? "" : h(languageName(c.lang, r.value("language", ""))));
+    row(c.t("Sent"), jsonTime(r, "createdAt"));
+    row(c.t("Summary"), "<span class=\"text\">" + h(r.value("summary", "")) + "</span>");
+    // Files: downloads once a person has opened an incoming request (the sender sees who).
+    const Json files = r.value("files", Json::array());
+    const bool downloads = incoming && opened;
+    std::string fileList = "<ul class=\"files\" id=\"files\">";
+    for (size_t i = 0; i < files.size(); ++i) {
+      const Json& f = files[i];
+      const std::string name = f.value("name", "");
+      const std::string sha = f.value("sha256", "");
+      fileList += "<li>";
+      fileList += downloads ? "<a href=\"/requests/file?id=" + urlEncode(id) +
+                                  "&amp;f=" + std::to_string(i) + "\" download>" + h(name) + "</a>"
+                            : h(name);
+      fileList += " <span class=\"note\">" + h(sizeText(c, f.value("size", uint64_t{0}))) +
+                  " · SHA-256 <code title=\"" + h(sha) + "\">" + h(sha.substr(0, 16)) +
+                  "…</code></span></li>";
+    }
+    fileList += "</ul>";
+    row(c.t("Files"), files.empty() ? "—" : fileList);
+    body += "</dl>";
+
+    // The recipient's steps: open it (signs "opened"), then statuses.
+    std::string name = c.session ? c.session->person : "";
+    if (incoming && (state == "fetching" || state == "damaged")) {
+      body += notice(state == "damaged" ? "error" : "info",
+                     state == "damaged"
+                         ? c.t("The files did not arrive whole: the request cannot be opened.")
+                         : c.t("Files arrive before it can be opened."));
+    } else if (incoming && !opened) {
+      body += "<h2>" + h(c.t("Open the request")) + "</h2><p class=\"hint\">" +
+              h(c.t("Opening signs \"opened\" with your name (the sender sees it); then its files "
+                    "can be downloaded.")) +
+              "</p><form id=\"open-form\" method=\"post\" action=\"/requests/open\">" +
+              csrfField(c) + "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
+              textField("o-person", "person", c.t("Your name"), name,
+                        "required maxlength=\"200\" autocomplete=\"name\"") +
+              "<div class=\"actions\"><button type=\"submit\" id=\"open-request\">" +
+              h(c.t("Open it")) + "</button></div></form>";
+    } else if (incoming) {
+      const std::string chosen = c.form.get("status");
+      std::string select = "<div class=\"field\"><label for=\"s-status\">" + h(c.t("Status")) +
+                           "</label><select id=\"s-status\" name=\"status\" required>";
+      for (auto v : requests::statusNames()) select += option(v, c.w("request", v), v == chosen);
+      select += "</select></div>";
+      body += "<h2>" + h(c.t("Set the status")) + "</h2><p class=\"hint\">" +
+              h(c.t("In the sender's trail, under your name.")) + " " +
+              h(c.t("A refusal gives its grounds in the comment.")) +
+              "</p><form id=\"status-form\" method=\"post\" action=\"/requests/status\">" +
+              csrfField(c) + "<input type=\"hidden\" name=\"id\" value=\"" + h(id) + "\">" +
+              select +
+              textField("s-person", "person", c.t("Your name"), name,
+                        "required maxlength=\"200\" autocomplete=\"name\"") +
+              textField("s-reference", "reference", c.t("Our reference (optional)"),
+                        c.form.get("reference"), "maxlength=\"128\"") +
+              "<div class=\"field wide\"><label for=\"s-comment\">" + h(c.t("Grounds or comment")) +
+              "</label><textarea id=\"s-comment\" name=\"comment\" rows=\"3\" "
+              "maxlength=\"4000\">" +
+              h(c.form.get("comment")) +
+              "</textarea></div><div class=\"actions\"><button type=\"submit\" "
+              "id=\"set-status\">" +
+              h(c.t("Set the status")) + "</button></div></form>";
+    }
+    // The trail, in order, and whether it checks.
+    body += "<h2>" + h(c.t("Signed trail")) + "</h2>";
+    if (shown->value("verified", false)) {
+      body +=
+          "<p class=\"notice ok\" id=\"trail-check\" role=\"status\"><strong>" +
+          h(c.t("Trail checked")) + "</strong> · " +
+          h(c.t("Every step is signed by the party that took it and chained to the one before.")) +
+          "</p>";
+    } else {
+      body += "<p class=\"notice error\" id=\"trail-check\" role=\"alert\">" +
+              h(c.t("The trail does not check:")) + " " + h(shown->value("problem", "")) + "</p>";
+    }
+    body += "<ol class=\"trail\" id=\"trail\">";
+    for (const auto& s : trail) {
+      const std::string stepKind = s.value("kind", "");
+      std::string what =
+          stepKind == "status" ? c.w("request", s.value("status", "")) : c.w("step", stepKind);
+      const std::string key = s.value("signerKey", "");
+      body += "<li data-kind=\"" + h(stepKind) + "\">" + jsonTime(s, "at") + " · <strong>" +
+              h(what) + "</strong>";
+      if (!s.value("by", "").empty()) body += " · " + h(s.value("by", ""));
+      if (!s.value("reference", "").empty())
+        body += " · " + h(c.t("Reference")) + " " + h(s.value("reference", ""));
+      if (!s.value("comment", "").empty())
+        body += " · «<span class=\"text\">" + h(s.value("comment", "")) + "</span>»";
+      body += "<br><span class=\"note\">" + h(subst(c.t("signed by {}"), {s.value("signer", "")})) +
+              " · <code title=\"" + h(key) + "\">" +
+              h(subst(c.t("key {}"), {key.substr(0, 16) + "…"})) + "</code></span></li>";
+    }
+    body += "</ol>";
+
+    page(c, subst(c.t("Request {}"), {caseText.empty() ? id : caseText}), "requests", body);
+  }
+
+  void viewRequest(Ctx& c) { viewRequest(c, "", ""); }
+
+  // After a POST: back to the request's page (303), or the page again with why not.
+  void afterRequestStep(Ctx& c, const Result<Json>& r) {
+    const std::string id = c.form.get("id");
+    if (r) return c.res.set_redirect("/requests/view?id=" + urlEncode(id), 303);
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    const int status = httpStatus(r.error());
+    if (status == 404) {
+      c.query = Form{};
+      return viewRequest(c);
+    }
+    c.query = Form{};
+    viewRequest(c, std::string(c.t("Not done:")) + " " + r.error().message, "error");
+    c.res.status = status;
+  }
+
+  void openRequest(Ctx& c) {
+    site::RequestDesk* rd = requestDesk(c);
+    if (rd == nullptr) return;
+    const std::string id = c.form.get("id");
+    if (!isRequestId(id)) return refuse(c, 400, subst(c.t("\"{}\" is not a request id."), {id}));
+    auto who = person(c);
+    c.query = Form{};
+    if (!who) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      viewRequest(c, c.t("Give your name: the sender sees who opened the request."), "error");
+      c.res.status = 400;
+      return;
+    }
+    auto shown = rd->show(id);
+    if (shown && (*shown)["request"].value("direction", "") != "incoming") {
+      return afterRequestStep(c, makeError(Errc::kConflict, "only the recipient opens a request"));
+    }
+    auto r = rd->openFiles(id, *who);
+    if (r) spdlog::info("desk: request={} opened by a signed-in person", id);
+    afterRequestStep(c, r);
+  }
+
+  void setRequestStatus(Ctx& c) {
+    site::RequestDesk* rd = requestDesk(c);
+    if (rd == nullptr) return;
+    const std::string id = c.form.get("id");
+    if (!isRequestId(id)) return refuse(c, 400, subst(c.t("\"{}\" is not a request id."), {id}));
+    const std::string status = c.form.get("status");
+    auto fail = [&](std::string_view message) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      c.query = Form{};
+      viewRequest(c, message, "error");
+      c.res.status = 400;
+    };
+    if (!requests::isStatus(status)) return fail(subst(c.t("\"{}\" is not a status."), {status}));
+    auto who = person(c);
+    if (!who) return fail(c.t("Give your name: the sender sees who set the status."));
+    std::string comment = c.form.get("comment");
+    if (comment.find_first_not_of(" \t\r\n") == std::string::npos) comment.clear();
+    if (status == "refused" && comment.empty())
+      return fail(c.t("A refusal gives its grounds in the comment."));
+    auto r = rd->setStatus(id, status, *who, c.form.get("reference"), comment);
+    if (r) spdlog::info("desk: request={} status {} set by a signed-in person", id, status);
+    afterRequestStep(c, r);
+  }
+
+  // A file of an opened incoming request, decrypted chunk by chunk as the browser reads it.
+  void requestFile(Ctx& c) {
+    site::RequestDesk* rd = requestDesk(c);
+    if (rd == nullptr) return;
+    const std::string id = c.query.get("id");
+    if (!isRequestId(id)) return refuse(c, 400, subst(c.t("\"{}\" is not a request id."), {id}));
+    auto shown = rd->show(id);
+    if (!shown && shown.error().code == Errc::kNotFound) return viewRequest(c);
+    if (!shown) throw std::runtime_error(shown.error().message);
+    const Json& r = (*shown)["request"];
+    const Json files = r.value("files", Json::array());
+    const std::string f = c.query.get("f");
+    uint32_t file = 0;
+    auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), file);
+    if (f.empty() || ec != std::errc() || end != f.data() + f.size() || file >= files.size())
+      return refuse(c, 404, subst(c.t("\"{}\" is not one of its files."), {f}));
+    if (r.value("direction", "") != "incoming" ||
+        !hasStep(shown->value("trail", Json()), "opened")) {
+      c.query = Form{};
+      c.query.add("id", id);
+      viewRequest(c,
+                  c.t("Opening signs \"opened\" with your name (the sender sees it); then its "
+                      "files can be downloaded."),
+                  "error");
+      c.res.status = 409;
+      return;
+    }
+    const std::string name = files[file].value("name", "file");
+    const uint64_t size = files[file].value("size", uint64_t{0});
+    // A name a browser saves safely: ASCII letters, digits, . and - (any run of other characters
+    // one _), no leading dot; the name as sent (UTF-8) in filename* for browsers that read it.
+    std::string safe;
+    for (char ch : name) {
+      const auto byte = static_cast<unsigned char>(ch);
+      if ((byte & 0xC0) == 0x80) continue;  // one _ for a whole UTF-8 character
+      const bool keep = std::isalnum(byte) || ch == '-' || (ch == '.' && !safe.empty());
+      if (keep) {
+        safe.push_back(ch);
+      } else if (safe.empty() || safe.back() != '_') {
+        safe.push_back('_');
+      }
+    }
+    if (safe.size() > 120) safe = safe.substr(safe.size() - 120);
+    if (safe.empty()) safe = "file";
+    c.res.set_header("Content-Disposition",
+                     "attachment; filename=\"" + safe + "\"; filename*=UTF-8''" + urlEncode(name));
+    spdlog::info("desk: request={} file {} downloaded by a signed-in person", id, file);
+    if (size == 0) return c.res.set_content("", "application/octet-stream");
+    c.res.set_content_provider(static_cast<size_t>(size), "application/octet-stream",
+                               [rd, id, file](size_t offset, size_t, httplib::DataSink& sink) {
+                                 const auto index =
+                                     static_cast<uint32_t>(offset / requests::kChunkBytes);
+                                 auto chunk = rd->plainChunk(id, file, index);
+                                 if (!chunk) {
+                                   spdlog::error("desk: request={} file {} chunk {}: {}", id, file,
+                                                 index, chunk.error().message);
+                                   return false;
+                                 }
+                                 const size_t skip = offset % requests::kChunkBytes;
+                                 if (skip >= chunk->size()) return false;
+                                 return sink.write(chunk->data() + skip, chunk->size() - skip);
+                               });
+  }
 
   // ---- notices and status ---------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ std::string_view tr(Lang lang, std::string_view english);
 std::string subst(std::string_view text, std::initializer_list<std::string_view> args);
 // A vocabulary word: `vocabulary` is role, competence, topic, channel, urgency, severity,
 // certainty, status (actual/exercise/test), msgType, state (an alert's or a target's), notice,
-// kind (person/desk/authority), body. Unknown values are shown as they are.
+// kind (person/desk/authority), body; for MLA requests: measure, request (a request's state, its
+// statuses among them), step (a step of its trail), direction (incoming/outgoing). Unknown values
+// are shown as they are.
 std::string word(Lang lang, std::string_view vocabulary, std::string_view value);
 // "Kyrgyzstan" / "Киргизия" for "KG" (the code itself when ICU has no name).
 std::string countryName(Lang lang, std::string_view code);

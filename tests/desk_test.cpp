@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-
 #include "desk/core.h"
 #include "desk/strings.h"
+#include "requests/request.h"
 #include "schemas/alert_json.h"
 #include "site/api.h"
 #include "tests/api_fixture.h"
@@ -168,6 +168,19 @@ TEST(DeskStrings, EveryWordHasARussianTranslationInCyrillic) {
   EXPECT_EQ(desk::countryName(Lang::kEn, "KG"), "Kyrgyzstan");
   EXPECT_EQ(desk::languageName(Lang::kRu, "ru"), "русский");
   EXPECT_EQ(desk::subst("{} of {}", {"3", "8"}), "3 of 8");
+  // MLA requests: every measure and status of the vocabulary (requests/request.h) has its words,
+  // and so has every step of a trail.
+  for (auto m : requests::measureNames()) {
+    EXPECT_NE(desk::word(Lang::kEn, "measure", m), m) << m;
+    EXPECT_NE(desk::word(Lang::kRu, "measure", m), desk::word(Lang::kEn, "measure", m)) << m;
+  }
+  for (auto st : requests::statusNames()) {
+    EXPECT_NE(desk::word(Lang::kEn, "request", st), st) << st;
+    EXPECT_NE(desk::word(Lang::kRu, "request", st), desk::word(Lang::kEn, "request", st)) << st;
+  }
+  for (auto k : {"sent", "accepted", "delivered", "opened", "status"})
+    EXPECT_NE(desk::word(Lang::kRu, "step", k), k) << k;
+  EXPECT_EQ(desk::word(Lang::kRu, "request", "refused"), "Отказано в исполнении");
 }
 
 // ---- over HTTP --------------------------------------------------------------------------------
@@ -259,7 +272,8 @@ TEST_F(DeskHttp, WithoutASessionEveryPageIsTheSignInPageAndNoData) {
   for (const char* path :
        {"/search?name=Kudaiarov", "/search?name=Kudaiarov&fragment=1", "/contact?id=kg-gpo-1",
         "/contact/vcard?id=kg-gpo-1", "/counterpart?from=TH&to=KG", "/alerts", "/alerts/poll",
-        "/alerts/new", "/notices", "/status", "/"}) {
+        "/alerts/new", "/notices", "/status", "/requests", "/requests/view?id=abc",
+        "/requests/file?id=abc&f=0", "/"}) {
     auto r = get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 401) << path;
@@ -335,6 +349,9 @@ TEST_F(DeskHttp, EveryPostNeedsTheFormsCsrfTokenAndItsOwnOrigin) {
   auto opaque = post("/signout", "csrf=" + b.csrf, {{"Cookie", b.cookie}, {"Origin", "null"}});
   EXPECT_EQ(opaque->status, 403);
   EXPECT_EQ(get("/status", cookie)->status, 200) << "a refused sign-out signed nobody out";
+  // The request pages' forms too.
+  EXPECT_EQ(post("/requests/open", "id=abc&person=A", cookie)->status, 403);
+  EXPECT_EQ(post("/requests/status", "id=abc&status=registered&person=A", cookie)->status, 403);
   // Another session's token is no good either.
   Browser b2 = signIn();
   EXPECT_EQ(post("/signout", "csrf=" + b2.csrf, cookie)->status, 403);
@@ -470,7 +487,8 @@ TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
   for (const char* path :
        {"/search", "/search?name=Kudaiarov", "/counterpart?from=TH&to=KG", "/contact?id=kg-gpo-1",
         "/alerts", "/alerts/new", "/alerts/view?id=3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11",
-        "/notices", "/status", "/nowhere", "/search?country=ZZ"}) {
+        "/notices", "/status", "/nowhere", "/search?country=ZZ", "/requests",
+        "/requests/view?id=abc"}) {
     auto r = get(path, ru);
     ASSERT_TRUE(r) << path;
     EXPECT_NE(r->body.find("<html lang=\"ru\">"), std::string::npos) << path;
@@ -479,6 +497,10 @@ TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
   auto search = get("/search", ru);
   EXPECT_NE(search->body.find("Найти контакт"), std::string::npos);
   EXPECT_NE(search->body.find("Центральный орган"), std::string::npos) << "the roles' names too";
+  auto requests = get("/requests", ru);
+  EXPECT_NE(requests->body.find("Этот узел не ведёт запросы о правовой помощи."), std::string::npos)
+      << "a site without a request store says so";
+  EXPECT_NE(requests->body.find(">Запросы</a>"), std::string::npos) << "the nav entry";
   auto view = get("/alerts/view?id=3b0c8a4e-0f1d-4c36-9b0e-6b6f3f0e2a11", ru);
   EXPECT_NE(view->body.find("Подтвердить"), std::string::npos);
   // The switch sets a cookie that wins over the browser's language, and goes back only locally.

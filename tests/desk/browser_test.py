@@ -12,7 +12,9 @@ and python3-selenium) through the desk of Bishkek:
   when Almaty sends an alert from the command line; acknowledging it with a name and a comment;
   the acknowledgement seen by the sender, both with `liaison alert show` and in Almaty's own desk
   (signed in beside Bishkek's in the same browser); an alert sent, updated and cancelled from
-  Almaty's desk and received so at Bishkek; signing out; counterpart, notices, status.
+  Almaty's desk and received so at Bishkek; signing out; counterpart, notices, status; an MLA
+  request sent by Almaty from the command line, listed, opened, its file downloaded and a status
+  set at Bishkek's desk, in English and in Russian.
 
 A form the desk refuses is a failed check, but the run goes on (the same form sent again by fetch())
 so that one run reports everything that follows; the run still exits 1.
@@ -673,6 +675,72 @@ def run(net, desk):
     status = desk.one("#status", "the status list").text
     check("connected" in status and KG in status, f"the status page shows the site connected (got {status!r})")
     desk.shot("11-status")
+
+    # ---- an MLA request: Almaty sends one from the command line; Bishkek's desk opens and answers it --
+    annex = net.path("Протокол допроса.txt")
+    with open(annex, "w", encoding="utf-8") as f:
+        f.write("Протокол допроса свидетеля (проект)\n")
+    deadline = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 5 * 86400))
+    case = "KZ-2026-0042"
+    net.liaison("request", "send", "--site", net.path(KZ), "--to", KG, "--legal-basis", "Minsk-1993",
+                "--measure", "hearing-of-witness", "--measure", "bank-records", "--case", case,
+                "--summary", "Two Kyrgyz nationals recruited in Osh for work in Almaty; hear the driver "
+                "as a witness and obtain the records of the account that paid for the tickets.",
+                "--urgent", "--deadline", deadline, "--attach", annex, timeout=180)
+    sent_requests = net.liaison_json("request", "list", "--site", net.path(KZ))
+    sent_requests = sent_requests.get("requests", []) if isinstance(sent_requests, dict) else sent_requests
+    request_id = sent_requests[0]["id"]
+    wait_for(lambda: net.liaison_json("request", "show", request_id, "--site", net.path(KG))["request"]["state"]
+             == "delivered", 60, f"Bishkek stores request {request_id} from Almaty (delivered)")
+    log(f"Almaty sent request {request_id} to {KG} from the command line; delivered")
+    desk.get(kg + "/requests", "the requests page")
+    row = desk.one(f'#requests tr[data-request="{request_id}"]', "the request's row")
+    check(case in row.text and "Incoming" in row.text and KZ in row.text,
+          f"the row shows the case, incoming, from Almaty (got {row.text!r})")
+    check("Hearing of a witness" in row.text and "due in 5 days" in row.text,
+          f"the row shows the measures and the near deadline (got {row.text!r})")
+    desk.shot("12-requests")
+    desk.click(f'#requests tr[data-request="{request_id}"] a', "the request's link")
+    desk.wait(lambda _: "/requests/view" in d.current_url and desk.css("#open-form"),
+              "the request's page opens with the form to open it")
+    desk.drain_console("the request")
+    check("Trail checked" in desk.one("#trail-check", "the trail's check").text, "the trail checks")
+    check(len(desk.css("#trail li")) == 3, "the trail so far: sent, accepted, delivered")
+    desk.shot("13-request")
+    opener = desk.one("#o-person", "the name of who opens it")
+    opener.clear()
+    opener.send_keys("Maj. Bakyt Osmonov")
+    desk.submit("#open-form", "#open-request", "opening the request")
+    desk.wait(lambda _: desk.css("#status-form"), "once opened, the page offers the status form")
+    d.execute_script("document.getElementById('status-form').scrollIntoView()")
+    desk.shot("13b-request-opened")
+    link_el = desk.one("#files a", "the file's download link")
+    got = d.execute_async_script(
+        "var done = arguments[1]; fetch(arguments[0], {credentials: 'same-origin'}).then(function (r) {"
+        " return r.text().then(function (t) { done([r.status, r.headers.get('Content-Disposition'), t]); });"
+        "}).catch(function (e) { done([0, '', String(e)]); });", link_el.get_attribute("href"))
+    check(got[0] == 200 and got[2] == "Протокол допроса свидетеля (проект)\n",
+          f"the file downloads as it was sent (got {got[:2]!r})")
+    check((got[1] or "").startswith("attachment;"), f"the file comes as an attachment (got {got[1]!r})")
+    from selenium.webdriver.support.ui import Select
+    Select(desk.one("#s-status", "the status list")).select_by_value("registered")
+    desk.one("#s-reference", "our reference").send_keys("GPO-KG-2026-311")
+    desk.submit("#status-form", "#set-status", "setting the status")
+    state = desk.one("#request-state", "the request's state").text
+    check(state == "Registered", f"the request reads Registered (got {state!r})")
+    check(len(desk.css("#trail li")) == 5, "the trail: sent, accepted, delivered, opened, registered")
+    desk.shot("14-request-answered")
+    wait_for(lambda: len(net.liaison_json("request", "show", request_id, "--site", net.path(KZ))["trail"]) == 5,
+             30, "Almaty's trail shows Bishkek's opening and status")
+    desk.get(kg + "/lang?to=ru&back=" + urllib.parse.quote(f"/requests/view?id={request_id}", safe=""),
+             "the request in Russian")
+    check(desk.lang() == "ru" and "Зарегистрирован" in desk.one("#request-state", "the state").text,
+          "the request's page in Russian")
+    desk.shot("15-request-ru")
+    desk.get(kg + "/requests", "the requests page in Russian")
+    desk.shot("16-requests-ru")
+    desk.get(kg + "/lang?to=en&back=%2Frequests", "back to English")
+    check(desk.lang() == "en", "the desk is English again")
 
     # A used sign-in link does not work twice.
     desk.get(link, "the used sign-in link")
