@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <ctime>
 #include <random>
 #include <thread>
@@ -283,10 +284,18 @@ TEST_F(RequestNetworkTest, FilesWhoseBytesDoNotMatchTheirHashAreRefusedAtTheSend
 }
 
 TEST_F(RequestNetworkTest, ATransferCutByKillNineOfEitherSideOrTheBrokerCompletesOnce) {
-  const std::string file = makeFile("evidence.bin", 40 * 1024 * 1024 + 77, 7);
+  // 40 MB in CI; LIAISON_REQUEST_TEST_MB=200 for the full size (four files of 50 MB).
+  const char* mb = std::getenv("LIAISON_REQUEST_TEST_MB");
+  const size_t total = (mb != nullptr && std::atoi(mb) > 0 ? static_cast<size_t>(std::atoi(mb)) : 40) << 20;
+  std::vector<std::string> files;
+  for (size_t i = 0, left = total; left > 0; ++i) {
+    const size_t size = std::min<size_t>(left, size_t{50} << 20);
+    files.push_back(makeFile("evidence-" + std::to_string(i) + ".bin", size + (i == 0 ? 77 : 0), 7 + static_cast<unsigned>(i)));
+    left -= size;
+  }
   // The sender's daemon holds the request once `send` returns; it is killed while sending.
   std::string err;
-  const std::string id = send({file}, &err, {"--wait", "0"});
+  const std::string id = send(files, &err, {"--wait", "0"});
   ASSERT_FALSE(id.empty()) << err;
   daemons["kg-bishkek"]->kill9();
   startSite("kg-bishkek");
@@ -296,12 +305,15 @@ TEST_F(RequestNetworkTest, ATransferCutByKillNineOfEitherSideOrTheBrokerComplete
   startBroker();
   daemons["th-bangkok"]->kill9();
   startSite("th-bangkok");
-  ASSERT_TRUE(waitFor([&] { return state("th-bangkok", id) == "delivered"; }, 120s)) << state("th-bangkok", id);
+  ASSERT_TRUE(waitFor([&] { return state("th-bangkok", id) == "delivered"; }, 600s)) << state("th-bangkok", id);
   ASSERT_TRUE(waitFor([&] { return kinds(show("kg-bishkek", id)) == std::vector<std::string>{"sent", "accepted", "delivered"}; }, 30s))
       << show("kg-bishkek", id).dump();
   auto opened = liaison({"request", "open", "--site", site("th-bangkok"), id, "--by", "Ms. Kanya R.", "--out", tmp / "got"});
   ASSERT_EQ(opened.exitCode, 0) << opened.err;
-  EXPECT_EQ(testing::readText(tmp / "got/evidence.bin"), testing::readText(file));
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string name = "evidence-" + std::to_string(i) + ".bin";
+    EXPECT_TRUE(testing::readText(tmp / ("got/" + name)) == testing::readText(files[i])) << name;
+  }
   // Once: one request at Bangkok, one "delivered" step.
   EXPECT_EQ(list("th-bangkok").size(), 1u);
   EXPECT_TRUE(show("th-bangkok", id)["verified"].get<bool>());
