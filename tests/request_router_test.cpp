@@ -227,5 +227,20 @@ TEST_F(RequestRouterTest, EveryBadMessageIsRefusedWithItsReasonCountedAndWhatIsH
   for (const auto& o : router->takeOutgoing()) EXPECT_NE(o.message.keys.at(0), "offer/" + kId);
 }
 
+TEST_F(RequestRouterTest, ARequestToARevokedMemberIsRefusedAndNothingIsHeld) {
+  bus::SubmitRequest revoke;
+  revoke.envelopes.push_back(trust::sign(trust::revocationItem("th-bangkok", kNow, "test"), "root", root).encode());
+  std::vector<bus::Entry> fanout;
+  auto r = core->submit(revoke, fanout);
+  ASSERT_TRUE(r.ok() && r->accepted);
+  auto refused = put("kg-bishkek", sent);
+  EXPECT_FALSE(refused.accepted);
+  EXPECT_EQ(refused.refusal, "unknown recipient");
+  EXPECT_NE(refused.detail.find("th-bangkok"), std::string::npos) << refused.detail;
+  EXPECT_EQ(router->inCustody(), 0u);
+  EXPECT_EQ(chunk("kg-bishkek", 0, chunks[0]).refusal, "unknown request");
+  EXPECT_EQ(router->counters().refused.at("unknown recipient"), 1u);
+}
+
 }  // namespace
 }  // namespace liaison
