@@ -5,6 +5,7 @@
 #include "common/encoding.h"
 #include "schemas/alert_json.h"
 #include "site/alerts.h"
+#include "site/requests.h"
 #include "trust/keys.h"
 
 namespace liaison::adapters {
@@ -70,6 +71,9 @@ Status Bridge::Side::start(site::SiteService& service, const directory::SiteConf
       nativeCache_.emplace(k);
     }
   }
+  // Requests cross through the relay (site/request_relay.h); the brokers hold them meanwhile.
+  bridge_.relay_.name(index_, config.id);
+  if (auto* desk = service.requests()) desk->setRelay(&bridge_.relay_, index_);
   spdlog::info("bridge side site={} network={} ready", config.id, config.network);
   bridge_.started(index_);
   return {};
@@ -157,6 +161,9 @@ std::string Bridge::Side::statusJson() const {
   j["inbound"] = bridge_.directionJson(bridge_.dirs_[1 - index_]);
   j["inbound"]["from"] = other.config_.network;
   j["rewinds"] = bridge_.rewinds_.load();  // logs replayed because a peering came back
+  const auto r = bridge_.relay_.counters();  // MLA requests, both ways
+  j["requests"] = Json{{"carried", r.carried}, {"chunks", r.chunks}, {"chunkBytes", r.chunkBytes},
+                       {"steps", r.steps}, {"carrying", bridge_.relay_.carrying()}, {"refused", r.refused}};
   return j.dump();
 }
 

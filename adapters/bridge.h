@@ -53,6 +53,7 @@
 #include "common/lmdb.h"
 #include "schemas/json.h"
 #include "site/extension.h"
+#include "site/request_relay.h"
 
 namespace liaison::adapters {
 
@@ -136,6 +137,7 @@ class Bridge {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> rewind_{false};  // a peering came back: both sides replay their logs
   std::atomic<uint64_t> rewinds_{0};
+  site::RequestRelay relay_;  // MLA requests, both ways
   std::unique_ptr<Side> sides_[2];
   Direction dirs_[2];  // dirs_[0]: A → B, dirs_[1]: B → A
   std::mutex startMutex_;

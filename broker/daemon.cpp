@@ -1078,6 +1078,7 @@ class Broker {
     const auto& rq = requests_->counters();
     const Count requestCounts[] = {
         {"liaison_broker_requests_accepted_total", "MLA requests whose every chunk is stored (signed \"accepted\").", rq.accepted},
+        {"liaison_broker_requests_from_peers_total", "MLA requests of a peer network's sites stored whole (accepted by their broker).", rq.relayed},
         {"liaison_broker_request_chunks_total", "Encrypted chunks of MLA requests stored.", rq.chunks},
         {"liaison_broker_request_chunk_bytes_total", "Bytes of encrypted chunks stored.", rq.chunkBytes},
         {"liaison_broker_request_chunks_served_total", "Chunks served to recipients.", rq.chunksServed},

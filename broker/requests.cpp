@@ -9,6 +9,7 @@
 
 #include "requests/request.h"
 #include "schemas/json.h"
+#include "trust/verify.h"
 
 namespace liaison::broker {
 
@@ -73,6 +74,12 @@ Status RequestRouter::load() {
     c.state = j.value("state", "receiving");
     c.reply = j.value("reply", "");
     c.replyStep = j.value("replyStep", 0u);
+    c.hop = j.value("hop", "");
+    c.foreign = j.value("foreign", "");
+    c.broker = j.value("broker", "");
+    if (auto key = fromHex(j.value("brokerKey", "")); key && key->size() == c.brokerKey.size()) {
+      std::copy(key->begin(), key->end(), c.brokerKey.begin());
+    }
     const std::string id(k);
     if (auto d = j.find("deliveries"); d != j.end() && d->is_object()) {
       for (const auto& [key, site] : d->items()) {
@@ -101,6 +108,14 @@ Status RequestRouter::save(const std::string& id, const Custody& c) {
   if (!c.reply.empty()) {
     j["reply"] = c.reply;
     j["replyStep"] = c.replyStep;
+  }
+  if (!c.hop.empty()) {
+    j["hop"] = c.hop;
+    j["foreign"] = c.foreign;
+  }
+  if (!c.broker.empty()) {
+    j["broker"] = c.broker;
+    j["brokerKey"] = toHex(c.brokerKey);
   }
   json::Json d = json::Json::object();
   for (const auto& [key, p] : deliveries_) {
@@ -203,9 +218,6 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   auto sealed = requests::decodeSealed(m.data);
   if (!sealed) return refuse(m, "bad request", sealed.error().message);
   if (!plainId(sealed->id) || sealed->id != m.id) return refuse(m, "bad request", "the request id is not a plain id");
-  if (sealed->fromSite != site) {
-    return refuse(m, "not the sender", "a request from " + sealed->fromSite + " put by " + site);
-  }
   if (sealed->chunks.size() > kMaxFiles) {
     return refuse(m, "bad request", "a request has at most " + std::to_string(kMaxFiles) + " files");
   }
@@ -219,18 +231,54 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   if (total > requests::chunkCount(requests::kMaxRequestBytes) + kMaxFiles) {
     return refuse(m, "too large", "a request of more than " + std::to_string(requests::kMaxRequestBytes >> 20) + " MiB");
   }
-  if (m.steps.size() != 1) return refuse(m, "bad request", "a put carries its \"sent\" step");
+  if (m.steps.empty()) return refuse(m, "bad request", "a put carries its \"sent\" step");
   if (!m.keys.empty()) return putEvidence(site, m, *sealed);
-  auto to = core_.member(sealed->toSite);
-  if (!to || core_.revoked(sealed->toSite) || !core_.isAdmitted(sealed->toSite)) {
+  Custody fresh;
+  fresh.from = sealed->fromSite;
+  fresh.to = sealed->toSite;
+  fresh.chunks = sealed->chunks;
+  std::vector<requests::SignedStep> given;  // "sent" (and from a peer network its "accepted")
+  if (sealed->fromSite != site) {
+    // From a site of a peer network, carried by a bridge with its broker's "accepted".
+    const std::string network = core_.networkOf(sealed->fromSite).value_or("");
+    if (network.empty() || !core_.bridgesFor(network).contains(site)) {
+      return refuse(m, "not the sender", "a request from " + sealed->fromSite + " put by " + site);
+    }
+    if (!core_.isPeerMember(sealed->fromSite)) {
+      return refuse(m, "unknown sender", sealed->fromSite + " is not a member of " + network + " in force");
+    }
+    if (auto why = peeringClosed(network, /*outgoing=*/false)) return refuse(m, "peering closed", *why);
+    if (m.steps.size() < 2) return refuse(m, "bad request", "a request from a peer network carries \"sent\" and \"accepted\"");
+    fresh.hop = site;
+    fresh.foreign = sealed->fromSite;
+    fresh.broker = "broker:" + network;
+  } else if (m.steps.size() != 1) {
+    return refuse(m, "bad request", "a put carries its \"sent\" step");
+  }
+  for (size_t i = 0; i < std::min<size_t>(m.steps.size(), 2); ++i) {
+    auto s = requests::decodeStep(m.steps[i]);
+    if (!s) return refuse(m, "bad step", s.error().message);
+    given.push_back(std::move(s).value());
+  }
+  const std::string recipientNetwork = core_.networkOf(sealed->toSite).value_or("");
+  if (!recipientNetwork.empty() && fresh.foreign.empty()) {
+    // To a site of a peer network: through a bridge to it, if both peerings let requests pass.
+    if (!core_.isPeerMember(sealed->toSite)) {
+      return refuse(m, "unknown recipient", sealed->toSite + " is not a member of " + recipientNetwork + " in force");
+    }
+    if (auto why = peeringClosed(recipientNetwork, /*outgoing=*/true)) return refuse(m, "peering closed", *why);
+    fresh.hop = *core_.bridgesFor(recipientNetwork).begin();
+    fresh.foreign = sealed->toSite;
+  } else if (!core_.member(sealed->toSite) || core_.revoked(sealed->toSite) || !core_.isAdmitted(sealed->toSite)) {
     return refuse(m, "unknown recipient", sealed->toSite + " is not a member of " + network_ + " in force");
   }
-  auto from = core_.member(site);
-  if (!from) return refuse(m, "unknown sender", site);
-  auto sent = requests::decodeStep(m.steps[0]);
-  if (!sent) return refuse(m, "bad step", sent.error().message);
-  requests::TrailKeys keys{site, sealed->toSite, signer_, from->signKey, to->signKey, keys_.pub.sign};
-  if (auto ok = requests::verifyTrail({*sent}, *sealed, keys); !ok) return refuse(m, "bad step", ok.error().message);
+  auto from = core_.member(sealed->fromSite);
+  auto to = core_.member(sealed->toSite);
+  if (!from || !to) return refuse(m, "unknown sender", sealed->fromSite);
+  if (!fresh.broker.empty()) fresh.brokerKey = given[1].signerKey;  // checked below, by name
+  if (auto ok = requests::verifyTrail(given, *sealed, trailKeys(fresh, from->signKey, to->signKey)); !ok) {
+    return refuse(m, "bad step", ok.error().message);
+  }
 
   auto t = txn();
   if (!t) return refuse(m, "store failure", t.error().message);
@@ -241,19 +289,18 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
       return refuse(m, "conflict", "another request holds the id " + m.id);
     }
   } else {
-    Custody c;
-    c.from = site;
-    c.to = sealed->toSite;
-    c.chunks = sealed->chunks;
-    c.steps = 1;
+    Custody c = std::move(fresh);
+    c.steps = static_cast<uint32_t>(given.size());
     if (auto st = (*t)->put(blobsDb_, "h/" + m.id, view(m.data)); !st) return refuse(m, "store failure", st.error().message);
-    if (auto st = (*t)->put(blobsDb_, stepKey(m.id, 1), view(m.steps[0])); !st) {
-      return refuse(m, "store failure", st.error().message);
+    for (uint32_t n = 1; n <= c.steps; ++n) {
+      if (auto st = (*t)->put(blobsDb_, stepKey(m.id, n), view(m.steps[n - 1])); !st) {
+        return refuse(m, "store failure", st.error().message);
+      }
     }
     if (auto st = save(m.id, c); !st) return refuse(m, "store failure", st.error().message);
     it = custody_.emplace(m.id, std::move(c)).first;
-    spdlog::info("request={} from={} to={} files={} chunks={} in custody", m.id, site, it->second.to,
-                 it->second.chunks.size(), total);
+    spdlog::info("request={} from={} to={}{} files={} chunks={} in custody", m.id, it->second.from, it->second.to,
+                 it->second.hop.empty() ? "" : " via bridge=" + it->second.hop, it->second.chunks.size(), total);
     if (total == 0) {  // no files: whole as it is
       if (auto st = accept(m.id, it->second); !st) return refuse(m, "store failure", st.error().message);
     }
@@ -275,7 +322,9 @@ bus::RequestMsg RequestRouter::putEvidence(const std::string& site, const bus::R
   const std::string& request = m.keys[0];
   auto rq = custody_.find(request);
   if (rq == custody_.end()) return refuse(m, "unknown request", request);
-  if (rq->second.to != site) return refuse(m, "not the recipient", site + " is not the recipient of " + request);
+  if (rq->second.reach(rq->second.to) != site || sealed.fromSite != rq->second.to) {
+    return refuse(m, "not the recipient", site + " is not the recipient of " + request);
+  }
   if (sealed.toSite != rq->second.from) return refuse(m, "bad request", "evidence goes to the requesting site");
   if (m.index == 0 || m.index > rq->second.steps || m.id != requests::evidenceId(request, m.index)) {
     return refuse(m, "bad request", "evidence names a status step of its request");
@@ -293,11 +342,13 @@ bus::RequestMsg RequestRouter::putEvidence(const std::string& site, const bus::R
   auto it = custody_.find(m.id);
   if (it == custody_.end()) {
     Custody c;
-    c.from = site;
+    c.from = sealed.fromSite;
     c.to = sealed.toSite;
     c.chunks = sealed.chunks;
     c.reply = request;
     c.replyStep = m.index;
+    c.hop = rq->second.hop;
+    c.foreign = rq->second.foreign;
     if (auto st = (*t)->put(blobsDb_, "h/" + m.id, view(m.data)); !st) return refuse(m, "store failure", st.error().message);
     if (auto st = save(m.id, c); !st) return refuse(m, "store failure", st.error().message);
     it = custody_.emplace(m.id, std::move(c)).first;
@@ -315,7 +366,7 @@ bus::RequestMsg RequestRouter::chunk(const std::string& site, const bus::Request
   auto it = custody_.find(m.id);
   if (it == custody_.end()) return refuse(m, "unknown request", m.id + " (put it first)");
   Custody& c = it->second;
-  if (c.from != site) return refuse(m, "not the sender", site + " did not send " + m.id);
+  if (c.reach(c.from) != site) return refuse(m, "not the sender", site + " did not send " + m.id);
   if (m.file >= c.chunks.size() || m.index >= c.chunks[m.file]) {
     return refuse(m, "out of range", "file " + std::to_string(m.file) + " chunk " + std::to_string(m.index));
   }
@@ -349,9 +400,16 @@ bus::RequestMsg RequestRouter::chunk(const std::string& site, const bus::Request
 Status RequestRouter::accept(const std::string& id, Custody& c) {
   if (!c.reply.empty()) {  // evidence: proven by the status that names it
     c.state = "accepted";
-    LIAISON_TRY(deliver(c.to, id, 0));
-    spdlog::info("evidence={} every chunk stored; offered to site={}", id, c.to);
+    LIAISON_TRY(deliver(c.reach(c.to), id, 0));
+    spdlog::info("evidence={} every chunk stored; offered to site={}", id, c.reach(c.to));
     return {};
+  }
+  if (!c.broker.empty()) {  // accepted by the sender's broker, in the peer network
+    c.state = "accepted";
+    ++counters_.relayed;
+    LIAISON_TRY(deliver(c.to, id, 0));
+    spdlog::info("request={} from {} every chunk stored; offered to site={}", id, c.from, c.to);
+    return save(id, c);
   }
   auto steps = trail(id);
   if (!steps) return steps.error();
@@ -367,8 +425,8 @@ Status RequestRouter::accept(const std::string& id, Custody& c) {
   c.state = "accepted";
   LIAISON_TRY(appendStep(id, c, requests::encode(signedStep)));
   ++counters_.accepted;
-  LIAISON_TRY(deliver(c.to, id, 0));
-  spdlog::info("request={} accepted: every chunk stored; offered to site={}", id, c.to);
+  LIAISON_TRY(deliver(c.reach(c.to), id, 0));
+  spdlog::info("request={} accepted: every chunk stored; offered to site={}", id, c.reach(c.to));
   return {};
 }
 
@@ -381,7 +439,7 @@ Status RequestRouter::appendStep(const std::string& id, Custody& c, const Bytes&
   ++counters_.steps;
   // The sender hears of every step after its own; the recipient signs them (its offer carries
   // "accepted").
-  LIAISON_TRY(deliver(c.from, id, c.steps));
+  LIAISON_TRY(deliver(c.reach(c.from), id, c.steps));
   return save(id, c);
 }
 
@@ -390,6 +448,25 @@ Status RequestRouter::deliver(const std::string& site, const std::string& id, ui
   deliveries_[key] = Pending{site, id, step, 0, 0};
   auto it = custody_.find(id);
   return it == custody_.end() ? Status{} : save(id, it->second);
+}
+
+std::optional<std::string> RequestRouter::peeringClosed(const std::string& network, bool outgoing) const {
+  if (auto why = trust::peeringClosed(core_, network, clock_.nowSeconds())) return why;
+  auto home = trust::homePeering(core_, network);
+  auto theirs = trust::foreignPeering(core_, network);
+  const auto& first = outgoing ? home->offer : theirs->offer;
+  const auto& second = outgoing ? theirs->accept : home->accept;
+  const std::string& giver = outgoing ? network_ : network;
+  const std::string& taker = outgoing ? network : network_;
+  if (!first.allows("request", "", "")) return giver + " does not offer requests to " + taker;
+  if (!second.allows("request", "", "")) return taker + " does not accept requests from " + giver;
+  if (core_.bridgesFor(network).empty()) return "no bridge to " + network + " is enrolled";
+  return std::nullopt;
+}
+
+requests::TrailKeys RequestRouter::trailKeys(const Custody& c, const SigningKey& fromKey, const SigningKey& toKey) const {
+  if (c.broker.empty()) return {c.from, c.to, signer_, fromKey, toKey, keys_.pub.sign};
+  return {c.from, c.to, c.broker, fromKey, toKey, c.brokerKey};
 }
 
 Result<std::vector<Bytes>> RequestRouter::trail(const std::string& id) {
@@ -411,7 +488,7 @@ bus::RequestMsg RequestRouter::get(const std::string& site, const bus::RequestMs
   auto it = custody_.find(m.id);
   if (it == custody_.end()) return refuse(m, "unknown request", m.id);
   const Custody& c = it->second;
-  if (c.to != site) return refuse(m, "not the recipient", site + " is not the recipient of " + m.id);
+  if (c.reach(c.to) != site) return refuse(m, "not the recipient", site + " is not the recipient of " + m.id);
   if (c.state == "receiving") return refuse(m, "not accepted", m.id + " is still being sent");
   if (m.file >= c.chunks.size() || m.index >= c.chunks[m.file]) {
     return refuse(m, "out of range", "file " + std::to_string(m.file) + " chunk " + std::to_string(m.index));
@@ -432,7 +509,7 @@ bus::RequestMsg RequestRouter::step(const std::string& site, const bus::RequestM
   Custody& c = it->second;
   if (!c.reply.empty()) return refuse(m, "bad request", m.id + " is evidence, not a request");
   if (m.steps.size() != 1) return refuse(m, "bad request", "one step at a time");
-  if (c.to != site) return refuse(m, "not the recipient", site + " may not take a step of " + m.id);
+  if (c.reach(c.to) != site) return refuse(m, "not the recipient", site + " may not take a step of " + m.id);
   auto steps = trail(m.id);
   if (!steps) return refuse(m, "store failure", steps.error().message);
   bus::RequestMsg r = acceptedReply(m);
@@ -458,8 +535,9 @@ bus::RequestMsg RequestRouter::step(const std::string& site, const bus::RequestM
     return refuse(m, "bad step", "a recipient does not take a \"" + incoming->step.kind + "\" step");
   }
   decoded.push_back(std::move(incoming).value());
-  requests::TrailKeys keys{c.from, c.to, signer_, from->signKey, to->signKey, keys_.pub.sign};
-  if (auto ok = requests::verifyTrail(decoded, *sealed, keys); !ok) return refuse(m, "bad step", ok.error().message);
+  if (auto ok = requests::verifyTrail(decoded, *sealed, trailKeys(c, from->signKey, to->signKey)); !ok) {
+    return refuse(m, "bad step", ok.error().message);
+  }
   if (auto st = appendStep(m.id, c, m.steps[0]); !st) return refuse(m, "store failure", st.error().message);
   spdlog::info("request={} step={} {}{} by site={}", m.id, c.steps, decoded.back().step.kind,
                decoded.back().step.status.empty() ? "" : " " + decoded.back().step.status, site);
@@ -497,6 +575,8 @@ bus::RequestMsg RequestRouter::delivery(const Pending& p) {
       auto status = trail(c->second.reply);  // evidence goes with the status that names it
       m.steps.clear();
       if (status && c->second.replyStep <= status->size()) m.steps = {(*status)[c->second.replyStep - 1]};
+      m.keys.push_back(c->second.reply);  // a bridge puts it on with both
+      m.index = c->second.replyStep;
     }
   } else {
     m.op = "step";

@@ -13,9 +13,17 @@
 // stored it. Nothing is answered before it is stored (writes are committed before the daemon
 // sends what takeOutgoing() returns).
 //
+// Across a peering (DESIGN.md, "Federation"; the peerings of both networks must let "request"
+// pass): the sender's home broker holds the request, signs "accepted" and offers it to a bridge
+// to the recipient's network; the bridge puts it, with "sent" and that "accepted", to the peer
+// broker, which checks both and holds it in turn (it signs no second "accepted": the trail is the
+// same at every hop). What the custody meant for the party across (offers, steps, evidence) goes
+// to the bridge (`hop`), which is also the only one that may speak for that party here.
+//
 // Store (in the alert custody's environment, so the broker pair copies it too):
 //   requests  id → JSON {from, to, chunks [per file], state, steps (count), deliveries {key: site},
-//             reply, replyStep (a parcel of evidence: the request and status step that name it)}
+//             reply, replyStep (a parcel of evidence: the request and status step that name it),
+//             hop, foreign, broker, brokerKey (across a peering)}
 //   rblobs    "h/ID" sealed request | "s/ID/NNNN" signed step | "c/ID/F/I" encrypted chunk
 //
 // Concurrency: one thread (the broker's loop) calls everything.
@@ -43,7 +51,7 @@ class RequestRouter {
     bus::RequestMsg message;
   };
   struct Counters {
-    uint64_t accepted = 0, chunks = 0, chunkBytes = 0, chunksServed = 0, steps = 0, deliveries = 0;
+    uint64_t accepted = 0, relayed = 0, chunks = 0, chunkBytes = 0, chunksServed = 0, steps = 0, deliveries = 0;
     std::map<std::string, uint64_t> refused;  // by reason
   };
 
@@ -76,6 +84,13 @@ class RequestRouter {
     // A parcel of evidence sent back with status step `replyStep` of request `reply`.
     std::string reply;
     uint32_t replyStep = 0;
+    // Across a peering: `foreign` is the party of the peer network, reached through the bridge
+    // `hop` (which carries what is meant for it, and what it sends). `broker`: the signer of
+    // "accepted" when it is the peer network's broker (the request came from there), with its key.
+    std::string hop, foreign, broker;
+    SigningKey brokerKey{};
+    // Where what is meant for `party` goes: the party itself, or the bridge to it.
+    const std::string& reach(const std::string& party) const { return party == foreign ? hop : party; }
   };
   struct Pending {
     std::string site, id;
@@ -94,6 +109,9 @@ class RequestRouter {
   bus::RequestMsg step(const std::string& site, const bus::RequestMsg& m);
   void stored(const std::string& site, const std::vector<std::string>& keys);
   Result<std::vector<Bytes>> trail(const std::string& id);
+  // Why requests may not pass to (`outgoing`) or from the peer network `network` now, or nullopt.
+  std::optional<std::string> peeringClosed(const std::string& network, bool outgoing) const;
+  requests::TrailKeys trailKeys(const Custody& c, const SigningKey& fromKey, const SigningKey& toKey) const;
   Result<std::vector<uint64_t>> missing(const std::string& id, const Custody& c);
   Status accept(const std::string& id, Custody& c);
   Status appendStep(const std::string& id, Custody& c, const Bytes& signedStep);

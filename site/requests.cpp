@@ -10,6 +10,7 @@
 
 #include "schemas/alert_json.h"
 #include "site/alerts.h"
+#include "site/request_relay.h"
 
 namespace liaison::site {
 
@@ -182,6 +183,7 @@ Result<requests::TrailKeys> RequestDesk::trailKeys(const Json& rec) const {
   requests::TrailKeys keys;
   keys.fromSite = rec.value("from", "");
   keys.toSite = rec.value("to", "");
+  // "accepted" is signed by the sender's broker: across a peering, the peer network's.
   keys.broker = "broker:" + network_;
   for (auto [site, key] : {std::pair{&keys.fromSite, &keys.fromKey}, std::pair{&keys.toSite, &keys.toKey}}) {
     if (*site == site_) {
@@ -192,6 +194,7 @@ Result<requests::TrailKeys> RequestDesk::trailKeys(const Json& rec) const {
     if (!member) return member.error();
     if (!*member) return makeError(Errc::kNotFound, "no certificate of " + *site + " in this replica");
     *key = (*member)->signKey;
+    if (site == &keys.fromSite && !(*member)->network.empty()) keys.broker = "broker:" + (*member)->network;
   }
   if (auto hex = fromHex(rec.value("brokerKey", "")); hex && hex->size() == keys.brokerKey.size()) {
     std::copy(hex->begin(), hex->end(), keys.brokerKey.begin());
@@ -642,15 +645,17 @@ Status RequestDesk::addStep(lmdb::Txn& txn, const std::string& id, Json& rec, co
   const uint32_t n = rec.value("steps", 0u);
   auto steps = trail(txn, id, n);
   if (!steps) return steps.error();
+  auto keys = trailKeys(rec);
+  if (!keys) return keys.error();
   if (incoming->step.kind == "accepted" && rec.value("brokerKey", "").empty()) {
-    // The broker's key comes with its first signed step, over the broker's authenticated channel.
-    if (incoming->signer != "broker:" + network_) {
+    // The broker's key comes with its first signed step, over the broker's authenticated channel
+    // (across a peering: through the peer broker, which checked it by the same name).
+    if (incoming->signer != keys->broker) {
       return invalid("step " + std::to_string(n + 1) + ": \"accepted\" signed by " + incoming->signer);
     }
     rec["brokerKey"] = toHex(incoming->signerKey);
+    keys->brokerKey = incoming->signerKey;
   }
-  auto keys = trailKeys(rec);
-  if (!keys) return keys.error();
   auto sealedBytes = txn.get(blobs_, "h/" + id);
   if (!sealedBytes) return sealedBytes.error();
   if (!*sealedBytes) return makeError(Errc::kIo, "request " + id + ": its sealed form is not stored");
@@ -697,6 +702,9 @@ void RequestDesk::send(bus::RequestMsg m, Asked asked) {
 void RequestDesk::stored(const std::string& key) { storedKeys_.push_back(key); }
 
 void RequestDesk::tick(int64_t nowMs, bool connected) {
+  if (relay_ != nullptr && connected) {
+    for (auto& m : relay_->take(relaySide_, nowMs)) transport_.send(m);
+  }
   std::lock_guard lock(mutex_);
   if (!storedKeys_.empty()) {
     bus::RequestMsg m;
@@ -844,6 +852,10 @@ void RequestDesk::driveSteps(const std::string& id, const Json& rec, Transfer& t
 }
 
 void RequestDesk::onMessage(const bus::RequestMsg& m, int64_t nowMs) {
+  if (relay_ != nullptr) {
+    if (m.op == "reply" && (m.requestId & RequestRelay::kRelayBit) != 0) return relay_->onReply(relaySide_, m, nowMs);
+    if (m.op == "offer" || m.op == "step") return relay_->onDelivery(relaySide_, m, nowMs);
+  }
   std::lock_guard lock(mutex_);
   if (m.op == "offer") return onOffer(m);
   if (m.op == "step") return onStep(m);
@@ -1001,7 +1013,7 @@ Status RequestDesk::finishDelivery(lmdb::Txn& txn, const std::string& id, Json& 
 }
 
 void RequestDesk::onOffer(const bus::RequestMsg& m) {
-  if (m.keys.size() != 1) return;
+  if (m.keys.empty()) return;
   auto sealed = requests::decodeSealed(m.data);
   if (!sealed) return refused("bad offer", m.id, sealed.error().message);
   if (sealed->toSite != site_) return refused("not for this site", sealed->id, "it is for " + sealed->toSite);

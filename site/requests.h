@@ -48,6 +48,7 @@
 namespace liaison::site {
 
 class HookRunner;
+class RequestRelay;
 
 class RequestDesk {
  public:
@@ -84,6 +85,13 @@ class RequestDesk {
   // The operator's `[requests] on_event` hook (JSON on stdin, LIAISON_REQUEST_ID set): a new
   // incoming request, each step the other side took, and deadline reminders.
   void setHook(HookRunner* hook) { hook_ = hook; }
+  // At a bridge: every offer and step its broker delivers is the relay's (a bridge sends and
+  // receives no request of its own), as are the answers to the relay's messages; the loop sends
+  // what the relay has for this side. Set before the loop runs.
+  void setRelay(RequestRelay* relay, int side) {
+    relay_ = relay;
+    relaySide_ = side;
+  }
 
   // The loop. onMessage: a reply to the desk's message, or an offer or step from the broker.
   void onMessage(const bus::RequestMsg& m, int64_t nowMs);
@@ -150,6 +158,8 @@ class RequestDesk {
   std::map<std::string, crypto_hash_sha256_state> hashing_;  // "ID/F" → SHA-256 state of an upload
   Counters counters_;
   HookRunner* hook_ = nullptr;
+  RequestRelay* relay_ = nullptr;
+  int relaySide_ = 0;
   int64_t nextReminderMs_ = 0;
 };
 

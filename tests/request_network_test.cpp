@@ -3,19 +3,17 @@
 // request and its files arrive whole at the recipient only, every step is signed and a third
 // party can check the trail with the public keys, the broker's files hold no word of the case,
 // bad input is refused with its reason, and a transfer cut by kill -9 completes once.
-#include <fcntl.h>
-#include <httplib.h>
 #include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <cstdlib>
 #include <ctime>
-#include <random>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "requests/request.h"
 #include "tests/network_fixture.h"
+#include "tests/request_fixture.h"
 
 namespace liaison {
 namespace {
@@ -24,9 +22,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::waitFor;
 
-constexpr const char* kWord = "RUBYORCHIDQX";  // a distinctive word of the case
+constexpr const char* kWord = testing::kCaseWord;
 
-class RequestNetworkTest : public testing::NetworkTest {
+class RequestNetworkTest : public testing::RequestFixture<testing::NetworkTest> {
  protected:
   void SetUp() override {
     NetworkTest::SetUp();
@@ -44,106 +42,10 @@ class RequestNetworkTest : public testing::NetworkTest {
     ASSERT_TRUE(waitFor([&] { return converged({"kg-bishkek", "th-bangkok", "kz-almaty"}, 6); }, 20s));
   }
 
-  // A file of `size` bytes of noise with the case's word in it.
-  std::string makeFile(const std::string& name, size_t size, unsigned seed) {
-    std::string bytes(size, '\0');
-    std::mt19937 rng(seed);
-    for (auto& c : bytes) c = static_cast<char>(rng());
-    for (size_t at = 0; at + 64 < size; at += size / 7 + 1) bytes.replace(at, std::strlen(kWord), kWord);
-    const std::string path = tmp / name;
-    testing::writeText(path, bytes);
-    return path;
-  }
-
-  json list(const std::string& at) {
-    auto r = liaison({"request", "list", "--site", site(at), "--format", "json"}, 30);
-    if (r.exitCode != 0) return json::array();
-    auto j = json::parse(r.out, nullptr, false);
-    if (j.is_object() && j.contains("requests")) return j["requests"];
-    return j.is_array() ? j : json::array();
-  }
-  json show(const std::string& at, const std::string& id) {
-    auto r = liaison({"request", "show", "--site", site(at), id, "--format", "json"}, 30);
-    if (r.exitCode != 0) return {};
-    return json::parse(r.out, nullptr, false);
-  }
-  std::string state(const std::string& at, const std::string& id) {
-    auto s = show(at, id);
-    return s.is_object() && s.contains("request") ? s["request"].value("state", "") : "";
-  }
-  std::vector<std::string> kinds(const json& shown) {
-    std::vector<std::string> out;
-    if (!shown.is_object()) return out;
-    for (const auto& s : shown["trail"]) {
-      out.push_back(s["kind"] == "status" ? "status:" + s["status"].get<std::string>() : s["kind"].get<std::string>());
-    }
-    return out;
-  }
-
   // Sends from Bishkek to Bangkok; the new request's id ("" when the command failed).
   std::string send(const std::vector<std::string>& attach, std::string* err = nullptr,
                    std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"request", "send", "--site", site("kg-bishkek"), "--to", "th-bangkok",
-                                     "--legal-basis", "UNTOC", "--measure", "hearing-of-witness", "--measure",
-                                     "bank-records", "--case", "KG-2026-0147", "--summary",
-                                     std::string("Three victims recruited in Osh; the ") + kWord + " account in Bangkok.",
-                                     "--deadline", "2027-01-15"};
-    for (const auto& f : attach) {
-      argv.push_back("--attach");
-      argv.push_back(f);
-    }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    const auto before = list("kg-bishkek").size();
-    auto r = liaison(argv, 180);
-    if (err != nullptr) *err = r.err + r.out;
-    if (r.exitCode != 0) return "";
-    auto now = list("kg-bishkek");
-    if (now.size() != before + 1) return "";
-    return now[0]["id"];
-  }
-
-  // Every file under `dir` that holds `needle`. LMDB files can be large and sparse: only their
-  // data segments are read (SEEK_DATA/SEEK_HOLE), in blocks that overlap by the needle's length.
-  static std::vector<std::string> filesHolding(const std::string& dir, const std::string& needle) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-      if (e.is_regular_file() && holds(e.path(), needle)) out.push_back(e.path());
-    }
-    return out;
-  }
-  static bool holds(const std::string& path, const std::string& needle) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    std::string block(1 << 20, '\0');
-    bool found = false;
-    off_t at = 0;
-    while (!found) {
-      const off_t data = ::lseek(fd, at, SEEK_DATA);
-      if (data < 0) break;
-      const off_t hole = ::lseek(fd, data, SEEK_HOLE);
-      for (off_t pos = data; pos < hole && !found;) {
-        const ssize_t n = ::pread(fd, block.data(), block.size(), pos);
-        if (n <= 0) break;
-        found = std::string_view(block.data(), static_cast<size_t>(n)).find(needle) != std::string_view::npos;
-        pos += n > static_cast<ssize_t>(needle.size()) ? n - static_cast<ssize_t>(needle.size()) : n;
-      }
-      at = hole;
-    }
-    ::close(fd);
-    return found;
-  }
-
-  httplib::Result api(const std::string& at, const std::string& method, const std::string& path,
-                      const std::string& body, const std::string& type = "application/json") {
-    std::string endpoint = testing::readText(site(at) + "/api.endpoint");
-    while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
-    httplib::Client cli("http://" + endpoint);
-    std::string token = testing::readText(site(at) + "/api.token");
-    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
-    httplib::Headers h = {{"Authorization", "Bearer " + token}};
-    if (method == "PUT") return cli.Put(path, h, body, type);
-    if (method == "POST") return cli.Post(path, h, body, type);
-    return cli.Get(path, h);
+    return sendRequest("kg-bishkek", "th-bangkok", attach, err, std::move(extra));
   }
 };
 
@@ -202,22 +104,6 @@ TEST_F(RequestNetworkTest, ARequestIsDeliveredOpenedAndAnsweredWithProofAtEveryS
   // A third party holding only the public keys checks the whole trail, and a changed step fails.
   auto sealed = requests::decodeSealed(*fromBase64(shown["sealed"].get<std::string>()));
   ASSERT_TRUE(sealed);
-  auto trailOf = [](const json& j) {
-    std::vector<requests::SignedStep> out;
-    for (const auto& s : j["trail"]) {
-      requests::SignedStep st;
-      st.stepBytes = *fromBase64(s["step"].get<std::string>());
-      st.signer = s["signer"];
-      auto key = *fromHex(s["signerKey"].get<std::string>());
-      std::copy(key.begin(), key.end(), st.signerKey.begin());
-      auto sig = *fromHex(s["signature"].get<std::string>());
-      std::copy(sig.begin(), sig.end(), st.signature.begin());
-      auto decoded = requests::decodeStep(requests::encode(st));
-      EXPECT_TRUE(decoded) << (decoded ? "" : decoded.error().message);
-      if (decoded) out.push_back(*decoded);
-    }
-    return out;
-  };
   auto kg = trust::loadPublicKeys(tmp / "kg-bishkek.pub");
   auto th = trust::loadPublicKeys(tmp / "th-bangkok.pub");
   auto brokerKeys = trust::loadPublicKeys(tmp / "broker.pub");
