@@ -96,13 +96,12 @@ void RequestRelay::onReply(int side, const bus::RequestMsg& m, int64_t nowMs) {
   std::lock_guard lock(mutex_);
   auto a = asked_.find(m.requestId);
   if (a == asked_.end()) return;
+  auto it = carries_.find(a->second.key);
+  if (it == carries_.end() || it->second.generation != a->second.generation || m.id != it->second.give.id) return;
+  Carry& c = it->second;
+  if ((side != c.from) != (a->second.op != "get")) return;  // not the broker it was asked of
   const Asked asked = std::move(a->second);
   asked_.erase(a);
-  auto it = carries_.find(asked.key);
-  if (it == carries_.end() || it->second.generation != asked.generation || m.id != it->second.give.id) return;
-  Carry& c = it->second;
-  const bool fromOther = side != c.from;
-  if (fromOther != (asked.op != "get")) return;  // not the broker it was asked of
   c.lastMs = nowMs;
   if (!m.accepted) {
     if (m.refusal == "store failure" && asked.op != "put" && asked.op != "step") return;  // stalls, then again
@@ -128,12 +127,12 @@ void RequestRelay::onReply(int side, const bus::RequestMsg& m, int64_t nowMs) {
     queue(1 - c.from, std::move(chunk), &next);
     return;
   }
+  if (asked.op == "chunk") ++counters_.chunks;
   if (m.detail == "complete") return finish(asked.key);
   if (asked.op == "put") {
     c.todo.assign(m.missing.rbegin(), m.missing.rend());
     c.inflight.clear();
-  } else {  // chunk
-    ++counters_.chunks;
+  } else {
     c.inflight.erase(asked.position);
   }
   pump(c);
