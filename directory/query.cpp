@@ -65,18 +65,18 @@ void nameDocs(lmdb::Cursor& cursor, const std::string& key, Fn&& fn) {
   }
 }
 
-// acc (op)= a stored chunk, word by word (the compiler vectorises these).
-void andChunks(uint64_t* acc, const char* a, const char* b) {
-  for (size_t i = 0; i < kChunkWords; ++i) acc[i] = chunkWord(a, i) & chunkWord(b, i);
-}
-void andChunk(uint64_t* acc, const char* chunk) {
-  for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= chunkWord(chunk, i);
-}
-void andNotChunk(uint64_t* acc, const char* chunk) {
-  for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= ~chunkWord(chunk, i);
-}
-void orChunk(uint64_t* acc, const char* chunk) {
-  for (size_t i = 0; i < kChunkWords; ++i) acc[i] |= chunkWord(chunk, i);
+// The words of a chunk a structured find works on at a time.
+constexpr size_t kBlockWords = 16;
+static_assert(kChunkWords % kBlockWords == 0);
+
+// acc = the AND of words [first, first + kBlockWords) of every chunk in `chunks` (one or more).
+void andBlock(uint64_t* acc, size_t first, const std::vector<const char*>& chunks) {
+  const char* a = chunks[0];
+  for (size_t j = 0; j < kBlockWords; ++j) acc[j] = chunkWord(a, first + j);
+  for (size_t t = 1; t < chunks.size(); ++t) {
+    const char* b = chunks[t];
+    for (size_t j = 0; j < kBlockWords; ++j) acc[j] &= chunkWord(b, first + j);
+  }
 }
 
 struct Candidate {
@@ -103,8 +103,9 @@ constexpr uint32_t kRoleStep = 64;
 // The working memory of a find, kept per thread between finds. Only vectors: a find on the same
 // thread reuses their capacity (and gives back what one unusually large find took).
 struct Scratch {
-  std::string key;
-  std::vector<std::string> terms;     // the filter terms, AND-ed
+  std::string key, term;
+  std::vector<std::string> terms;  // the filter terms, AND-ed (the first `termCount`)
+  size_t termCount = 0;
   std::vector<const char*> chunks;    // per term of `Terms` below, `chunkCount` pointers
   std::vector<Candidate> candidates;  // in docno order
   std::vector<uint64_t> nameBits, wordBits, exactBits;  // name search, a bit per docno
@@ -112,7 +113,8 @@ struct Scratch {
   std::vector<uint32_t> order;                          // indexes into candidates, in rank order
   std::vector<std::string_view> values;                 // records of the hits being read
   std::vector<size_t> handles[kHandleKinds];            // term handles, by use (see find)
-  std::vector<const char*> signalChunks[kSignals], roleChunks;  // of the chunk being ranked
+  std::vector<const char*> signalChunks[kSignals], roleChunks;         // of the chunk being ranked
+  std::vector<const char*> filterChunks, closedChunks, anyRoleChunks;  // of the same chunk
 
   void trim() {
     constexpr size_t kKeep = size_t{1} << 16;
@@ -132,9 +134,9 @@ struct Scratch {
 // Terms whose chunks a find reads, each a range of `Scratch::chunks`.
 class Terms {
  public:
-  Terms(Scratch& s, TermCache& cache, const lmdb::Txn& txn, lmdb::Cursor& cursor,
-        uint32_t chunkCount)
-      : s_(s), cache_(cache), txn_(txn), cursor_(cursor), chunkCount_(chunkCount) {
+  Terms(Scratch& s, TermCache& cache, const TermCache::Snapshot& snapshot, const lmdb::Txn& txn,
+        MDB_dbi bits, uint32_t chunkCount)
+      : s_(s), cache_(cache), snapshot_(snapshot), txn_(txn), bits_(bits), chunkCount_(chunkCount) {
     s_.chunks.clear();
   }
 
@@ -143,11 +145,22 @@ class Terms {
     size_t at = s_.chunks.size();
     s_.chunks.resize(at + chunkCount_);
     const char** out = s_.chunks.data() + at;
-    if (!cache_.lookup(txn_, term, out, chunkCount_)) {
-      LIAISON_TRY(termChunks(cursor_, term, s_.key, out, chunkCount_));
-      cache_.store(txn_, term, out, chunkCount_);
+    if (!cache_.lookup(snapshot_, term, out, chunkCount_)) {
+      if (!cursor_) {  // opened on the first term not known for this snapshot
+        auto c = lmdb::Cursor::open(txn_, bits_);
+        if (!c) return c.error();
+        cursor_.emplace(std::move(c).value());
+      }
+      LIAISON_TRY(termChunks(*cursor_, term, s_.key, out, chunkCount_));
+      cache_.store(snapshot_, term, out, chunkCount_);
     }
     return at;
+  }
+  // The same for the term prefix + value.
+  Result<size_t> add(std::string_view prefix, std::string_view value) {
+    s_.term.assign(prefix);
+    s_.term.append(value);
+    return add(std::string_view(s_.term));
   }
   const char* chunk(size_t term, uint32_t c) const { return s_.chunks[term + c]; }
   bool test(size_t term, uint32_t docno) const {
@@ -164,8 +177,10 @@ class Terms {
  private:
   Scratch& s_;
   TermCache& cache_;
+  const TermCache::Snapshot& snapshot_;
   const lmdb::Txn& txn_;
-  lmdb::Cursor& cursor_;
+  MDB_dbi bits_;
+  std::optional<lmdb::Cursor> cursor_;
   uint32_t chunkCount_;
 };
 
@@ -179,37 +194,50 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   } trimAfter{scratch};
   Scratch& s = scratch;
 
-  auto txnR = lmdb::Txn::beginRead(impl_->env);
-  if (!txnR) return txnR.error();
-  const lmdb::Txn& txn = *txnR;
+  auto reader = impl_->readers->lease(impl_->env);
+  if (!reader) return reader.error();
+  const lmdb::Txn& txn = reader->txn();
   const Dbis& dbi = impl_->dbi;
-  auto countR = docCount(txn, dbi);
-  if (!countR) return countR.error();
-  const uint32_t docs = *countR;
+  TermCache& cache = *impl_->terms;
+  const auto snapshot = TermCache::snapshotOf(txn);
+  uint32_t docs = 0;
+  if (auto known = cache.docCount(snapshot)) {
+    docs = *known;
+  } else {
+    auto countR = docCount(txn, dbi);
+    if (!countR) return countR.error();
+    docs = *countR;
+    cache.storeDocCount(snapshot, docs);
+  }
   const uint32_t chunkCount = (docs + kChunkBits - 1) / kChunkBits;
   std::vector<Hit> hits;
   if (docs == 0 || query.limit == 0) return hits;
 
-  s.terms.clear();
-  auto add = [&](const char* prefix, const std::optional<std::string>& v) {
-    if (v) s.terms.push_back(prefix + *v);
+  // The filter terms, built in strings kept from the last find.
+  s.termCount = 0;
+  auto filter = [&](std::string_view prefix, std::string_view value) {
+    if (s.termCount == s.terms.size()) s.terms.emplace_back();
+    std::string& t = s.terms[s.termCount++];
+    t.assign(prefix);
+    t.append(value);
+  };
+  auto add = [&](std::string_view prefix, const std::optional<std::string>& v) {
+    if (v) filter(prefix, *v);
   };
   add("c:", query.country);
   add("r:", query.role);
   add("t:", query.topic);
   add("m:", query.competence);
-  if (query.language) s.terms.push_back("l:" + std::string(primaryLanguage(*query.language)));
+  if (query.language) filter("l:", primaryLanguage(*query.language));
   add("n:", query.network);
   add("b:", query.legalBasis);
   add("nt:", query.noticeType);
   add("nat:", query.nationality);
-  for (const auto& p : query.parties) s.terms.push_back("party:" + p);
-  if (query.kind != "any") s.terms.push_back("k:" + query.kind);
-  if (s.terms.empty()) s.terms.emplace_back("*");
+  for (const auto& p : query.parties) filter("party:", p);
+  if (query.kind != "any") filter("k:", query.kind);
+  if (s.termCount == 0) filter("*", "");
 
-  auto bitsCursor = lmdb::Cursor::open(txn, dbi.bits);
-  if (!bitsCursor) return bitsCursor.error();
-  Terms terms(s, *impl_->terms, txn, *bitsCursor, chunkCount);
+  Terms terms(s, cache, snapshot, txn, dbi.bits, chunkCount);
   // Handles of the terms by use (a few each).
   auto& all = s.handles[kAll];
   auto& closed = s.handles[kClosed];
@@ -217,20 +245,20 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   auto& roles = s.handles[kRoles];
   auto* signals = s.handles + kSignalHandles;
   for (auto& h : s.handles) h.clear();
-  for (const auto& t : s.terms) {
-    auto h = terms.add(t);
+  for (size_t i = 0; i < s.termCount; ++i) {
+    auto h = terms.add(std::string_view(s.terms[i]));
     if (!h) return h.error();
     all.push_back(*h);
   }
   // Records of a peer network are not served while its peering is not in force.
   Federation federation(txn, dbi, impl_->federation.get());
   for (const auto& network : federation.closed(now)) {
-    auto h = terms.add("o:" + network);
+    auto h = terms.add("o:", network);
     if (!h) return h.error();
     closed.push_back(*h);
   }
   for (const auto& r : query.anyOfRoles) {
-    auto h = terms.add("r:" + r);
+    auto h = terms.add("r:", r);
     if (!h) return h.error();
     anyRole.push_back(*h);
   }
@@ -244,27 +272,29 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
 
   // Ranking signals: first language, accepted language, 24/7, verified recently, role order.
   // signals[g] holds the terms of signal g (any of them counts); roles, the preferred roles.
-  auto addTo = [&](std::vector<size_t>& group, const std::string& term) -> Status {
-    auto h = terms.add(term);
+  auto addTo = [&](std::vector<size_t>& group, std::string_view prefix,
+                   std::string_view value) -> Status {
+    auto h = terms.add(prefix, value);
     if (!h) return h.error();
     group.push_back(*h);
     return {};
   };
   for (const auto& l : query.preferLanguages) {
-    std::string p(primaryLanguage(l));
-    LIAISON_TRY(addTo(signals[kFirstLanguage], "p:" + p));
-    LIAISON_TRY(addTo(signals[kAcceptsLanguage], "l:" + p));
+    const std::string_view p = primaryLanguage(l);
+    LIAISON_TRY(addTo(signals[kFirstLanguage], "p:", p));
+    LIAISON_TRY(addTo(signals[kAcceptsLanguage], "l:", p));
   }
-  if (query.urgent || query.availableNow) LIAISON_TRY(addTo(signals[kAlways], "a:247"));
+  if (query.urgent || query.availableNow) LIAISON_TRY(addTo(signals[kAlways], "a:247", ""));
   {
     int64_t y = 0;
     unsigned m = 0, d = 0;
     civilFromDays(daysOf(now), y, m, d);
-    for (int64_t year : {y, y - 1})
-      LIAISON_TRY(addTo(signals[kRecent], "v:" + std::to_string(year)));
+    for (int64_t year : {y, y - 1}) {
+      LIAISON_TRY(addTo(signals[kRecent], "v:", std::to_string(year)));
+    }
   }
   // A contact holds one role: the first preferred role it has ranks it.
-  for (const auto& r : query.rolePreference) LIAISON_TRY(addTo(roles, "r:" + r));
+  for (const auto& r : query.rolePreference) LIAISON_TRY(addTo(roles, "r:", r));
   // has(i): the candidate holds roles[i].
   auto roleScore = [&](auto&& has) -> uint32_t {
     for (size_t i = 0; i < roles.size(); ++i) {
@@ -278,6 +308,8 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   // keys (its spelling variants); a record holding a word's primary key is exact.
   s.candidates.clear();
   uint32_t maxScore = 0;
+  // With no post-filter, only the first `limit` in rank order are read.
+  const bool postFilter = query.availableNow || query.verifiedWithinDays.has_value();
   if (query.name) {
     thread_local names::Folder folder;  // its ICU transliterator is costly to build
     auto namesCursor = lmdb::Cursor::open(txn, dbi.names);
@@ -325,29 +357,33 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   } else {
     // The filter terms AND-ed (and the closed networks taken out, any of the roles kept) a chunk
     // at a time; then each signal as a word of bits beside each word of candidates.
-    uint64_t acc[kChunkWords];
+    // Candidates come in docno order, and rank by score, then docno: once `limit` of them have
+    // the highest score the query's signals allow, no later one can rank among them.
+    uint32_t best = roles.empty() ? 0 : kRoleStep * static_cast<uint32_t>(roles.size());
+    for (int g = 0; g < kSignals; ++g) best += signals[g].empty() ? 0 : kSignalScore[g];
+    const size_t enough = postFilter ? SIZE_MAX : query.limit;
+    size_t atBest = 0;
     auto* signalChunks = s.signalChunks;
     auto& roleChunks = s.roleChunks;
-    for (uint32_t c = 0; c < chunkCount; ++c) {
-      bool present = true;
-      for (size_t t : all) present = present && terms.chunk(t, c) != nullptr;
-      if (!present) continue;
-      if (all.size() == 1) {
-        std::memcpy(acc, terms.chunk(all[0], c), kChunkBytes);
-      } else {
-        andChunks(acc, terms.chunk(all[0], c), terms.chunk(all[1], c));
-        for (size_t t = 2; t < all.size(); ++t) andChunk(acc, terms.chunk(all[t], c));
+    auto& filterChunks = s.filterChunks;
+    auto& closedChunks = s.closedChunks;
+    auto& anyRoleChunks = s.anyRoleChunks;
+    for (uint32_t c = 0; c < chunkCount && atBest < enough; ++c) {
+      // This chunk's stored words of each term (a filter term without one: no candidate here).
+      filterChunks.clear();
+      for (size_t t : all) {
+        if (const char* ch = terms.chunk(t, c)) filterChunks.push_back(ch);
       }
+      if (filterChunks.size() != all.size()) continue;
+      closedChunks.clear();
       for (size_t t : closed) {
-        if (const char* ch = terms.chunk(t, c)) andNotChunk(acc, ch);
+        if (const char* ch = terms.chunk(t, c)) closedChunks.push_back(ch);
       }
-      if (!anyRole.empty()) {
-        uint64_t any[kChunkWords] = {};
-        for (size_t t : anyRole) {
-          if (const char* ch = terms.chunk(t, c)) orChunk(any, ch);
-        }
-        for (size_t i = 0; i < kChunkWords; ++i) acc[i] &= any[i];
+      anyRoleChunks.clear();
+      for (size_t t : anyRole) {
+        if (const char* ch = terms.chunk(t, c)) anyRoleChunks.push_back(ch);
       }
+      if (!anyRole.empty() && anyRoleChunks.empty()) continue;
       for (int g = 0; g < kSignals; ++g) {
         signalChunks[g].clear();
         for (size_t t : signals[g]) {
@@ -356,36 +392,53 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
       }
       roleChunks.clear();
       for (size_t t : roles) roleChunks.push_back(terms.chunk(t, c));
-      // The words that hold candidates, listed without a branch per word (a quarter or so of
-      // the words of a three-term query do, in no pattern a branch predictor could learn).
-      uint16_t nonzero[kChunkWords];
-      size_t count = 0;
-      for (size_t i = 0; i < kChunkWords; ++i) {
-        nonzero[count] = static_cast<uint16_t>(i);
-        count += acc[i] != 0 ? 1 : 0;
-      }
-      for (size_t n = 0; n < count; ++n) {
-        const size_t i = nonzero[n];
-        uint64_t w = acc[i];
-        uint64_t signal[kSignals];
-        for (int g = 0; g < kSignals; ++g) {
-          signal[g] = 0;
-          for (const char* ch : signalChunks[g]) signal[g] |= chunkWord(ch, i);
+      // A block of words at a time: the terms AND-ed, then the words that hold candidates
+      // listed without a branch per word (a quarter or so of the words of a three-term query
+      // do, in no pattern a branch predictor could learn), then their candidates scored. A
+      // block, not the chunk: a find that has enough stops within the first.
+      for (size_t first = 0; first < kChunkWords && atBest < enough; first += kBlockWords) {
+        uint64_t acc[kBlockWords];
+        andBlock(acc, first, filterChunks);
+        for (const char* ch : closedChunks) {
+          for (size_t j = 0; j < kBlockWords; ++j) acc[j] &= ~chunkWord(ch, first + j);
         }
-        const uint32_t base = c * kChunkBits + static_cast<uint32_t>(i * 64);
-        for (; w != 0; w &= w - 1) {
-          const int b = __builtin_ctzll(w);
-          const uint32_t d = base + static_cast<uint32_t>(b);
-          if (d >= docs) break;
-          uint32_t score = 0;
-          for (int g = 0; g < kSignals; ++g) score += kSignalScore[g] * ((signal[g] >> b) & 1);
-          if (!roleChunks.empty()) {
-            score += roleScore([&](size_t r) {
-              return roleChunks[r] != nullptr && (chunkWord(roleChunks[r], i) >> b & 1) != 0;
-            });
+        if (!anyRole.empty()) {
+          uint64_t any[kBlockWords] = {};
+          for (const char* ch : anyRoleChunks) {
+            for (size_t j = 0; j < kBlockWords; ++j) any[j] |= chunkWord(ch, first + j);
           }
-          s.candidates.push_back({d, score});
-          maxScore = std::max(maxScore, score);
+          for (size_t j = 0; j < kBlockWords; ++j) acc[j] &= any[j];
+        }
+        uint8_t nonzero[kBlockWords];
+        size_t count = 0;
+        for (size_t j = 0; j < kBlockWords; ++j) {
+          nonzero[count] = static_cast<uint8_t>(j);
+          count += acc[j] != 0 ? 1 : 0;
+        }
+        for (size_t n = 0; n < count; ++n) {
+          const size_t i = first + nonzero[n];
+          uint64_t w = acc[nonzero[n]];
+          uint64_t signal[kSignals];
+          for (int g = 0; g < kSignals; ++g) {
+            signal[g] = 0;
+            for (const char* ch : signalChunks[g]) signal[g] |= chunkWord(ch, i);
+          }
+          const uint32_t base = c * kChunkBits + static_cast<uint32_t>(i * 64);
+          for (; w != 0; w &= w - 1) {
+            const int b = __builtin_ctzll(w);
+            const uint32_t d = base + static_cast<uint32_t>(b);
+            if (d >= docs) break;
+            uint32_t score = 0;
+            for (int g = 0; g < kSignals; ++g) score += kSignalScore[g] * ((signal[g] >> b) & 1);
+            if (!roleChunks.empty()) {
+              score += roleScore([&](size_t r) {
+                return roleChunks[r] != nullptr && (chunkWord(roleChunks[r], i) >> b & 1) != 0;
+              });
+            }
+            s.candidates.push_back({d, score});
+            maxScore = std::max(maxScore, score);
+            atBest += score == best ? 1 : 0;
+          }
         }
       }
     }
@@ -397,7 +450,6 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   for (const auto& c : s.candidates) ++s.counts[maxScore - c.score + 1];
   for (size_t i = 1; i < s.counts.size(); ++i) s.counts[i] += s.counts[i - 1];
   // Without post-filters only the first `limit` are needed.
-  const bool postFilter = query.availableNow || query.verifiedWithinDays.has_value();
   const size_t wanted =
       postFilter ? s.candidates.size() : std::min(query.limit, s.candidates.size());
   s.order.resize(wanted);

@@ -260,12 +260,85 @@ Result<std::optional<uint32_t>> docnoOf(const lmdb::Txn& txn, const Dbis& dbi,
   return std::optional<uint32_t>{docno};
 }
 
+namespace {
+
+// The envelope as SignedItem::encode() lays it out: a segment table of one segment, the root
+// struct (no data, four pointers: payload, signer, signerKey, signature), each a byte list in
+// the same segment. Read in place, where it lies (unaligned), with every offset checked against
+// the value; false for any other layout (a far pointer, a null, another size), which the
+// general decoder then reads.
+struct EnvelopeParts {
+  std::string_view payload, signer, signerKey, signature;
+};
+
+uint64_t wordAt(std::string_view v, size_t word) {
+  uint64_t w;
+  std::memcpy(&w, v.data() + word * 8, 8);
+  return w;
+}
+
+// The byte list that pointer `at` (a word index in the segment) points to.
+bool byteList(std::string_view segment, size_t at, std::string_view& out) {
+  const size_t words = segment.size() / 8;
+  const uint64_t p = wordAt(segment, at);
+  if ((p & 3) != 1 || ((p >> 32) & 7) != 2) return false;  // a list of bytes
+  const auto offset = static_cast<int64_t>(static_cast<int32_t>(p & 0xffffffffU) >> 2);
+  const int64_t start = static_cast<int64_t>(at) + 1 + offset;
+  const uint64_t count = p >> 35;
+  if (start < 0 || static_cast<uint64_t>(start) > words ||
+      count > (words - static_cast<uint64_t>(start)) * 8) {
+    return false;
+  }
+  out = segment.substr(static_cast<size_t>(start) * 8, count);
+  return true;
+}
+
+bool envelopeParts(std::string_view value, EnvelopeParts& out) {
+  if (value.size() < 16 || value.size() % 8 != 0) return false;
+  const uint64_t table = wordAt(value, 0);
+  if ((table & 0xffffffffU) != 0 || (table >> 32) + 1 != value.size() / 8) return false;
+  const std::string_view segment = value.substr(8);
+  const uint64_t root = wordAt(segment, 0);
+  // A struct pointer to no data words and four pointers.
+  if ((root & 3) != 0 || ((root >> 32) & 0xffff) != 0 || (root >> 48) != 4) return false;
+  const auto offset = static_cast<int64_t>(static_cast<int32_t>(root & 0xffffffffU) >> 2);
+  const int64_t first = 1 + offset;
+  if (first < 1 || static_cast<uint64_t>(first) + 4 > segment.size() / 8) return false;
+  const auto at = static_cast<size_t>(first);
+  if (!byteList(segment, at, out.payload) || !byteList(segment, at + 1, out.signer) ||
+      !byteList(segment, at + 2, out.signerKey) || !byteList(segment, at + 3, out.signature)) {
+    return false;
+  }
+  // Text ends with its NUL, which is not part of it.
+  if (out.signer.empty() || out.signer.back() != '\0') return false;
+  out.signer.remove_suffix(1);
+  return true;
+}
+
+}  // namespace
+
 Status decodeDoc(std::string_view value, uint32_t docno, StoredRecord& out) {
   auto damaged = [&] {
     return makeError(Errc::kIo, "record #" + std::to_string(docno) + ": stored value is damaged");
   };
   if (value.size() <= RecordHeader::kSize) return damaged();
   value.remove_prefix(RecordHeader::kSize);
+  // The envelope read where it lies: only its payload (the item) is copied out to be owned.
+  if (EnvelopeParts parts; envelopeParts(value, parts)) {
+    SignedItem& item = out.signedItem;
+    if (parts.signerKey.size() != item.signerKey.size() ||
+        parts.signature.size() != item.signature.size() || parts.payload.empty() ||
+        parts.payload.size() % 8 != 0) {
+      return damaged();
+    }
+    std::memcpy(item.signerKey.data(), parts.signerKey.data(), parts.signerKey.size());
+    std::memcpy(item.signature.data(), parts.signature.data(), parts.signature.size());
+    item.signer.assign(parts.signer);
+    auto words = kj::heapArray<capnp::word>(parts.payload.size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), parts.payload.data(), parts.payload.size());
+    item.item = OwnedItem::fromWords(kj::mv(words));
+    return {};
+  }
   // As SignedItem::decodeStored, without its allocations: the envelope is read from an aligned
   // copy kept per thread, and only its payload (the item) is copied out to be owned. The store
   // holds envelopes this program validated before writing them.
@@ -316,34 +389,76 @@ Result<std::optional<StoredRecord>> readDoc(const lmdb::Txn& txn, const Dbis& db
   return rec;
 }
 
-bool TermCache::refresh(const lmdb::Txn& txn) {
+Result<ReaderPool::Lease> ReaderPool::lease(const lmdb::Env& env) {
+  {
+    std::unique_lock lock(mutex_);
+    if (!idle_.empty()) {
+      lmdb::Txn txn = std::move(idle_.back());
+      idle_.pop_back();
+      lock.unlock();
+      if (int rc = mdb_txn_renew(txn.get()); rc != 0) {
+        return lmdb::lmdbError(rc, "renew read transaction");
+      }
+      return Lease(*this, std::move(txn));
+    }
+  }
+  auto txn = lmdb::Txn::beginRead(env);
+  if (!txn) return txn.error();
+  return Lease(*this, std::move(txn).value());
+}
+
+ReaderPool::Lease::~Lease() {
+  if (pool_ == nullptr || txn_.get() == nullptr) return;
+  mdb_txn_reset(txn_.get());
+  std::lock_guard lock(pool_->mutex_);
+  if (pool_->idle_.size() < kKept) pool_->idle_.push_back(std::move(txn_));
+  // (Otherwise the txn's destructor aborts it.)
+}
+
+TermCache::Snapshot TermCache::snapshotOf(const lmdb::Txn& txn) {
   MDB_envinfo info{};
-  if (mdb_env_info(mdb_txn_env(txn.get()), &info) != 0) return false;
-  const uint64_t id = mdb_txn_id(txn.get());
-  if (id != txnId_ || info.me_mapaddr != map_) {
+  if (mdb_env_info(mdb_txn_env(txn.get()), &info) != 0) return {};
+  return {mdb_txn_id(txn.get()), info.me_mapaddr, true};
+}
+
+bool TermCache::refresh(const Snapshot& snapshot) {
+  if (!snapshot.known) return false;
+  if (snapshot.txnId != txnId_ || snapshot.map != map_) {
     terms_.clear();
-    txnId_ = id;
-    map_ = info.me_mapaddr;
+    docCount_.reset();
+    txnId_ = snapshot.txnId;
+    map_ = snapshot.map;
   }
   return true;
 }
 
-bool TermCache::lookup(const lmdb::Txn& txn, std::string_view term, const char** out,
+bool TermCache::lookup(const Snapshot& snapshot, std::string_view term, const char** out,
                        uint32_t chunks) {
   std::lock_guard lock(mutex_);
-  if (!refresh(txn)) return false;
+  if (!refresh(snapshot)) return false;
   auto it = terms_.find(term);
   if (it == terms_.end() || it->second.size() != chunks) return false;
   std::copy(it->second.begin(), it->second.end(), out);
   return true;
 }
 
-void TermCache::store(const lmdb::Txn& txn, std::string_view term, const char* const* chunks,
+void TermCache::store(const Snapshot& snapshot, std::string_view term, const char* const* chunks,
                       uint32_t count) {
   std::lock_guard lock(mutex_);
-  if (!refresh(txn)) return;
+  if (!refresh(snapshot)) return;
   if (terms_.size() >= 4096) terms_.clear();  // bounded: terms come from queries
   terms_.insert_or_assign(std::string(term), std::vector<const char*>(chunks, chunks + count));
+}
+
+std::optional<uint32_t> TermCache::docCount(const Snapshot& snapshot) {
+  std::lock_guard lock(mutex_);
+  if (!refresh(snapshot)) return std::nullopt;
+  return docCount_;
+}
+
+void TermCache::storeDocCount(const Snapshot& snapshot, uint32_t count) {
+  std::lock_guard lock(mutex_);
+  if (refresh(snapshot)) docCount_ = count;
 }
 
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,

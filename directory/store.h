@@ -51,29 +51,75 @@ class FederationCache {
 // The stored chunks of index terms (directory/index.h), as pointers into the map, kept between
 // finds of one snapshot: finding them again was a tenth of a find. A pointer stays valid while a
 // read txn of its snapshot is open (LMDB reuses no page such a reader can see), and only a reader
-// of that snapshot is given it. Keyed by the snapshot's txn id and the map's address. Thread-safe.
+// of that snapshot is given it. Keyed by the snapshot's txn id and the map's address. Also kept:
+// the snapshot's number of docnos. Thread-safe.
 class TermCache {
  public:
-  // Copies the chunk pointers of `term` into out[0..chunks) if they are known for `txn`'s
+  // Which snapshot a read txn sees (taken once per find).
+  struct Snapshot {
+    uint64_t txnId = 0;
+    void* map = nullptr;
+    bool known = false;  // false: LMDB could not tell; nothing is cached for it
+  };
+  static Snapshot snapshotOf(const lmdb::Txn& txn);
+
+  // Copies the chunk pointers of `term` into out[0..chunks) if they are known for the
   // snapshot; false otherwise.
-  bool lookup(const lmdb::Txn& txn, std::string_view term, const char** out, uint32_t chunks);
-  void store(const lmdb::Txn& txn, std::string_view term, const char* const* chunks,
+  bool lookup(const Snapshot& snapshot, std::string_view term, const char** out, uint32_t chunks);
+  void store(const Snapshot& snapshot, std::string_view term, const char* const* chunks,
              uint32_t count);
+  // The number of docnos handed out as of the snapshot, if known.
+  std::optional<uint32_t> docCount(const Snapshot& snapshot);
+  void storeDocCount(const Snapshot& snapshot, uint32_t count);
 
  private:
-  // With the lock held: makes the cache hold `txn`'s snapshot; false if it cannot tell which.
-  bool refresh(const lmdb::Txn& txn);
+  // With the lock held: makes the cache hold `snapshot`; false if it is not known.
+  bool refresh(const Snapshot& snapshot);
 
   std::mutex mutex_;
   uint64_t txnId_ = 0;
   void* map_ = nullptr;
+  std::optional<uint32_t> docCount_;
   std::map<std::string, std::vector<const char*>, std::less<>> terms_;
+};
+
+// Read transactions kept open between reads, reset (they hold a reader slot but no snapshot),
+// and renewed for the next read: beginning one costs a reader-table scan under its lock and an
+// allocation, a tenth of a find. The environment is opened with MDB_NOTLS, so any thread may
+// renew one. At most kKept are kept; more may be lent at once. Thread-safe. Every lease must
+// be of the same env, which must outlive the pool.
+class ReaderPool {
+ public:
+  // A read transaction of the last committed state, given back to the pool when it ends.
+  class Lease {
+   public:
+    Lease(ReaderPool& pool, lmdb::Txn txn) : pool_(&pool), txn_(std::move(txn)) {}
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)), txn_(std::move(other.txn_)) {}
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+    const lmdb::Txn& txn() const { return txn_; }
+
+   private:
+    ReaderPool* pool_;
+    lmdb::Txn txn_;
+  };
+  Result<Lease> lease(const lmdb::Env& env);
+
+ private:
+  static constexpr size_t kKept = 8;
+  std::mutex mutex_;
+  std::vector<lmdb::Txn> idle_;  // reset
 };
 
 struct Directory::Impl {
   lmdb::Env env;
   Dbis dbi;
   bool readOnly = false;
+  // Declared after `env`: its transactions end before the env closes.
+  std::unique_ptr<ReaderPool> readers = std::make_unique<ReaderPool>();
   std::unique_ptr<FederationCache> federation = std::make_unique<FederationCache>();
   std::unique_ptr<TermCache> terms = std::make_unique<TermCache>();
   // The writer's name folder, kept for the life of the directory: building its ICU

@@ -246,6 +246,20 @@ TEST_F(DirectoryTest, FindRanksAndLimitsAcrossBitmapChunks) {
   q.preferLanguages = {"ru"};
   q.limit = 4;
   EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-7", "kg-16390", "kg-0", "kg-1"}));
+  // A find stops reading candidates once `limit` of them have the best score its signals allow:
+  // whatever the limit, the hits are the first of the whole ranking.
+  for (const auto& prefer : {std::vector<std::string>{}, std::vector<std::string>{"ru"},
+                             std::vector<std::string>{"ky"}}) {
+    q.preferLanguages = prefer;
+    q.limit = 100000;
+    const auto all = ids(q);
+    ASSERT_EQ(all.size(), static_cast<size_t>(kRecords - 1));
+    for (size_t limit : {1, 2, 3, 20}) {
+      q.limit = limit;
+      EXPECT_EQ(ids(q), std::vector<std::string>(all.begin(), all.begin() + limit))
+          << limit << (prefer.empty() ? "" : " " + prefer.front());
+    }
+  }
   q = {};
   q.role = "investigator";
   EXPECT_EQ(ids(q), std::vector<std::string>{"kg-16500"});

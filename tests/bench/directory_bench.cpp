@@ -1,7 +1,10 @@
 // liaison-bench-directory: the directory's figures on a synthetic directory, each beside the
 // machine baseline it is bounded by, measured in the same run.
 //
-//   liaison-bench-directory [--records N] [--queries N] [--runs N] [--json]
+//   liaison-bench-directory [--records N] [--queries N] [--runs N] [--json] [--find-only]
+//
+// --find-only: only the structured find (country+role+topic), on a replica filled with the
+// signatures checked on all cores first; no baselines (for profiling, e.g. under callgrind).
 //
 // Figures: raw Ed25519 verify rate; raw LMDB batched put and get; publish (verify + store) rate
 // of pre-signed records; find by country+role+topic (p50/p99), with --available-now, as
@@ -75,7 +78,7 @@ void print(const std::vector<Row>& rows, bool asJson) {
 int main(int argc, char** argv) {
   size_t records = 100000, queries = 2000, limit = 20;
   int runs = 3;
-  bool asJson = false;
+  bool asJson = false, findOnly = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -95,8 +98,10 @@ int main(int argc, char** argv) {
       runs = std::stoi(next());
     } else if (a == "--json") {
       asJson = true;
+    } else if (a == "--find-only") {
+      findOnly = true;
     } else {
-      std::fprintf(stderr, "usage: liaison-bench-directory [--records N] [--queries N] [--runs N] [--json]\n");
+      std::fprintf(stderr, "usage: liaison-bench-directory [--records N] [--queries N] [--runs N] [--json] [--find-only]\n");
       return 2;
     }
   }
@@ -134,7 +139,7 @@ int main(int argc, char** argv) {
 
   // Baseline: raw Ed25519 verification of the same messages.
   std::vector<double> verifyRates;
-  for (int r = 0; r < runs; ++r) {
+  for (int r = 0; r < (findOnly ? 0 : runs); ++r) {
     size_t n = std::min<size_t>(items.size(), 20000);
     auto t0 = Steady::now();
     size_t ok = 0;
@@ -143,15 +148,15 @@ int main(int argc, char** argv) {
     if (ok != n) return 1;
     verifyRates.push_back(static_cast<double>(n) / seconds(t0, t1));
   }
-  double verifyRate = median(verifyRates);
-  rows.push_back({"ed25519 verify (libsodium, 1 core)", verifyRate, "/s", "baseline", 0});
+  double verifyRate = findOnly ? 1 : median(verifyRates);
+  if (!findOnly) rows.push_back({"ed25519 verify (libsodium, 1 core)", verifyRate, "/s", "baseline", 0});
 
   // Baseline: raw LMDB, batched puts of values the size of a stored record, then gets.
   std::vector<double> putRates, getRates;
   size_t avgValue = 0;
   for (const auto& i : items) avgValue += i.encode().size();
   avgValue /= std::max<size_t>(items.size(), 1);
-  for (int r = 0; r < runs; ++r) {
+  for (int r = 0; r < (findOnly ? 0 : runs); ++r) {
     std::string path = tmp / ("raw" + std::to_string(r));
     lmdb::Env::Options o;
     auto env = lmdb::Env::open(path, o);
@@ -176,8 +181,10 @@ int main(int argc, char** argv) {
     auto t3 = Steady::now();
     getRates.push_back(static_cast<double>(found) / seconds(t2, t3));
   }
-  rows.push_back({"lmdb batched put (" + std::to_string(avgValue) + " B values)", median(putRates), "/s", "baseline", 0});
-  rows.push_back({"lmdb random get", median(getRates), "/s", "baseline", 0});
+  if (!findOnly) {
+    rows.push_back({"lmdb batched put (" + std::to_string(avgValue) + " B values)", median(putRates), "/s", "baseline", 0});
+    rows.push_back({"lmdb random get", median(getRates), "/s", "baseline", 0});
+  }
 
   // An empty replica that knows the root and the publishing site's certificate.
   auto freshDirectory = [&](const std::string& path) -> Result<std::unique_ptr<directory::Directory>> {
@@ -196,7 +203,7 @@ int main(int argc, char** argv) {
   std::vector<double> publishRates;
   std::unique_ptr<directory::Directory> dir;
   std::string dbPath;
-  for (int r = 0; r < runs; ++r) {
+  for (int r = 0; r < (findOnly ? 0 : runs); ++r) {
     dbPath = tmp / ("db" + std::to_string(r));
     auto d = freshDirectory(dbPath);
     if (!d) return 1;
@@ -214,9 +221,11 @@ int main(int argc, char** argv) {
     publishRates.push_back(static_cast<double>(items.size()) / seconds(t0, t1));
     dir = std::move(d).value();
   }
-  double publishRate = median(publishRates);
-  rows.push_back({"publish: verify + store (1 core)", publishRate, "records/s",
-                  "ed25519 verify", publishRate / verifyRate});
+  double publishRate = findOnly ? 0 : median(publishRates);
+  if (!findOnly) {
+    rows.push_back({"publish: verify + store (1 core)", publishRate, "records/s",
+                    "ed25519 verify", publishRate / verifyRate});
+  }
   // The same with the signatures checked on every core first (what a site does on catch-up).
   {
     std::string path = tmp / "db-parallel";
@@ -234,8 +243,12 @@ int main(int argc, char** argv) {
     }
     if (!std::move(*batch).commit()) return 1;
     double rate = static_cast<double>(items.size()) / seconds(t0, Steady::now());
-    rows.push_back({"publish: signatures on all cores, then store", rate, "records/s",
-                    "ed25519 verify, 1 core", rate / verifyRate});
+    if (findOnly) {
+      dir = std::move(d).value();
+    } else {
+      rows.push_back({"publish: signatures on all cores, then store", rate, "records/s",
+                      "ed25519 verify, 1 core", rate / verifyRate});
+    }
   }
 
   // find by country + role + topic: random combinations, in-process.
@@ -259,6 +272,12 @@ int main(int argc, char** argv) {
   }
   rows.push_back({"find country+role+topic p50 (limit " + std::to_string(limit) + ")", percentile(structured, 0.5), "us", "", 0});
   rows.push_back({"find country+role+topic p99", percentile(structured, 0.99), "us", "", 0});
+  if (findOnly) {
+    std::fprintf(stderr, "%zu records, %zu structured queries (%.1f hits each)\n", records,
+                 queries, static_cast<double>(hitsTotal) / static_cast<double>(queries));
+    print(rows, asJson);
+    return 0;
+  }
 
   // The same with a post-filter (--available-now: a candidate's hours in its time zone decide),
   // and counterpart's query (the six focal-point roles, ranked by role, then languages).
