@@ -169,8 +169,10 @@ class Broker {
         giveBack_.note(handled_, steadyMs());
         nextTick = now + std::chrono::milliseconds(100);
       }
-      if (leader_) flushAlerts();
+      // Requests first: their write transaction (open since their first change) must be committed
+      // before the alert custody, in the same LMDB environment, begins its own on this thread.
       if (leader_) flushRequests();
+      if (leader_) flushAlerts();
       if (metricsWanted_.load()) renderMetrics();
       if (leader_ && now >= nextBeat) {
         publish(bus::kTopicHeartbeat, bus::encode(core_->heartbeat()));
@@ -219,8 +221,8 @@ class Broker {
         handle(msg, decoded);
         ++handled_;
       }
-      flushAlerts();  // one transaction for the alert work of the whole drain
-      flushRequests();
+      flushRequests();  // before the alerts' transaction (the same environment, see loop())
+      flushAlerts();    // one transaction for the alert work of the whole drain
     }
     report();
     spdlog::info("broker stopping at head={}", core_ ? core_->head() : 0);

@@ -64,7 +64,9 @@ class RequestRouter {
   // Deliveries due (offers and steps not yet stored by their site).
   void tick(int64_t nowMs);
   // Writes what the handled messages changed (one synced transaction). On error the queued
-  // messages are dropped and the custody reloaded (the sites ask again).
+  // messages are dropped and the custody reloaded (the sites ask again). The transaction is open
+  // from the first handle() or tick() that reads or changes the custody until then: commit before
+  // anything else writes to `env` on this thread (the alert custody), or LMDB waits for ever.
   Status commit();
   std::vector<Outgoing> takeOutgoing();
   // A delivery could not be handed to the site's connection: tried again later.

@@ -17,7 +17,10 @@
 // each through a random live site's API. Alerts name their targets by site id (of the sender's
 // network only, or of either) or by a country of the other network (plus a site of the
 // sender's), need an acknowledgement within 3 s that nobody gives, and escalate to one more site
-// (of either network) where one is left. Every answer is recorded: acknowledged (the broker accepted), refused, or unknown (no
+// (of either network) where one is left. With two networks, about one operation in twenty (at
+// most one a second) is an MLA request with one file of random bytes (up to two chunks) to a
+// site of either network, created and uploaded through the sender's API (the peerings let
+// requests pass both ways; CASC's secretariat publishes the instruments). Every answer is recorded: acknowledged (the broker accepted), refused, or unknown (no
 // answer: it may or may not have happened). Alert ids are chosen by the client, so that even an
 // alert without an answer is known by id.
 // Faults (seeded schedule): kill -9 and restart of either broker, of the bridge or of a site,
@@ -33,7 +36,9 @@
 // in the inbox of each of its targets and of its escalation target (in either network) exactly
 // once, with the sender's custody (as `alert show` gets it from the broker) showing each of them
 // delivered, the bridge's hop delivered, escalation fired once and no site it was not meant for;
-// no inbox holds an alert that was refused, never sent, or not meant for it; the two brokers'
+// no inbox holds an alert that was refused, never sent, or not meant for it; every acknowledged
+// request is delivered at its recipient (its file's SHA-256 as signed, "delivered" back at the
+// sender, the same verified trail at both ends) and no site holds a request not sent to it; the two brokers'
 // logs hold the same number of items (each network's items once in each). Prints the figures;
 // the last line is "violations: N" and the exit status is non-zero when N > 0. The processes'
 // logs and a journal of the faults (chaos.log) are kept in --keep-logs DIR, or in
@@ -60,6 +65,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <ctime>
@@ -73,6 +79,7 @@
 #include <thread>
 
 #include "adapters/http.h"
+#include "common/encoding.h"
 #include "common/lmdb.h"
 #include "ha/etcd.h"
 #include "tests/bench/bench_network.h"
@@ -106,6 +113,13 @@ struct AlertPlan {
   std::string escalateTo;         // "" when none
   bool crossing = false;          // a target or the escalation is in the other network
   std::string outcome;
+};
+
+// An MLA request the client tried to send (two networks): one file of random bytes.
+struct RequestPlan {
+  std::string sender, recipient, sha256;
+  uint64_t size = 0;
+  std::string outcome;  // acked (created and every chunk stored at the sender) | refused | unknown
 };
 
 struct Member {
@@ -250,11 +264,23 @@ class Chaos {
       Bench& peer = *nets_[1 - net];
       const std::string secretariat = net == 0 ? "casc-secretariat" : "seajust-secretariat";
       std::string peering;
+      const std::string kinds = "kinds=contact,instrument,notice,alert,request";
       if (b.cli({"peer", "--root", b.tmp / "root.key", "--network", networkName(net), "--peer",
-                 networkName(1 - net), "--peer-root", peer.tmp / "root.pub"}, &peering) != 0) return false;
+                 networkName(1 - net), "--peer-root", peer.tmp / "root.pub", "--offer", kinds, "--accept", kinds},
+                &peering) != 0) {
+        return false;
+      }
       const std::string file = b.tmp / (std::string(networkName(net)) + "~" + networkName(1 - net) + ".peering");
       testing::writeText(file, peering);
-      if (!b.start(secretariat) || b.cli({"publish", "--site", b.sites[secretariat].dir, file}) != 0) {
+      if (!b.start(secretariat)) return false;
+      // CASC's secretariat publishes the instruments (requests name one both countries are party
+      // to), before its peering: they cross with everything else.
+      if (net == 0 && b.cli({"publish", "--site", b.sites[secretariat].dir,
+                             testing::sourceDir() + "/config/sample/instruments.json"}) != 0) {
+        std::fprintf(stderr, "CASC: instruments not published\n");
+        return false;
+      }
+      if (b.cli({"publish", "--site", b.sites[secretariat].dir, file}) != 0) {
         std::fprintf(stderr, "%s: peering not published\n", networkName(net));
         return false;
       }
@@ -266,6 +292,7 @@ class Chaos {
       for (const auto& id : ids_) {
         auto st = benchOf(id).status(id);
         if (!st.is_object() || st["counts"].value("members", uint64_t{0}) < memberCount_) return false;
+        if (st["counts"].value("instruments", uint64_t{0}) == 0) return false;  // requests name one
       }
       return true;
     }, 60s);
@@ -598,6 +625,9 @@ class Chaos {
         }
         if (mine.empty()) continue;
         op.id = mine[rng_() % mine.size()];
+      } else if (networks_ == 2 && dice >= 88 && nowMs() - lastRequestMs_ >= 1000) {
+        lastRequestMs_ = nowMs();
+        sendRequest(http, h, site, op);
       } else {
         op.kind = "alert";
         AlertPlan plan = planAlert(site);
@@ -642,6 +672,52 @@ class Chaos {
       }
       record(op);
     }
+  }
+
+  // An MLA request from `sender` to another site of either network, with one file (up to two
+  // chunks): created through the site's API, then its chunks uploaded. Acknowledged once the
+  // last chunk is stored at the sender (it then sends it by itself).
+  void sendRequest(httplib::Client& http, const httplib::Headers& h, const std::string& sender, Op& op) {
+    op.kind = "request";
+    std::string to = sender;
+    while (to == sender) to = randomSite(rng_);
+    std::string bytes(20'000 + rng_() % 1'600'000, '\0');
+    for (auto& c : bytes) c = static_cast<char>(rng_());
+    std::array<uint8_t, crypto_hash_sha256_BYTES> sha{};
+    crypto_hash_sha256(sha.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    RequestPlan plan{sender, to, toHex(sha), bytes.size(), "unknown"};
+    json body = {{"to", to},
+                 {"legalBasis", "UNTOC"},
+                 {"measures", {"bank-records"}},
+                 {"case", "CHAOS-" + std::to_string(++requestCounter_)},
+                 {"summary", "chaos request"},
+                 {"files", {{{"name", "statement.bin"}, {"size", bytes.size()}, {"sha256", plan.sha256}}}}};
+    auto r = http.Post("/v1/requests", h, body.dump(), "application/json");
+    if (!r || (r->status != 201 && r->status != 400 && r->status != 409)) {
+      op.outcome = "unknown";  // perhaps created, never uploaded: it never leaves the sender
+      return;
+    }
+    auto answer = json::parse(r->body, nullptr, false);
+    if (r->status != 201 || !answer.is_object() || !answer.contains("id")) {
+      op.outcome = "refused";
+      std::lock_guard lock(historyMutex_);
+      ++requestRefusals_[answer.is_object() ? answer.value("error", "?").substr(0, 60) : "?"];
+      return;
+    }
+    op.id = answer["id"];
+    const size_t chunk = answer.value("chunkBytes", size_t{1} << 20);
+    op.outcome = "acked";
+    for (size_t at = 0, i = 0; at < bytes.size(); at += chunk, ++i) {
+      auto put = http.Put(("/v1/requests/" + op.id + "/files/0/chunks/" + std::to_string(i)).c_str(), h,
+                          bytes.substr(at, chunk), "application/octet-stream");
+      if (!put || put->status != 200) {
+        op.outcome = "unknown";
+        break;
+      }
+    }
+    plan.outcome = op.outcome;
+    std::lock_guard lock(historyMutex_);
+    requestPlans_[op.id] = plan;
   }
 
   // Targets of an alert from `sender`. One network: two other sites, escalating to a third.
@@ -711,7 +787,7 @@ class Chaos {
   void record(const Op& op) {
     std::lock_guard lock(historyMutex_);
     ++ops_[op.kind + " " + op.outcome];
-    if (op.kind == "alert") return;
+    if (op.kind == "alert" || op.kind == "request") return;
     if (op.outcome == "acked") {
       auto& m = ackedMax_[op.id];
       if (op.revision > m.first) m = {op.revision, op.kind == "retire"};
@@ -1119,6 +1195,7 @@ class Chaos {
   void check() {
     checkRecords();
     checkAlerts();
+    if (networks_ == 2) checkRequests();
     // Each network's log holds its own items and, carried by the bridge, the other's (members,
     // peerings, records, retirements; with the default peering all of them cross): both logs
     // then hold the same number of items. A difference is an item sequenced twice in one of
@@ -1461,6 +1538,70 @@ class Chaos {
     }
   }
 
+  // Every acknowledged request is delivered at its recipient, once: stored whole with its file's
+  // SHA-256 as the sender signed it, "delivered" signed there and back at the sender, the same
+  // trail at both ends and verified at each; no site holds a request it was not sent.
+  void checkRequests() {
+    const auto deadline = Steady::now() + 120s;
+    auto trailOf = [&](const std::string& site, const std::string& id) {
+      auto shown = get(site, "/v1/requests/" + id, 30);
+      return shown.is_object() && shown["trail"].is_array() ? shown : json{};
+    };
+    std::set<std::string> acked;
+    for (const auto& [id, p] : requestPlans_) {
+      if (p.outcome == "acked") acked.insert(id);
+    }
+    for (const auto& id : acked) {
+      const RequestPlan& p = requestPlans_[id];
+      json atSender, atRecipient;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+      bool delivered = testing::waitFor([&] {
+        atRecipient = trailOf(p.recipient, id);
+        atSender = trailOf(p.sender, id);
+        return atRecipient.is_object() && atRecipient["trail"].size() >= 3 && atSender.is_object() &&
+               atSender["trail"].size() >= 3;
+      }, std::max(left, std::chrono::milliseconds(500)));
+      const std::string what = "request " + id + " from " + p.sender + " to " + p.recipient;
+      if (!delivered) {
+        violation(what + " is not delivered: at the recipient " +
+                  (atRecipient.is_object() ? atRecipient["request"].value("state", "?") : std::string("absent")) +
+                  ", at the sender " + (atSender.is_object() ? atSender["request"].value("state", "?") : std::string("absent")));
+        continue;
+      }
+      for (const auto& [side, shown] : {std::pair{"recipient", &atRecipient}, std::pair{"sender", &atSender}}) {
+        if (!shown->value("verified", false)) violation(what + ": its trail does not verify at the " + side + ": " + shown->dump());
+      }
+      const json& files = atRecipient["request"]["files"];
+      if (!files.is_array() || files.size() != 1 || files[0].value("sha256", "") != p.sha256 ||
+          files[0].value("size", uint64_t{0}) != p.size) {
+        violation(what + ": the recipient holds other files than were sent: " + files.dump());
+      }
+      for (size_t i = 0; i < 3; ++i) {
+        if (atRecipient["trail"][i].value("signature", "") != atSender["trail"][i].value("signature", "")) {
+          violation(what + ": step " + std::to_string(i + 1) + " differs between its two ends");
+        }
+      }
+      ++requestsChecked_;
+      if (nodes_.at(p.sender).net != nodes_.at(p.recipient).net) ++requestsCrossing_;
+    }
+    for (const auto& site : ids_) {
+      auto list = get(site, "/v1/requests?direction=incoming", 60);
+      if (!list.is_object() || !list["requests"].is_array()) {
+        violation("the requests of " + site + " could not be read");
+        continue;
+      }
+      for (const auto& r : list["requests"]) {
+        const std::string id = r.value("id", "");
+        auto it = requestPlans_.find(id);
+        if (it == requestPlans_.end()) {
+          violation("request " + id + " at " + site + " was never sent (or its sender never knew it)");
+        } else if (it->second.recipient != site) {
+          violation("request " + id + " for " + it->second.recipient + " is at " + site);
+        }
+      }
+    }
+  }
+
   void report(double seconds, double convergeSeconds, double checkSeconds, uint64_t seed) {
     std::printf("chaos run: %.0f s, seed %llu, %d network%s, %zu sites%s", seconds,
                 static_cast<unsigned long long>(seed), networks_, networks_ == 2 ? "s" : "", ids_.size(),
@@ -1533,6 +1674,13 @@ class Chaos {
     std::printf("alerts checked: %llu", static_cast<unsigned long long>(alertsChecked_));
     if (networks_ == 2) std::printf(" (%llu crossing the bridge)", static_cast<unsigned long long>(alertsCrossing_));
     std::printf("; held in inboxes: %llu\n", static_cast<unsigned long long>(delivered_));
+    if (networks_ == 2) {
+      std::printf("requests delivered and checked: %llu (%llu crossing the bridge)\n",
+                  static_cast<unsigned long long>(requestsChecked_), static_cast<unsigned long long>(requestsCrossing_));
+      for (const auto& [k, n] : requestRefusals_) {
+        std::printf("    request refused: %s %llu\n", k.c_str(), static_cast<unsigned long long>(n));
+      }
+    }
     std::printf("converged after the last fault in: %.1f s; checked in %.1f s\n", convergeSeconds, checkSeconds);
     std::printf("violations: %llu\n", static_cast<unsigned long long>(violations_.load()));
   }
@@ -1591,6 +1739,10 @@ class Chaos {
   std::map<std::string, AlertPlan> plans_;                          // every alert tried, by id
   std::string planCountry_;
   uint64_t alertCounter_ = 0;
+  std::map<std::string, RequestPlan> requestPlans_;  // every request created, by id
+  std::map<std::string, uint64_t> requestRefusals_;
+  uint64_t requestCounter_ = 0, requestsChecked_ = 0, requestsCrossing_ = 0;
+  int64_t lastRequestMs_ = 0;
   std::set<std::string> unknownRetire_;  // retirements without an answer: revision not known
   std::map<std::string, uint64_t> ops_, faults_, seen_, alertRefusals_;
   uint64_t samples_ = 0, foreignSamples_ = 0, alertsChecked_ = 0, alertsCrossing_ = 0, delivered_ = 0;
