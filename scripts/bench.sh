@@ -129,6 +129,9 @@ python3 scripts/bench_table.py "${sections[@]}"
 echo
 if [ "$quick" = 1 ]; then
   python3 scripts/bench_requests.py --bin "$dir/bin" --mb 2 --runs 1
+  # The same within one network and across a peering (two networks, liaison-bridge): about 10 s.
+  echo
+  python3 scripts/bench_requests.py --bin "$dir/bin" --mb 2 --runs 1 --federated
 else
   python3 scripts/bench_requests.py --bin "$dir/bin" --mb 50 --runs 3
 fi

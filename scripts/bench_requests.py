@@ -3,15 +3,24 @@
 "delivered", beside a plain copy of the same bytes over a local TCP socket measured in the same
 run, and the peak own memory (RssAnon, sampled every 20 ms) of every process on the way.
 
-    scripts/bench_requests.py [--bin build-release/bin] [--mb 50] [--runs 3]
+    scripts/bench_requests.py [--bin build-release/bin] [--mb 50] [--runs 3] [--federated]
 
 A broker and three site daemons (Bishkek sends, Bangkok receives, a secretariat publishes the
 instruments) run on 127.0.0.1 in a temporary folder; every process it starts is stopped by PID.
+
+--federated: two networks peered through liaison-bridge instead (CASC: Bishkek, Almaty, a
+secretariat; SEAJust: Bangkok, a secretariat; both peerings let requests pass), and in each run
+the same file goes, one after the other, from Bishkek to Almaty (within CASC, one broker) and
+from Bishkek to Bangkok (across: CASC's broker, the bridge, SEAJust's broker). Medians and
+ranges of both, the ratio across/within, and the peak RssAnon of both brokers, the bridge and
+the site daemons during each kind of transfer.
 """
 import argparse
 import hashlib
+import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -101,7 +110,7 @@ class Network:
         return r.stdout
 
     def start(self, name, argv, ready):
-        log = open(f"{self.tmp}/{name}.log", "w")
+        log = open(f"{self.tmp}/{name.replace(' ', '-')}.log", "w")
         self.logs.append(log)
         self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
@@ -158,27 +167,189 @@ class Network:
                             "--format", "json"], capture_output=True, text=True)
         if r.returncode != 0:
             return ""
-        import json
         return json.loads(r.stdout)["request"]["state"]
 
 
-def one_run(net, path, n):
+def one_run(net, path, n, to="th-bangkok", case="KG-BENCH"):
     sampler = Sampler({name: p.pid for name, p in net.procs.items()})
     sampler.start()
     start = time.monotonic()
-    out = net.run("request", "send", "--site", f"{net.tmp}/kg-bishkek", "--to", "th-bangkok", "--legal-basis",
-                  "UNTOC", "--measure", "bank-records", "--case", f"KG-BENCH-{n}", "--summary", "benchmark",
+    out = net.run("request", "send", "--site", f"{net.tmp}/kg-bishkek", "--to", to, "--legal-basis",
+                  "UNTOC", "--measure", "bank-records", "--case", f"{case}-{n}", "--summary", "benchmark",
                   "--attach", path, "--wait", "600")
     handed = time.monotonic() - start
     rid = out.split()[1].rstrip(":")
-    while net.state("th-bangkok", rid) != "delivered":
+    polls = 0
+    while net.state(to, rid) != "delivered":
         if time.monotonic() - start > 900:
-            raise RuntimeError("not delivered in 15 minutes")
+            sampler.stop.set()
+            raise RuntimeError(f"request {rid} to {to} not delivered in 15 minutes"
+                               f" (at the sender: {net.state('kg-bishkek', rid)!r})")
+        polls += 1
+        if polls % 20 == 0 and net.state("kg-bishkek", rid).startswith("refused"):
+            sampler.stop.set()
+            raise RuntimeError(f"request {rid} to {to} refused: {net.state('kg-bishkek', rid)}")
         time.sleep(0.05)
     delivered = time.monotonic() - start
     sampler.stop.set()
     sampler.join()
-    return handed, delivered, sampler.peak
+    return handed, delivered, sampler.peak, rid
+
+
+KINDS = "kinds=contact,instrument,notice,alert,request"
+
+
+class Federation(Network):
+    """CASC (Bishkek, Almaty, a secretariat) and SEAJust (Bangkok, a secretariat), each with its
+    own root and broker, peered both ways with requests let through, and liaison-bridge between
+    them; set up as tests/federation_fixture.h does."""
+
+    SITES = [("CASC", "kg-bishkek", "KG", "authority"), ("CASC", "kz-almaty", "KZ", "authority"),
+             ("CASC", "casc-secretariat", "", "secretariat"), ("SEAJust", "th-bangkok", "TH", "authority"),
+             ("SEAJust", "seajust-secretariat", "", "secretariat")]
+    BRIDGE = [("CASC", "casc-bridge"), ("SEAJust", "seajust-bridge")]
+
+    def enroll(self, net, site, country, role, key):
+        argv = ["enroll", "--root", f"{self.tmp}/{net}-root.key", "--site", site, "--public",
+                f"{self.tmp}/{key}.pub", "--network", net, "--role", role]
+        if country:
+            argv += ["--country", country]
+        with open(f"{self.tmp}/{site}.member", "w") as f:
+            f.write(self.run(*argv))
+
+    def found(self, site, *flags):
+        r = subprocess.run([f"{self.bin}/liaison", "find", "--site", f"{self.tmp}/{site}", "--format", "json",
+                            *flags], capture_output=True, text=True, timeout=60)
+        return json.loads(r.stdout) if r.returncode == 0 else []
+
+    def wait(self, what, ok, seconds=60):
+        deadline = time.monotonic() + seconds
+        while not ok():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} within {seconds} s (--keep keeps the logs)")
+            time.sleep(0.2)
+
+    def up(self):
+        t = self.tmp
+        nets = ["CASC", "SEAJust"]
+        for net in nets:
+            self.run("keygen", "--out", f"{t}/{net}-root")
+            self.run("keygen", "--out", f"{t}/{net}-broker")
+        self.run("keygen", "--out", f"{t}/bridge")
+        for net, site, country, role in self.SITES:
+            self.run("keygen", "--out", f"{t}/{site}")
+            self.enroll(net, site, country, role, site)
+        for net, site in self.BRIDGE:
+            self.enroll(net, site, "", "bridge", "bridge")
+        members = {net: [s for n, s, _, _ in self.SITES if n == net] + [s for n, s in self.BRIDGE if n == net]
+                   for net in nets}
+        listen = {}
+        for net in nets:
+            argv = [f"{self.bin}/liaison-broker", "--data", f"{t}/{net}-broker-data", "--root", f"{t}/{net}-root.pub",
+                    "--key", f"{t}/{net}-broker.key", "--network", net, "--listen", "tcp://127.0.0.1:*",
+                    "--fanout", "tcp://127.0.0.1:*"]
+            for site in members[net]:
+                argv += ["--member", f"{t}/{site}.member"]
+            self.start(f"{net} broker", argv, f"{t}/{net}-broker-data/endpoints")
+            with open(f"{t}/{net}-broker-data/endpoints") as f:
+                listen[net] = f.read().split()[1]
+
+        def init(net, site, key):
+            self.run("init", "--site", f"{t}/{site}", "--id", site, "--root", f"{t}/{net}-root.pub", "--key",
+                     f"{t}/{key}.key", "--member", f"{t}/{site}.member", "--broker", listen[net], "--broker-key",
+                     f"{t}/{net}-broker.pub", "--api", "127.0.0.1:0")
+
+        for net, site, _, _ in self.SITES:
+            init(net, site, site)
+            self.start(site, [f"{self.bin}/liaison-site", "--site", f"{t}/{site}"], f"{t}/{site}/api.endpoint")
+        for net, site in self.BRIDGE:
+            init(net, site, "bridge")
+        self.start("bridge", [f"{self.bin}/liaison-bridge", "--site", f"{t}/casc-bridge", "--site",
+                              f"{t}/seajust-bridge"], f"{t}/casc-bridge/api.endpoint")
+        self.wait("the bridge's SEAJust side did not start", lambda: os.path.exists(f"{t}/seajust-bridge/api.endpoint"))
+        for net, peer, secretariat in [("CASC", "SEAJust", "casc-secretariat"),
+                                       ("SEAJust", "CASC", "seajust-secretariat")]:
+            with open(f"{t}/{net}~{peer}.peering", "w") as f:
+                f.write(self.run("peer", "--root", f"{t}/{net}-root.key", "--network", net, "--peer", peer,
+                                 "--peer-root", f"{t}/{peer}-root.pub", "--offer", KINDS, "--accept", KINDS))
+            self.run("publish", "--site", f"{t}/{secretariat}", f"{t}/{net}~{peer}.peering")
+        # The instruments first, in CASC's log; then a contact from each end, with which its
+        # site's certificate crosses (Bangkok's to CASC, Bishkek's to SEAJust).
+        self.run("publish", "--site", f"{t}/casc-secretariat", f"{SOURCE}/config/sample/instruments.json")
+        self.wait("the instruments did not reach Bishkek", lambda: "UNTOC" in self.run("export", "--site", f"{t}/kg-bishkek"))
+        for site, cid, country, net, city in [("th-bangkok", "th-oag-ca-01", "TH", "SEAJust", "Bangkok"),
+                                              ("kg-bishkek", "kg-gpo-intl-01", "KG", "CASC", "Bishkek")]:
+            contact = {"kind": "contact", "id": cid, "revision": 1, "status": "active", "contactKind": "person",
+                       "name": {"latin": "Bench Contact"}, "title": "Prosecutor", "role": "central-authority",
+                       "organization": "Central Authority", "country": country, "locality": city,
+                       "networks": [net], "competences": ["mla"], "legalBases": ["UNTOC"], "languages": ["en"],
+                       "channels": [{"kind": "email", "value": f"{cid}@example.org", "preferred": True}]}
+            with open(f"{t}/{cid}.json", "w") as f:
+                json.dump(contact, f)
+            self.run("publish", "--site", f"{t}/{site}", f"{t}/{cid}.json")
+        self.wait("Bangkok's contact did not reach Bishkek across the bridge",
+                  lambda: len(self.found("kg-bishkek", "--network", "SEAJust")) == 1)
+        self.wait("Bishkek's contact did not reach Bangkok across the bridge",
+                  lambda: len(self.found("th-bangkok", "--country", "KG")) == 1)
+
+
+def spread(values):
+    return f"{statistics.median(values):.2f} s [{min(values):.2f}–{max(values):.2f}]"
+
+
+def federated(a, tmp):
+    net = Federation(os.path.abspath(a.bin), tmp)
+    try:
+        net.up()
+        path = f"{tmp}/annex.bin"
+        with open(path, "wb") as f:
+            f.write(os.urandom(a.mb << 20))
+        size = os.path.getsize(path)
+        tcp, within, across = [], [], []
+        for n in range(a.runs):
+            tcp.append(tcp_copy_seconds(path))
+            for rows, to, case in [(within, "kz-almaty", "KG-WITHIN"), (across, "th-bangkok", "KG-ACROSS")]:
+                rows.append(one_run(net, path, n, to=to, case=case))
+                # Not timed: "delivered" comes back to the sender (across: over the bridge)
+                # before the next transfer starts, so that one does not overlap the other.
+                rid = rows[-1][3]
+                net.wait(f"\"delivered\" of {rid} ({to}) did not come back to Bishkek",
+                         lambda: net.state("kg-bishkek", rid) == "delivered", 120)
+        mib = size / (1 << 20)
+        print(f"requests within one network and across a peering: one {mib:.0f} MiB file, {a.runs} runs "
+              f"(each run: within, then across), medians [min–max]")
+        for label, rows in [("within CASC, kg-bishkek → kz-almaty (CASC broker)", within),
+                            ("across, kg-bishkek (CASC) → th-bangkok (SEAJust) (CASC broker, liaison-bridge, "
+                             "SEAJust broker)", across)]:
+            delivered = [r[1] for r in rows]
+            print(f"  {label}:")
+            print(f"    request send → accepted by CASC's broker (the command returns): {spread([r[0] for r in rows])}")
+            print(f"    request send → \"delivered\" signed at the recipient: {spread(delivered)} "
+                  f"({mib / statistics.median(delivered):.1f} MiB/s end to end)")
+        w = statistics.median(r[1] for r in within)
+        x = statistics.median(r[1] for r in across)
+        per_run = ", ".join(f"{b[1] / a_[1]:.2f}" for a_, b in zip(within, across))
+        print(f"  ratio across/within (send → delivered, medians): {x / w:.2f}x (per run: {per_run})")
+        t = statistics.median(tcp)
+        print(f"  the same bytes over a local TCP socket: {t:.3f} s ({mib / t:.0f} MiB/s); "
+              f"within {w / t:.0f}x, across {x / t:.0f}x slower")
+        print("  peak own memory (RssAnon, MiB) during a transfer, the largest of the runs: within / across")
+        order = ["CASC broker", "SEAJust broker", "bridge", "kg-bishkek", "kz-almaty", "th-bangkok",
+                 "liaison (command)"]
+        roles = {"kg-bishkek": " (sender)", "kz-almaty": " (recipient within)", "th-bangkok": " (recipient across)"}
+        for name in order:
+            print(f"    {name}{roles.get(name, '')}: {max(r[2][name] for r in within) / 1024:.1f} / "
+                  f"{max(r[2][name] for r in across) / 1024:.1f}")
+    except Exception:
+        if not a.keep:
+            for log in sorted(os.listdir(tmp)):
+                if log.endswith(".log"):
+                    with open(f"{tmp}/{log}", errors="replace") as f:
+                        tail = f.readlines()[-15:]
+                    print(f"---- {log} (last {len(tail)} lines)", "".join(tail), sep="\n", file=sys.stderr)
+        raise
+    finally:
+        net.down()
 
 
 def main():
@@ -186,8 +357,23 @@ def main():
     ap.add_argument("--bin", default=f"{SOURCE}/build-release/bin")
     ap.add_argument("--mb", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--federated", action="store_true",
+                    help="within one network and across a peering (two networks, liaison-bridge), same run")
+    ap.add_argument("--keep", action="store_true", help="with --federated: keep the temporary folder (logs, data) and say where")
     a = ap.parse_args()
+    # A SIGTERM or SIGHUP unwinds like Ctrl-C: every process started is stopped, the folder removed.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     tmp = tempfile.mkdtemp(prefix="liaison-bench-requests-")
+    if a.federated:
+        try:
+            federated(a, tmp)
+        finally:
+            if a.keep:
+                print(f"kept {tmp}", file=sys.stderr)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     net = Network(os.path.abspath(a.bin), tmp)
     try:
         net.up()
@@ -198,7 +384,7 @@ def main():
         rows = []
         for n in range(a.runs):
             tcp = tcp_copy_seconds(path)
-            handed, delivered, peak = one_run(net, path, n)
+            handed, delivered, peak, _ = one_run(net, path, n)
             rows.append((tcp, handed, delivered, peak))
         tcp = statistics.median(r[0] for r in rows)
         handed = statistics.median(r[1] for r in rows)
