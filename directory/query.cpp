@@ -112,8 +112,12 @@ struct Scratch {
   std::vector<uint32_t> counts;                         // candidates per score
   std::vector<uint32_t> order;                          // indexes into candidates, in rank order
   std::vector<std::string_view> values;                 // records of the hits being read
-  std::vector<size_t> handles[kHandleKinds];            // term handles, by use (see find)
-  std::vector<const char*> signalChunks[kSignals], roleChunks;         // of the chunk being ranked
+  std::vector<uint32_t> docnos;                         // their docnos
+  std::vector<size_t> looked;                           // those not known for the snapshot
+  std::vector<uint32_t> lookedDocnos;
+  std::vector<std::string_view> lookedValues;
+  std::vector<size_t> handles[kHandleKinds];                    // term handles, by use (see find)
+  std::vector<const char*> signalChunks[kSignals], roleChunks;  // of the chunk being ranked
   std::vector<const char*> filterChunks, closedChunks, anyRoleChunks;  // of the same chunk
 
   void trim() {
@@ -128,6 +132,10 @@ struct Scratch {
     trimOne(exactBits);
     trimOne(order);
     trimOne(values);
+    trimOne(docnos);
+    trimOne(looked);
+    trimOne(lookedDocnos);
+    trimOne(lookedValues);
   }
 };
 
@@ -459,8 +467,9 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
     ++at;
   }
 
-  // The records of the hits. Looked up first and their bytes prefetched, so that the misses of
-  // one record overlap those of the next, then decoded.
+  // The records of the hits: where they lie (known for this snapshot, or looked up), their
+  // bytes prefetched as soon as that is known, so that the misses of one record overlap those
+  // of the next; then decoded.
   const int64_t today = daysOf(now);
   hits.reserve(std::min(query.limit, s.order.size()));
   std::vector<std::string_view>& values = s.values;
@@ -469,15 +478,32 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   size_t next = 0;
   while (next < s.order.size() && hits.size() < query.limit) {
     const size_t batch = std::min(s.order.size() - next, query.limit - hits.size());
-    values.clear();
-    for (size_t i = next; i < next + batch; ++i) {
-      const uint32_t docno = s.candidates[s.order[i]].docno;
+    auto prefetch = [](std::string_view v) {
+      for (size_t line = 0; line < v.size(); line += 64) __builtin_prefetch(v.data() + line);
+    };
+    s.docnos.clear();
+    for (size_t i = next; i < next + batch; ++i) s.docnos.push_back(s.candidates[s.order[i]].docno);
+    values.assign(batch, std::string_view());
+    cache.records(snapshot, s.docnos.data(), batch, values.data());
+    for (auto v : values) prefetch(v);
+    s.looked.clear();
+    for (size_t i = 0; i < batch; ++i) {
+      if (values[i].data() != nullptr) continue;
+      const uint32_t docno = s.docnos[i];
       auto v = txn.get(dbi.records, std::string_view(reinterpret_cast<const char*>(&docno), 4));
       if (!v) return v.error();
-      values.push_back(v->value_or(std::string_view()));
-      for (size_t line = 0; line < values.back().size(); line += 64) {
-        __builtin_prefetch(values.back().data() + line);
+      values[i] = v->value_or(std::string_view());
+      prefetch(values[i]);
+      s.looked.push_back(i);
+    }
+    if (!s.looked.empty()) {
+      s.lookedDocnos.clear();
+      s.lookedValues.clear();
+      for (size_t i : s.looked) {
+        s.lookedDocnos.push_back(s.docnos[i]);
+        s.lookedValues.push_back(values[i]);
       }
+      cache.storeRecords(snapshot, s.lookedDocnos.data(), s.lookedValues.data(), s.looked.size());
     }
     for (size_t i = 0; i < batch; ++i) {
       const Candidate& c = s.candidates[s.order[next + i]];

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <set>
@@ -425,6 +427,10 @@ bool TermCache::refresh(const Snapshot& snapshot) {
   if (!snapshot.known) return false;
   if (snapshot.txnId != txnId_ || snapshot.map != map_) {
     terms_.clear();
+    if (++generation_ == 0) {  // (after 2^32 snapshots) no slot may look current
+      std::fill(records_.begin(), records_.end(), RecordSlot{});
+      generation_ = 1;
+    }
     docCount_.reset();
     txnId_ = snapshot.txnId;
     map_ = snapshot.map;
@@ -459,6 +465,36 @@ std::optional<uint32_t> TermCache::docCount(const Snapshot& snapshot) {
 void TermCache::storeDocCount(const Snapshot& snapshot, uint32_t count) {
   std::lock_guard lock(mutex_);
   if (refresh(snapshot)) docCount_ = count;
+}
+
+namespace {
+size_t recordSlot(uint32_t docno, int bits) {  // Fibonacci hashing
+  return static_cast<size_t>((docno * 2654435769U) >> (32 - bits));
+}
+}  // namespace
+
+void TermCache::records(const Snapshot& snapshot, const uint32_t* docnos, size_t count,
+                        std::string_view* values) {
+  std::lock_guard lock(mutex_);
+  if (!refresh(snapshot) || records_.empty()) return;
+  for (size_t i = 0; i < count; ++i) {
+    const RecordSlot& slot = records_[recordSlot(docnos[i], kRecordSlotBits)];
+    if (slot.generation == generation_ && slot.docno == docnos[i]) {
+      values[i] = std::string_view(slot.data, slot.size);
+    }
+  }
+}
+
+void TermCache::storeRecords(const Snapshot& snapshot, const uint32_t* docnos,
+                             const std::string_view* values, size_t count) {
+  std::lock_guard lock(mutex_);
+  if (!refresh(snapshot)) return;
+  if (records_.empty()) records_.resize(size_t{1} << kRecordSlotBits);
+  for (size_t i = 0; i < count; ++i) {
+    if (values[i].empty() || values[i].size() > UINT32_MAX) continue;
+    records_[recordSlot(docnos[i], kRecordSlotBits)] = {
+        values[i].data(), static_cast<uint32_t>(values[i].size()), docnos[i], generation_};
+  }
 }
 
 Result<std::optional<StoredRecord>> readRecord(const lmdb::Txn& txn, const Dbis& dbi,

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "common/lmdb.h"
@@ -48,11 +49,15 @@ class FederationCache {
   std::map<std::string, std::string, std::less<>> origins_;
 };
 
-// The stored chunks of index terms (directory/index.h), as pointers into the map, kept between
-// finds of one snapshot: finding them again was a tenth of a find. A pointer stays valid while a
-// read txn of its snapshot is open (LMDB reuses no page such a reader can see), and only a reader
-// of that snapshot is given it. Keyed by the snapshot's txn id and the map's address. Also kept:
-// the snapshot's number of docnos. Thread-safe.
+// What a find looks up in one snapshot, as pointers into the map, kept between finds of that
+// snapshot: the stored chunks of index terms (directory/index.h; finding them again was a tenth
+// of a find), the number of docnos, and where the records of hits lie (a record's B-tree
+// descent, a binary search through branch pages that are seldom in the nearest caches, cost a
+// find more than reading the record). A pointer stays valid while a read txn of its snapshot is
+// open (LMDB reuses no page such a reader can see), and only a reader of that snapshot is given
+// it. Keyed by the snapshot's txn id and the map's address: any commit empties it. Bounded:
+// 4,096 terms (emptied when full); records in a direct-mapped table of 16,384 slots (384 KiB,
+// made at the first find), a record replacing the one in its slot. Thread-safe.
 class TermCache {
  public:
   // Which snapshot a read txn sees (taken once per find).
@@ -71,6 +76,13 @@ class TermCache {
   // The number of docnos handed out as of the snapshot, if known.
   std::optional<uint32_t> docCount(const Snapshot& snapshot);
   void storeDocCount(const Snapshot& snapshot, uint32_t count);
+  // Sets values[i] to the `records` value of docnos[i] where it is known for the snapshot (and
+  // leaves the others as they are).
+  void records(const Snapshot& snapshot, const uint32_t* docnos, size_t count,
+               std::string_view* values);
+  // Keeps the values of docnos[i] (the non-empty ones).
+  void storeRecords(const Snapshot& snapshot, const uint32_t* docnos,
+                    const std::string_view* values, size_t count);
 
  private:
   // With the lock held: makes the cache hold `snapshot`; false if it is not known.
@@ -81,6 +93,15 @@ class TermCache {
   void* map_ = nullptr;
   std::optional<uint32_t> docCount_;
   std::map<std::string, std::vector<const char*>, std::less<>> terms_;
+  // Direct-mapped by docno; a slot holds a record of this snapshot when its generation is
+  // `generation_` (so that emptying the table is a new generation).
+  struct RecordSlot {
+    const char* data = nullptr;
+    uint32_t size = 0, docno = 0, generation = 0;
+  };
+  static constexpr int kRecordSlotBits = 14;
+  std::vector<RecordSlot> records_;
+  uint32_t generation_ = 1;
 };
 
 // Read transactions kept open between reads, reset (they hold a reader slot but no snapshot),

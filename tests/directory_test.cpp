@@ -272,6 +272,37 @@ TEST_F(DirectoryTest, FindRanksAndLimitsAcrossBitmapChunks) {
   EXPECT_EQ(ids(q), (std::vector<std::string>{"kg-7", "kg-16390", "kg-0"}));
 }
 
+// A find keeps where it found records in the replica's current state: after a commit it reads
+// them again, in this process and in another reader of the same files.
+TEST_F(DirectoryTest, AFindAfterAnUpdateReadsTheNewRecord) {
+  publish({contactJson("kg-1", R"("title": "First")"), contactJson("kg-2")});
+  Directory::Options ro;
+  ro.readOnly = true;
+  auto reader = Directory::open(tmp / "db", ro);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  auto titles = [&](const Directory& d) {
+    directory::Query q;
+    q.country = "KG";
+    auto hits = d.find(q, now);
+    EXPECT_TRUE(hits.ok());
+    std::vector<std::string> out;
+    for (const auto& h : *hits) {
+      out.emplace_back(h.stored.record().getBody().getContact().getTitle().cStr());
+    }
+    return out;
+  };
+  for (int round = 0; round < 2; ++round) {  // the second time from what was kept
+    EXPECT_EQ(titles(*dir), (std::vector<std::string>{"First", "Senior Prosecutor"}));
+    EXPECT_EQ(titles(**reader), (std::vector<std::string>{"First", "Senior Prosecutor"}));
+  }
+  publish({contactJson("kg-1", R"("revision": 2, "title": "Second")")});
+  EXPECT_EQ(titles(*dir), (std::vector<std::string>{"Second", "Senior Prosecutor"}));
+  EXPECT_EQ(titles(**reader), (std::vector<std::string>{"Second", "Senior Prosecutor"}));
+  publish({contactJson("kg-2", R"("revision": 2, "status": "retired")")});
+  EXPECT_EQ(titles(*dir), std::vector<std::string>{"Second"});
+  EXPECT_EQ(titles(**reader), std::vector<std::string>{"Second"});
+}
+
 TEST_F(DirectoryTest, ReadOnlyReaderSeesCommittedState) {
   publish({contactJson("kg-1")});
   Directory::Options ro;
