@@ -256,6 +256,9 @@ Result<Json> RequestDesk::create(const Json& body) {
     if (!member) return member.error();
     if (!*member) return invalid("to: the site " + to + " that published \"" + c.toContact + "\" has no certificate here");
   }
+  if ((*member)->role == "bridge" || (*member)->role == "broker" || (*member)->role == "adapter") {
+    return invalid("to: " + to + " is a " + (*member)->role + ", which takes no requests; send to an authority");
+  }
   c.toSite = to;
   auto self = dir_.member(site_);
   if (!self) return self.error();

@@ -242,5 +242,31 @@ TEST_F(RequestRouterTest, ARequestToARevokedMemberIsRefusedAndNothingIsHeld) {
   EXPECT_EQ(router->counters().refused.at("unknown recipient"), 1u);
 }
 
+TEST_F(RequestRouterTest, ABridgeNeitherReceivesRequestsNorPutsOneOfAHomeSite) {
+  keys["casc-bridge"] = trust::generateKeyPair();
+  bus::SubmitRequest cert;
+  cert.envelopes.push_back(trust::sign(trust::memberItem(testing::certFor("casc-bridge", keys["casc-bridge"], {},
+                                                                           "bridge", kNow - 10, kNow + 100000)),
+                                       "root", root)
+                               .encode());
+  std::vector<bus::Entry> fanout;
+  auto r = core->submit(cert, fanout);
+  ASSERT_TRUE(r.ok() && r->accepted);
+  // A bridge only carries requests between networks: Bishkek's request, put by the bridge of
+  // its own network, is not the bridge's to put.
+  auto byBridge = put("casc-bridge", sent);
+  EXPECT_EQ(byBridge.refusal, "not the sender") << byBridge.detail;
+  // And nobody sends a request to a bridge.
+  requests::Content toBridge = content;
+  toBridge.toSite = "casc-bridge";
+  auto sl = requests::seal(toBridge, keys["casc-bridge"].pub.box);
+  ASSERT_TRUE(sl.ok());
+  sealedBytes = requests::encode(*sl);
+  auto toIt = put("kg-bishkek", signed_("sent", "kg-bishkek", {}, sealedBytes));
+  EXPECT_EQ(toIt.refusal, "unknown recipient");
+  EXPECT_NE(toIt.detail.find("bridge"), std::string::npos) << toIt.detail;
+  EXPECT_EQ(router->inCustody(), 0u);
+}
+
 }  // namespace
 }  // namespace liaison
