@@ -7,8 +7,9 @@
 // Concurrency: one writer (a Batch) at a time per process; any number of readers, in this and
 // other processes (the `liaison` command reads beside the site daemon). Readers see the state
 // of the last commit before they started. Between finds a Directory keeps, per committed state,
-// the peerings, the network of each signer met and where index terms' bitmaps lie in the map
-// (any commit makes them stale), and each thread keeps its find's working vectors.
+// the peerings, the network of each signer met, the number of records, and where index terms'
+// bitmaps and the records of recent hits lie in the map (any commit makes them stale); up to 8
+// read transactions, reset, to be renewed; and each thread keeps its find's working vectors.
 // Limits: 2^32 records over the life of a replica; the map size bounds the file (default 4 GiB).
 //
 // On disk (LMDB named databases in DIR/db):

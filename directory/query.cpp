@@ -1,11 +1,15 @@
 // find: index intersection, tolerant name matching, ranking.
 //
-// The filter terms are AND-ed straight from the map a chunk (2 KiB) at a time, which leaves the
-// candidates as docnos; a name query starts from the docnos of its name keys instead.
+// The filter terms are AND-ed straight from the map, 16 words of a chunk at a time, which leaves
+// the candidates as docnos; a name query starts from the docnos of its name keys instead.
 // Every ranking signal (first language, accepted language, 24/7, verified recently, role order)
-// is a bit looked up in a term's chunk for each candidate. Candidates are put in rank order by
-// counting (scores are small), so only the records of the hits returned are read and decoded.
-// The working vectors live per thread and are reused: a find allocates only for what it returns.
+// is a bit looked up in a term's chunk for each candidate. Candidates come in docno order and
+// rank by score, then docno, so a find without post-filters stops as soon as `limit` of them
+// have the best score its signals allow. They are put in rank order by counting (scores are
+// small), so only the records of the hits returned are read and decoded; where those records
+// lie is kept for the snapshot (SnapshotCache), and a record's envelope is read where it lies,
+// only its payload copied out. The working vectors live per thread and are reused: a find
+// allocates only for what it returns.
 #include <algorithm>
 #include <set>
 
@@ -142,8 +146,8 @@ struct Scratch {
 // Terms whose chunks a find reads, each a range of `Scratch::chunks`.
 class Terms {
  public:
-  Terms(Scratch& s, TermCache& cache, const TermCache::Snapshot& snapshot, const lmdb::Txn& txn,
-        MDB_dbi bits, uint32_t chunkCount)
+  Terms(Scratch& s, SnapshotCache& cache, const SnapshotCache::Snapshot& snapshot,
+        const lmdb::Txn& txn, MDB_dbi bits, uint32_t chunkCount)
       : s_(s), cache_(cache), snapshot_(snapshot), txn_(txn), bits_(bits), chunkCount_(chunkCount) {
     s_.chunks.clear();
   }
@@ -184,8 +188,8 @@ class Terms {
 
  private:
   Scratch& s_;
-  TermCache& cache_;
-  const TermCache::Snapshot& snapshot_;
+  SnapshotCache& cache_;
+  const SnapshotCache::Snapshot& snapshot_;
   const lmdb::Txn& txn_;
   MDB_dbi bits_;
   std::optional<lmdb::Cursor> cursor_;
@@ -206,8 +210,8 @@ Result<std::vector<Hit>> Directory::find(const Query& query, int64_t now) const 
   if (!reader) return reader.error();
   const lmdb::Txn& txn = reader->txn();
   const Dbis& dbi = impl_->dbi;
-  TermCache& cache = *impl_->terms;
-  const auto snapshot = TermCache::snapshotOf(txn);
+  SnapshotCache& cache = *impl_->snapshotCache;
+  const auto snapshot = SnapshotCache::snapshotOf(txn);
   uint32_t docs = 0;
   if (auto known = cache.docCount(snapshot)) {
     docs = *known;

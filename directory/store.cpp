@@ -417,13 +417,13 @@ ReaderPool::Lease::~Lease() {
   // (Otherwise the txn's destructor aborts it.)
 }
 
-TermCache::Snapshot TermCache::snapshotOf(const lmdb::Txn& txn) {
+SnapshotCache::Snapshot SnapshotCache::snapshotOf(const lmdb::Txn& txn) {
   MDB_envinfo info{};
   if (mdb_env_info(mdb_txn_env(txn.get()), &info) != 0) return {};
   return {mdb_txn_id(txn.get()), info.me_mapaddr, true};
 }
 
-bool TermCache::refresh(const Snapshot& snapshot) {
+bool SnapshotCache::refresh(const Snapshot& snapshot) {
   if (!snapshot.known) return false;
   if (snapshot.txnId != txnId_ || snapshot.map != map_) {
     terms_.clear();
@@ -438,7 +438,7 @@ bool TermCache::refresh(const Snapshot& snapshot) {
   return true;
 }
 
-bool TermCache::lookup(const Snapshot& snapshot, std::string_view term, const char** out,
+bool SnapshotCache::lookup(const Snapshot& snapshot, std::string_view term, const char** out,
                        uint32_t chunks) {
   std::lock_guard lock(mutex_);
   if (!refresh(snapshot)) return false;
@@ -448,7 +448,7 @@ bool TermCache::lookup(const Snapshot& snapshot, std::string_view term, const ch
   return true;
 }
 
-void TermCache::store(const Snapshot& snapshot, std::string_view term, const char* const* chunks,
+void SnapshotCache::store(const Snapshot& snapshot, std::string_view term, const char* const* chunks,
                       uint32_t count) {
   std::lock_guard lock(mutex_);
   if (!refresh(snapshot)) return;
@@ -456,13 +456,13 @@ void TermCache::store(const Snapshot& snapshot, std::string_view term, const cha
   terms_.insert_or_assign(std::string(term), std::vector<const char*>(chunks, chunks + count));
 }
 
-std::optional<uint32_t> TermCache::docCount(const Snapshot& snapshot) {
+std::optional<uint32_t> SnapshotCache::docCount(const Snapshot& snapshot) {
   std::lock_guard lock(mutex_);
   if (!refresh(snapshot)) return std::nullopt;
   return docCount_;
 }
 
-void TermCache::storeDocCount(const Snapshot& snapshot, uint32_t count) {
+void SnapshotCache::storeDocCount(const Snapshot& snapshot, uint32_t count) {
   std::lock_guard lock(mutex_);
   if (refresh(snapshot)) docCount_ = count;
 }
@@ -473,7 +473,7 @@ size_t recordSlot(uint32_t docno, int bits) {  // Fibonacci hashing
 }
 }  // namespace
 
-void TermCache::records(const Snapshot& snapshot, const uint32_t* docnos, size_t count,
+void SnapshotCache::records(const Snapshot& snapshot, const uint32_t* docnos, size_t count,
                         std::string_view* values) {
   std::lock_guard lock(mutex_);
   if (!refresh(snapshot) || records_.empty()) return;
@@ -485,7 +485,7 @@ void TermCache::records(const Snapshot& snapshot, const uint32_t* docnos, size_t
   }
 }
 
-void TermCache::storeRecords(const Snapshot& snapshot, const uint32_t* docnos,
+void SnapshotCache::storeRecords(const Snapshot& snapshot, const uint32_t* docnos,
                              const std::string_view* values, size_t count) {
   std::lock_guard lock(mutex_);
   if (!refresh(snapshot)) return;

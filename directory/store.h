@@ -58,7 +58,7 @@ class FederationCache {
 // it. Keyed by the snapshot's txn id and the map's address: any commit empties it. Bounded:
 // 4,096 terms (emptied when full); records in a direct-mapped table of 16,384 slots (384 KiB,
 // made at the first find), a record replacing the one in its slot. Thread-safe.
-class TermCache {
+class SnapshotCache {
  public:
   // Which snapshot a read txn sees (taken once per find).
   struct Snapshot {
@@ -142,7 +142,7 @@ struct Directory::Impl {
   // Declared after `env`: its transactions end before the env closes.
   std::unique_ptr<ReaderPool> readers = std::make_unique<ReaderPool>();
   std::unique_ptr<FederationCache> federation = std::make_unique<FederationCache>();
-  std::unique_ptr<TermCache> terms = std::make_unique<TermCache>();
+  std::unique_ptr<SnapshotCache> snapshotCache = std::make_unique<SnapshotCache>();
   // The writer's name folder, kept for the life of the directory: building its ICU
   // transliterator costs about as much as indexing a few hundred names, and only one write
   // batch exists at a time (LMDB's write lock), so every batch uses this one.
