@@ -391,7 +391,7 @@ def main():
         delivered = statistics.median(r[2] for r in rows)
         mib = size / (1 << 20)
         print(f"requests: one {mib:.0f} MiB file, {a.runs} runs, medians")
-        print(f"  request send → the site daemon holds it (hashed, uploaded, encrypted): {handed:.2f} s")
+        print(f"  request send → \"accepted\" by the broker (hashed, uploaded, encrypted, stored, sent): {handed:.2f} s")
         print(f"  request send → \"delivered\" signed at the recipient: {delivered:.2f} s "
               f"({mib / delivered:.1f} MiB/s end to end)")
         print(f"  the same bytes over a local TCP socket: {tcp:.3f} s ({mib / tcp:.0f} MiB/s); "
