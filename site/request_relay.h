@@ -8,7 +8,7 @@
 //
 //  - An offer (a request, or a parcel of evidence going back) from side A's broker: the sealed
 //    request and its trail are put to side B's broker as they are; the chunks B's broker lacks
-//    are fetched from A's broker (get) and handed to B's (chunk), a few in flight; when B's broker
+//    are fetched from A's broker (get) and handed to B's (chunk), kWindow in flight; when B's broker
 //    answers "complete", A's broker is told "stored".
 //  - A step (the recipient's "delivered", "opened", a status) from B's broker for the sender
 //    across: given to A's broker (step); once it has taken it, B's broker is told "stored".
@@ -37,7 +37,9 @@ class RequestRelay {
  public:
   // The relay's messages carry this bit (with RequestDesk::kRequestBit) in their request ids.
   static constexpr uint64_t kRelayBit = uint64_t{1} << 61;
-  static constexpr size_t kWindow = 4;  // chunks in flight per carry
+  // Chunks in flight per carry. Each chunk waits for a loop tick (100 ms) at each side: 16 moves
+  // about 80 a second, with 16 MiB at most in the bridge's hands per request.
+  static constexpr size_t kWindow = 16;
   static constexpr int64_t kStallMs = 15000;
 
   struct Counters {

@@ -49,9 +49,11 @@ TEST(RequestRelay, AnOfferIsPutAcrossItsChunksMovedAndOnlyThenLetGo) {
   EXPECT_NE(put[0].requestId & RequestRelay::kRelayBit, 0u);
   EXPECT_NE(put[0].requestId & RequestDesk::kRequestBit, 0u);
 
-  // The other broker lacks six chunks: four are fetched at once from the broker that offered it.
+  // The other broker lacks more chunks than the window: a window's worth is fetched at once from
+  // the broker that offered it.
+  const uint32_t lacking = RequestRelay::kWindow + 2;
   auto missing = answer(put[0]);
-  for (uint32_t i = 0; i < 6; ++i) missing.missing.push_back(position(0, i));
+  for (uint32_t i = 0; i < lacking; ++i) missing.missing.push_back(position(0, i));
   relay.onReply(kSeajust, missing, 10);
   auto gets = relay.take(kCasc, 10);
   ASSERT_EQ(gets.size(), RequestRelay::kWindow);
@@ -72,20 +74,20 @@ TEST(RequestRelay, AnOfferIsPutAcrossItsChunksMovedAndOnlyThenLetGo) {
     EXPECT_EQ(chunks[0].index, get.index);
     EXPECT_EQ(chunks[0].data, got.data);
     auto ack = answer(chunks[0]);
-    if (++stored == 6) ack.detail = "complete";
+    if (++stored == lacking) ack.detail = "complete";
     relay.onReply(kSeajust, ack, 30);
     for (auto& m : relay.take(kCasc, 30)) {
       if (m.op == "get") pendingGets.push_back(m);
       if (m.op == "stored") {
-        EXPECT_EQ(stored, 6u) << "let go before the other broker held it all";
+        EXPECT_EQ(stored, lacking) << "let go before the other broker held it all";
         EXPECT_EQ(m.keys, std::vector<std::string>{"offer/r1"});
       }
     }
   }
-  EXPECT_EQ(stored, 6u);
+  EXPECT_EQ(stored, lacking);
   EXPECT_EQ(relay.carrying(), 0u);
   EXPECT_EQ(relay.counters().carried, 1u);
-  EXPECT_EQ(relay.counters().chunks, 6u);
+  EXPECT_EQ(relay.counters().chunks, lacking);
 }
 
 TEST(RequestRelay, EvidenceKeepsItsRequestAndStepAndAStepIsGivenThenLetGo) {
