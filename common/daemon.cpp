@@ -49,7 +49,11 @@ void MemoryGiveBack::note(uint64_t work, int64_t nowMs) {
     return;
   }
   if (nowMs - quietSince_ < quietMs_) return;
+#if !defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer glibc's allocator is not the one in use: its arenas are never set up,
+  // and trimming them from two daemons' loops in one process (the bridge) crashed in mtrim.
   ::malloc_trim(0);
+#endif
   trimmedAt_ = work;
   ++trims_;
 }
