@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   setupDaemonLogging("liaison-bridge");
-  limitAllocatorArenas();
+  boundAllocator();
   static std::atomic<bool> stop{false};
   installStopSignals(stop);
   Status results[2];

@@ -317,8 +317,8 @@ class Broker {
   }
 
   void reply(const std::string& routingId, const bus::Message& message) {
-    out([this, frames = std::vector<std::string>{routingId, bus::encode(message)}] {
-      auto st = router_->send(frames, /*dontWait=*/true);
+    out([this, frames = bus::framesOf(routingId, bus::encode(message))]() mutable {
+      auto st = router_->send(std::move(frames), /*dontWait=*/true);
       if (!st) spdlog::debug("reply dropped: {}", st.error().message);  // the peer left or is stuck
     });
   }

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   liaison::setupDaemonLogging("liaison-broker");
-  liaison::limitAllocatorArenas();
+  liaison::boundAllocator();
   static std::atomic<bool> stop{false};
   liaison::installStopSignals(stop);
   auto st = liaison::broker::run(o, stop);

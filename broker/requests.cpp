@@ -275,7 +275,7 @@ bus::RequestMsg RequestRouter::put(const std::string& site, const bus::RequestMs
   auto from = core_.member(sealed->fromSite);
   auto to = core_.member(sealed->toSite);
   if (!from || !to) return refuse(m, "unknown sender", sealed->fromSite);
-  if (to->role == "bridge" || to->role == "broker" || to->role == "adapter") {
+  if (!requests::takesRequests(to->role)) {
     return refuse(m, "unknown recipient", sealed->toSite + " is a " + to->role + ", which takes no requests");
   }
   if (!fresh.broker.empty()) fresh.brokerKey = given[1].signerKey;  // checked below, by name

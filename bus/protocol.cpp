@@ -1,10 +1,12 @@
 #include "bus/protocol.h"
 
+#include <algorithm>
 #include <set>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
+#include <kj/io.h>
 
 #include "schemas/bus.capnp.h"
 #include "schemas/item.h"
@@ -27,7 +29,34 @@ Entry getEntry(schema::LogEntry::Reader r) {
 
 std::string text(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
+// The bytes of `builder`'s message, written straight into the string returned (no flat copy in
+// between: a bulk submission or a catch-up answer is megabytes).
+std::string serialize(capnp::MessageBuilder& builder) {
+  const size_t bytes = capnp::computeSerializedSizeInWords(builder) * sizeof(capnp::word);
+  std::string out(bytes, '\0');
+  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), bytes));
+  capnp::writeMessage(stream, builder);
+  return out;
+}
+
 }  // namespace
+
+std::string encodeSubmit(uint64_t requestId, std::vector<Bytes>&& envelopes) {
+  // One segment sized for everything (a list of blobs: a pointer and the padded bytes each).
+  size_t words = 16 + envelopes.size();
+  for (const auto& e : envelopes) words += (e.size() + 7) / 8;
+  capnp::MallocMessageBuilder builder(static_cast<unsigned>(std::min<size_t>(words, 1u << 28)),
+                                      capnp::AllocationStrategy::FIXED_SIZE);
+  auto b = builder.initRoot<schema::BusMessage>().initSubmit();
+  b.setRequestId(requestId);
+  auto list = b.initEnvelopes(static_cast<unsigned>(envelopes.size()));
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    list.set(static_cast<unsigned>(i), kj::arrayPtr(envelopes[i].data(), envelopes[i].size()));
+    Bytes().swap(envelopes[i]);  // copied: given back now, not after the whole list
+  }
+  envelopes.clear();
+  return serialize(builder);
+}
 
 std::string encode(const Message& message) {
   capnp::MallocMessageBuilder builder;
@@ -159,9 +188,7 @@ std::string encode(const Message& message) {
         }
       },
       message);
-  auto flat = capnp::messageToFlatArray(builder);
-  auto bytes = flat.asChars();
-  return std::string(bytes.begin(), bytes.size());
+  return serialize(builder);
 }
 
 Result<Message> decode(std::string_view frame) {

@@ -125,6 +125,9 @@ class Socket {
   // On a ROUTER frame 0 is the peer's routing id. With dontWait, kUnavailable when the message
   // cannot be queued now (high-water mark, no peer). PUB never blocks: it drops at the HWM.
   Status send(const std::vector<std::string>& frames, bool dontWait = false);
+  // The same, taking the frames: a large one is handed to libzmq without a copy (whether or not
+  // it is sent, the caller has it no more).
+  Status send(std::vector<std::string>&& frames, bool dontWait = false);
   // Receives one whole message. With more than `maxFrames` frames (maxFrames >= 1), the message
   // is read to its end and discarded and the result is kInvalidInput: the socket stays usable.
   // On a ROUTER frame 0 is the sender's routing id. With dontWait and nothing queued,
@@ -139,9 +142,21 @@ class Socket {
 
  private:
   explicit Socket(void* socket) : socket_(socket) {}
+  // `take`, when given, is `frames` itself, which may then be moved from.
+  Status sendFrames(const std::vector<std::string>& frames, std::vector<std::string>* take, bool dontWait);
   Result<std::vector<std::string>> receive(size_t maxFrames, bool dontWait, Received* meta);
   void* socket_ = nullptr;
 };
+
+// A message of these frames, moved in where they are temporaries (a braced list copies each one;
+// with Socket::send(std::vector<std::string>&&) a large frame is then never copied).
+template <typename... Frames>
+std::vector<std::string> framesOf(Frames&&... frames) {
+  std::vector<std::string> out;
+  out.reserve(sizeof...(frames));
+  (out.emplace_back(std::forward<Frames>(frames)), ...);
+  return out;
+}
 
 // Reads one event from a PAIR socket connected to a Socket::monitor endpoint.
 Result<MonitorEvent> readMonitorEvent(Socket& monitorPair, bool dontWait = false);

@@ -39,7 +39,10 @@ void setupDaemonLogging(const std::string& name) {
   spdlog::cfg::load_env_levels();
 }
 
-void limitAllocatorArenas() { ::mallopt(M_ARENA_MAX, 2); }
+void boundAllocator() {
+  ::mallopt(M_ARENA_MAX, 2);
+  ::mallopt(M_MMAP_THRESHOLD, 256 << 10);  // setting it turns glibc's raising of it off
+}
 
 void MemoryGiveBack::note(uint64_t work, int64_t nowMs) {
   if (work == trimmedAt_) return;

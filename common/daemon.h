@@ -16,10 +16,14 @@ void installStopSignals(std::atomic<bool>& stop);
 // names, info by default.
 void setupDaemonLogging(const std::string& name);
 
-// Caps glibc's allocator at two arenas. By default each thread that allocates (the HTTP API's
-// pool, the signature checkers) gets an arena of its own, and what a burst leaves in each stays
-// resident; two arenas keep the daemon's own memory near what it actually holds.
-void limitAllocatorArenas();
+// Keeps glibc's allocator near what the daemon actually holds:
+// - two arenas: by default each thread that allocates (the HTTP API's pool, the signature
+//   checkers) gets an arena of its own, and what a burst leaves in each stays resident;
+// - blocks of 256 KiB and more always mapped apart and unmapped when freed. By default glibc
+//   raises that threshold to the largest block freed so far (up to 32 MiB), after which a bulk
+//   publish's megabyte buffers (its HTTP body, its submission) come from the arenas and stay
+//   there until a trim.
+void boundAllocator();
 
 // Gives memory back to the system after a burst. glibc's allocator keeps what a burst freed (a
 // catch-up, a bulk publish: hundreds of MiB over the threads' arenas) for reuse; a daemon that

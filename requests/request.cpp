@@ -179,6 +179,10 @@ bool isStatus(std::string_view status) {
   return std::find(s.begin(), s.end(), status) != s.end();
 }
 
+bool takesRequests(std::string_view role) {
+  return role != "bridge" && role != "broker" && role != "adapter";
+}
+
 std::vector<std::string> sharedInstruments(const Party& from, const Party& to, const Instruments& instruments) {
   std::vector<std::string> out;
   auto partyOf = [](const std::set<std::string>& parties, const Party& p) {

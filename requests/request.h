@@ -64,6 +64,10 @@ struct Party {
   std::string site;
   std::vector<std::string> countries;
 };
+// Whether a site of this certificate role may receive a request: a bridge, a broker or an
+// adapter carries or serves, it takes none (the sender's site and its broker both refuse).
+bool takesRequests(std::string_view role);
+
 // Instrument id → the countries party to it (from the directory's instrument records).
 using Instruments = std::map<std::string, std::set<std::string>, std::less<>>;
 

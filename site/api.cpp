@@ -20,7 +20,9 @@
 #include <charconv>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string_view>
 #include <thread>
@@ -273,25 +275,48 @@ struct ApiServer::Impl {
     return {422, std::move(body)};
   }
 
-  void publish(const httplib::Request& req, httplib::Response& res) {
-    if (!authorize(req, res)) return;
-    std::vector<std::pair<std::string, std::string_view>> files;
-    std::string what;
+  // The body is read here, into buffers of its exact size, and given back once it is signed:
+  // a bulk upload's megabytes are not held while its submission travels to the broker.
+  void publish(const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& content) {
+    std::vector<std::pair<std::string, std::string>> bodies;  // file name, text
+    size_t otherParts = 0;
+    bool read = false;
     if (req.is_multipart_form_data()) {
-      auto [begin, end] = req.files.equal_range("file");
-      for (auto it = begin; it != end; ++it) {
-        files.emplace_back(cleanName(it->second.filename, files.size()), it->second.content);
-      }
-      if (files.empty() || files.size() != req.files.size()) {
-        return refuse(res, 400,
-                      "a multipart publish holds only parts named \"file\", at least one");
-      }
-      what = "publish files=" + std::to_string(files.size());
+      read = content(
+          [&](const httplib::MultipartFormData& part) {
+            if (part.name != "file") ++otherParts;
+            bodies.emplace_back(cleanName(part.filename, bodies.size()), std::string());
+            return true;
+          },
+          [&](const char* data, size_t n) {
+            bodies.back().second.append(data, n);
+            return true;
+          });
     } else {
-      files.emplace_back(cleanName(req.get_param_value("name"), 0), req.body);
-      what = "publish file=" + files.front().first;
+      std::string body;
+      const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+      body.reserve(static_cast<size_t>(std::min<uint64_t>(length, kMaxBodyBytes)));
+      read = content([&](const char* data, size_t n) {
+        body.append(data, n);
+        return true;
+      });
+      bodies.emplace_back(cleanName(req.get_param_value("name"), 0), std::move(body));
     }
+    if (!read) return;  // too large, or the connection broke: httplib answers with its status
+    if (!authorize(req, res)) return;
+    if (req.is_multipart_form_data() && (bodies.empty() || otherParts > 0)) {
+      return refuse(res, 400, "a multipart publish holds only parts named \"file\", at least one");
+    }
+    std::vector<std::pair<std::string, std::string_view>> files;
+    for (const auto& [name, text] : bodies) files.emplace_back(name, text);
+    const std::string what = req.is_multipart_form_data()
+                                 ? "publish files=" + std::to_string(files.size())
+                                 : "publish file=" + files.front().first;
     auto prepared = prepare(files);
+    files.clear();
+    bodies.clear();
+    bodies.shrink_to_fit();
     if (!prepared) {
       spdlog::info("api {}: refused: {}", what, prepared.error().message);
       return refuse(res, 400, prepared.error().message);
@@ -644,18 +669,29 @@ struct ApiServer::Impl {
 
   // Runs a handler; an exception (a bug, or a KJ exception from a malformed stored item)
   // becomes a 500 and a log line, never a crash of the daemon.
+  void guard(const char* name, httplib::Response& res, const std::function<void()>& handler) {
+    try {
+      handler();
+    } catch (const std::exception& e) {
+      spdlog::error("api {}: {}", name, e.what());
+      answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
+    } catch (const kj::Exception& e) {
+      spdlog::error("api {}: {}", name, e.getDescription().cStr());
+      answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
+    }
+  }
   template <typename Fn>
   httplib::Server::Handler guarded(const char* name, Fn fn) {
     return [this, name, fn](const httplib::Request& req, httplib::Response& res) {
-      try {
-        (this->*fn)(req, res);
-      } catch (const std::exception& e) {
-        spdlog::error("api {}: {}", name, e.what());
-        answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
-      } catch (const kj::Exception& e) {
-        spdlog::error("api {}: {}", name, e.getDescription().cStr());
-        answer(res, 500, Json{{"error", "internal error (logged by the site daemon)"}});
-      }
+      guard(name, res, [&] { (this->*fn)(req, res); });
+    };
+  }
+  // The same for a handler that reads the request's body itself.
+  template <typename Fn>
+  httplib::Server::HandlerWithContentReader guardedReading(const char* name, Fn fn) {
+    return [this, name, fn](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& content) {
+      guard(name, res, [&] { (this->*fn)(req, res, content); });
     };
   }
 
@@ -695,7 +731,7 @@ struct ApiServer::Impl {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    server.Post("/v1/publish", guarded("publish", &Impl::publish));
+    server.Post("/v1/publish", guardedReading("publish", &Impl::publish));
     server.Post(R"(/v1/retire/(.+))", guarded("retire", &Impl::retire));
     server.Get("/v1/status", guarded("status", &Impl::status));
     server.Get("/metrics", guarded("metrics", &Impl::metrics));

@@ -403,9 +403,10 @@ class Daemon final : public SiteService, public Transport {
   void send(const bus::Message& request) override { sendFrame(current_, bus::encode(request)); }
 
  private:
-  void sendFrame(size_t broker, const std::string& frame) {
+  // `frame` is moved into libzmq when it is large: a caller that keeps it passes a copy.
+  void sendFrame(size_t broker, std::string frame) {
     BrokerLink& b = brokers_[broker];
-    auto st = b.dealer->send({frame}, /*dontWait=*/true);
+    auto st = b.dealer->send(bus::framesOf(std::move(frame)), /*dontWait=*/true);
     if (!st) {
       spdlog::debug("request not sent: {}", st.error().message);
       return;
@@ -787,10 +788,10 @@ class Daemon final : public SiteService, public Transport {
       uint64_t id = ++submitId_;
       // Moved: the request is encoded once and the job needs its items no more (a broker pair's
       // site keeps the encoded request, to send it again to another broker).
-      std::string frame = bus::encode(bus::SubmitRequest{id, std::move(job->envelopes)});
-      sendFrame(current_, frame);
+      std::string frame = bus::encodeSubmit(id, std::move(job->envelopes));
       PendingJob pending{job, nowMs(), {}};
-      if (brokers_.size() > 1) pending.frame = std::move(frame);
+      if (brokers_.size() > 1) pending.frame = frame;
+      sendFrame(current_, std::move(frame));
       pendingJobs_[id] = std::move(pending);
     }
   }

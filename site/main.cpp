@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   liaison::setupDaemonLogging("liaison-site");
-  liaison::limitAllocatorArenas();
+  liaison::boundAllocator();
   static std::atomic<bool> stop{false};
   liaison::installStopSignals(stop);
   auto st = liaison::site::runDaemon(o, stop);

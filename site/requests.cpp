@@ -256,7 +256,7 @@ Result<Json> RequestDesk::create(const Json& body) {
     if (!member) return member.error();
     if (!*member) return invalid("to: the site " + to + " that published \"" + c.toContact + "\" has no certificate here");
   }
-  if ((*member)->role == "bridge" || (*member)->role == "broker" || (*member)->role == "adapter") {
+  if (!requests::takesRequests((*member)->role)) {
     return invalid("to: " + to + " is a " + (*member)->role + ", which takes no requests; send to an authority");
   }
   c.toSite = to;
