@@ -295,7 +295,8 @@ struct ApiServer::Impl {
           });
     } else {
       std::string body;
-      const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+      const uint64_t length =
+          std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
       body.reserve(static_cast<size_t>(std::min<uint64_t>(length, kMaxBodyBytes)));
       read = content([&](const char* data, size_t n) {
         body.append(data, n);
