@@ -1,13 +1,16 @@
 #include "broker/alert_store.h"
 
-
 namespace liaison::broker {
 
-Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& dir, size_t mapSize) {
+Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& dir,
+                                                             size_t mapSize) {
   MDB_dbi alerts = 0, envelopes = 0, requests = 0, blobs = 0;
   // The order is the pair's too: a standby applies the leader's journal by database handle.
-  auto env = lmdb::openWithDatabases(dir, mapSize, {{&alerts, "alerts"}, {&envelopes, "envelopes"},
-                                                    {&requests, "requests"}, {&blobs, "rblobs"}});
+  auto env = lmdb::openWithDatabases(dir, mapSize,
+                                     {{&alerts, "alerts"},
+                                      {&envelopes, "envelopes"},
+                                      {&requests, "requests"},
+                                      {&blobs, "rblobs"}});
   if (!env) return env.error();
   std::unique_ptr<LmdbAlertStore> store(new LmdbAlertStore(std::move(env).value()));
   store->alerts_ = alerts;
@@ -52,11 +55,14 @@ Status LmdbAlertStore::put(const std::vector<const Custody*>& changed) {
   ScopedTimer timed(commitTimes_);
   auto txn = lmdb::Txn::beginWrite(env_);
   if (!txn) return txn.error();
-  auto view = [](const Bytes& b) { return std::string_view(reinterpret_cast<const char*>(b.data()), b.size()); };
+  auto view = [](const Bytes& b) {
+    return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+  };
   for (const Custody* c : changed) {
     LIAISON_TRY(txn->put(alerts_, c->id, custodyToJson(*c, false).dump()));
     LIAISON_TRY(txn->put(envelopes_, "alert/" + c->id, view(c->envelope), MDB_NOOVERWRITE));
-    for (const auto& a : c->answers) LIAISON_TRY(txn->put(envelopes_, a.key, view(a.envelope), MDB_NOOVERWRITE));
+    for (const auto& a : c->answers)
+      LIAISON_TRY(txn->put(envelopes_, a.key, view(a.envelope), MDB_NOOVERWRITE));
   }
   return std::move(*txn).commit();
 }

@@ -20,7 +20,9 @@ class LmdbAlertStore final : public AlertStore {
   static Result<std::unique_ptr<LmdbAlertStore>> open(const std::string& dir, size_t mapSize);
   Result<std::vector<Custody>> load() override;
   Status put(const std::vector<const Custody*>& changed) override;
-  const Histogram& commitTimes() const { return commitTimes_; }  // each put: write and synced commit
+  const Histogram& commitTimes() const {
+    return commitTimes_;
+  }                                  // each put: write and synced commit
   lmdb::Env& env() { return env_; }  // for the broker pair, as LmdbStore::env()
   // The MLA requests' custody shares this environment (broker/requests.h).
   MDB_dbi requestsDb() const { return requests_; }

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
+#include "common/encoding.h"
 #include "schemas/alert_json.h"
 #include "schemas/item.h"
 #include "schemas/vocab.h"
-#include "common/encoding.h"
 #include "trust/keys.h"
 
 namespace liaison::broker {
@@ -106,7 +106,8 @@ Result<Custody> custodyFromJson(const json::Json& j) {
         if (!b) return makeError(Errc::kIo, "alert " + c.id + ": damaged answer");
         bytes = std::move(*b);
       }
-      c.answers.push_back({a.at("key").get<std::string>(), std::move(bytes), a.at("stored").get<bool>()});
+      c.answers.push_back(
+          {a.at("key").get<std::string>(), std::move(bytes), a.at("stored").get<bool>()});
     }
     return c;
   } catch (const std::exception& e) {
@@ -230,9 +231,9 @@ bool AlertRouter::isBridge(const std::string& site) const {
   return cert && cert->role == "bridge" && core_.isAdmitted(site);
 }
 
-std::map<std::string, TargetState> AlertRouter::targetsFor(const std::set<std::string>& sites,
-                                                           bool fromPeer, int64_t now,
-                                                           std::map<std::string, std::string>* closed) const {
+std::map<std::string, TargetState> AlertRouter::targetsFor(
+    const std::set<std::string>& sites, bool fromPeer, int64_t now,
+    std::map<std::string, std::string>* closed) const {
   std::map<std::string, TargetState> out;
   std::set<std::string> networks;
   for (const auto& s : sites) {
@@ -246,9 +247,12 @@ std::map<std::string, TargetState> AlertRouter::targetsFor(const std::set<std::s
       auto home = trust::homePeering(core_, *network);
       auto theirs = trust::foreignPeering(core_, *network);
       std::optional<std::string> why = trust::peeringClosed(core_, *network, at);
-      if (!why && !home->offer.allows("alert", "", "")) why = network_ + " does not offer alerts to " + *network;
-      if (!why && !theirs->accept.allows("alert", "", "")) why = *network + " does not accept alerts from " + network_;
-      if (!why && core_.bridgesFor(*network).empty()) why = "no bridge to " + *network + " is enrolled";
+      if (!why && !home->offer.allows("alert", "", ""))
+        why = network_ + " does not offer alerts to " + *network;
+      if (!why && !theirs->accept.allows("alert", "", ""))
+        why = *network + " does not accept alerts from " + network_;
+      if (!why && core_.bridgesFor(*network).empty())
+        why = "no bridge to " + *network + " is enrolled";
       if (why) {
         if (closed != nullptr) (*closed)[*network] = *why;
         continue;  // the peering does not carry alerts
@@ -274,8 +278,9 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
                                   int64_t nowMs) {
   const int64_t now = clock_.nowSeconds();
   if (r.envelope.size() > kMaxEnvelopeBytes) {
-    return refuse(r.requestId, "oversized", "an alert of " + std::to_string(r.envelope.size()) +
-                                                " bytes is over " + std::to_string(kMaxEnvelopeBytes));
+    return refuse(r.requestId, "oversized",
+                  "an alert of " + std::to_string(r.envelope.size()) + " bytes is over " +
+                      std::to_string(kMaxEnvelopeBytes));
   }
   auto decoded = SignedItem::decode(r.envelope);
   if (!decoded) return refuse(r.requestId, "malformed", decoded.error().message);
@@ -291,16 +296,18 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
                   "signature by " + item.signer + " does not match alert " + clip(id));
   }
   auto decision = trust::verify(item, core_, now, std::nullopt, /*signatureChecked=*/true);
-  if (!decision.accepted()) return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
+  if (!decision.accepted())
+    return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
   // An alert of a peer network arrives from a bridge, signed by its origin.
-  const bool fromPeer = item.signer != site && isBridge(site) &&
-                        !core_.networkOf(item.signer).value_or("").empty();
+  const bool fromPeer =
+      item.signer != site && isBridge(site) && !core_.networkOf(item.signer).value_or("").empty();
   if ((item.signer != site && !fromPeer) || str(alert.getSender().getSite()) != item.signer) {
     return refuse(r.requestId, trust::refusalName(trust::Refusal::kOutOfScope),
                   "alert " + clip(id) + " is signed by " + item.signer + " for sender " +
                       clip(str(alert.getSender().getSite())) + " but came from " + site);
   }
-  if (auto st = json::checkAlert(alert); !st) return refuse(r.requestId, "invalid", st.error().message);
+  if (auto st = json::checkAlert(alert); !st)
+    return refuse(r.requestId, "invalid", st.error().message);
   if (auto it = alerts_.find(id); it != alerts_.end()) {
     if (it->second.envelope == r.envelope) {  // the sender asking again: same answer
       return bus::AlertReply{r.requestId, true, {}, {}, custodyToJson(it->second, false).dump()};
@@ -316,19 +323,22 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   if (alert.getExpires().size() > 0) {
     c.expiresAt = parseTimestamp(str(alert.getExpires())).value_or(0);
     if (c.expiresAt <= now) {
-      return refuse(r.requestId, "expired", "alert " + id + " expired at " + str(alert.getExpires()));
+      return refuse(r.requestId, "expired",
+                    "alert " + id + " expired at " + str(alert.getExpires()));
     }
   }
   std::vector<Custody*> replaced;
   for (auto ref : alert.getReferences()) {
     auto it = alerts_.find(str(ref));
     if (it == alerts_.end()) {
-      return refuse(r.requestId, "unknown reference", c.msgType + " " + id + " refers to " +
-                                                          clip(str(ref)) + ", an alert the broker does not hold");
+      return refuse(r.requestId, "unknown reference",
+                    c.msgType + " " + id + " refers to " + clip(str(ref)) +
+                        ", an alert the broker does not hold");
     }
     if (it->second.sender != site) {
-      return refuse(r.requestId, "not the sender", "only " + it->second.sender + ", its sender, may " +
-                                                       c.msgType + " alert " + str(ref));
+      return refuse(
+          r.requestId, "not the sender",
+          "only " + it->second.sender + ", its sender, may " + c.msgType + " alert " + str(ref));
     }
     c.references.push_back(str(ref));
     replaced.push_back(&it->second);
@@ -371,7 +381,8 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
       !targetsFor(resolve(alert.getEscalateTo(), false, nullptr), true, now).empty();
   if (c.targets.empty() && !escalatesHere) {
     std::string detail = "no site other than the sender answers for alert " + id;
-    for (const auto& [network, why] : closed) detail += "; sites in " + network + " cannot be reached: " + why;
+    for (const auto& [network, why] : closed)
+      detail += "; sites in " + network + " cannot be reached: " + why;
     return refuse(r.requestId, "no targets", detail);
   }
   for (Custody* old : replaced) {
@@ -387,8 +398,8 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   (void)inserted;
   touch(it->second);
   ++counters_.accepted;
-  spdlog::info("alert={} msgType={} from site={} accepted for {} site(s)", id, it->second.msgType, site,
-               it->second.targets.size());
+  spdlog::info("alert={} msgType={} from site={} accepted for {} site(s)", id, it->second.msgType,
+               site, it->second.targets.size());
   deliverDue(it->second, nowMs);
   return bus::AlertReply{r.requestId, true, {}, {}, custodyToJson(it->second, false).dump()};
 }
@@ -396,7 +407,8 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
 bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertRequest& r,
                                     int64_t nowMs) {
   const int64_t now = clock_.nowSeconds();
-  if (r.envelope.size() > kMaxEnvelopeBytes) return refuse(r.requestId, "oversized", "answer too large");
+  if (r.envelope.size() > kMaxEnvelopeBytes)
+    return refuse(r.requestId, "oversized", "answer too large");
   auto decoded = SignedItem::decode(r.envelope);
   if (!decoded) return refuse(r.requestId, "malformed", decoded.error().message);
   const SignedItem& item = *decoded;
@@ -410,7 +422,8 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
                   "signature by " + item.signer + " does not match its answer");
   }
   auto decision = trust::verify(item, core_, now, std::nullopt, /*signatureChecked=*/true);
-  if (!decision.accepted()) return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
+  if (!decision.accepted())
+    return refuse(r.requestId, trust::refusalName(decision.refusal), decision.detail);
   // A peer network's answer arrives from the bridge that carried the alert there.
   const std::string peerNetwork = core_.networkOf(item.signer).value_or("");
   const bool relayed = item.signer != site && isBridge(site) && !peerNetwork.empty();
@@ -428,7 +441,8 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
   if (relayed) {
     auto hop = c.targets.find(site);
     if (hop == c.targets.end() || !hop->second.hop || hop->second.network != peerNetwork) {
-      return refuse(r.requestId, "not a target", site + " did not carry alert " + id + " to " + peerNetwork);
+      return refuse(r.requestId, "not a target",
+                    site + " did not carry alert " + id + " to " + peerNetwork);
     }
     if (c.targets.count(item.signer) == 0) {  // resolved by the peer's broker, not known here
       TargetState t;
@@ -468,16 +482,19 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
     return bus::AlertReply{r.requestId, true, {}, {}, {}};
   }
   const std::string key = "answer/" + id + "/" + item.signer + "/" + kind;
-  bool known = std::any_of(c.answers.begin(), c.answers.end(), [&](const auto& a) { return a.key == key; });
+  bool known =
+      std::any_of(c.answers.begin(), c.answers.end(), [&](const auto& a) { return a.key == key; });
   if (kind == json::kReceipt) {
     if (t.deliveredAt == 0) t.deliveredAt = now;
-    if (t.state == "queued" || t.state == "expired" || t.state == "cancelled" || t.state == "superseded") {
+    if (t.state == "queued" || t.state == "expired" || t.state == "cancelled" ||
+        t.state == "superseded") {
       if (t.state == "queued") t.state = "delivered";
     }
     if (ack.getReference().size() > 0 && t.reference.empty()) t.reference = str(ack.getReference());
   } else if (finalState(t.state)) {
     if (t.state != kind) {
-      return refuse(r.requestId, "already answered", site + " has already " + t.state + " alert " + id);
+      return refuse(r.requestId, "already answered",
+                    site + " has already " + t.state + " alert " + id);
     }
   } else {
     if (t.deliveredAt == 0) t.deliveredAt = now;
@@ -618,8 +635,8 @@ void AlertRouter::tick(int64_t nowMs) {
         spdlog::info("alert={} expired", c.id);
       }
     }
-    if (c.state == "open" && c.deadlineAt != 0 && !c.escalated && !acknowledged && now >= c.deadlineAt &&
-        (c.expiresAt == 0 || now < c.expiresAt)) {
+    if (c.state == "open" && c.deadlineAt != 0 && !c.escalated && !acknowledged &&
+        now >= c.deadlineAt && (c.expiresAt == 0 || now < c.expiresAt)) {
       auto item = SignedItem::decodeStored(c.envelope);
       std::set<std::string> more;
       if (item) more = resolve(item->item.reader().getAlert().getEscalateTo(), false, nullptr);
@@ -636,10 +653,12 @@ void AlertRouter::tick(int64_t nowMs) {
       c.escalated = true;
       ++counters_.escalations;
       dirty_.insert(c.id);
-      spdlog::warn("alert={} escalated: nobody acknowledged by the deadline; {} site(s) added", c.id, added);
+      spdlog::warn("alert={} escalated: nobody acknowledged by the deadline; {} site(s) added",
+                   c.id, added);
     }
     deliverDue(c, nowMs);
-    bool work = std::any_of(c.answers.begin(), c.answers.end(), [](const auto& a) { return !a.stored; });
+    bool work =
+        std::any_of(c.answers.begin(), c.answers.end(), [](const auto& a) { return !a.stored; });
     if (c.state == "open") {
       work = work || std::any_of(c.targets.begin(), c.targets.end(),
                                  [](const auto& t) { return t.second.state == "queued"; });
@@ -702,7 +721,8 @@ void AlertRouter::handle(const std::string& site, const bus::AlertRequest& reque
 void AlertRouter::precheck(const std::vector<const bus::AlertRequest*>& requests) {
   std::vector<const Bytes*> envelopes;
   for (const auto* r : requests) {
-    const bool signs = r->kind == bus::AlertRequest::Kind::kSend || r->kind == bus::AlertRequest::Kind::kAnswer;
+    const bool signs =
+        r->kind == bus::AlertRequest::Kind::kSend || r->kind == bus::AlertRequest::Kind::kAnswer;
     if (signs && r->envelope.size() <= kMaxEnvelopeBytes) envelopes.push_back(&r->envelope);
   }
   auto checked = trust::checkEnvelopes(envelopes);

@@ -46,10 +46,10 @@ namespace liaison::broker {
 struct TargetState {
   std::string state = "queued";
   int64_t queuedAt = 0, deliveredAt = 0, answeredAt = 0;  // Unix seconds
-  std::string by, comment, reference;                      // of the acknowledgement or refusal
-  uint32_t attempts = 0;                                   // deliveries sent
-  bool escalation = false;                                 // added by escalation
-  int64_t nextAttemptMs = 0;                               // not durable: 0 = now
+  std::string by, comment, reference;                     // of the acknowledgement or refusal
+  uint32_t attempts = 0;                                  // deliveries sent
+  bool escalation = false;                                // added by escalation
+  int64_t nextAttemptMs = 0;                              // not durable: 0 = now
   // Federation: a target of a peer network (`network` set) is delivered by that network's
   // broker; a `hop` is a bridge that carries the alert there (its receipt lists the targets the
   // peer's broker resolved, and is not passed on to the sender).
@@ -101,7 +101,7 @@ class AlertRouter {
   struct Timing {
     int64_t firstResendMs = 2000;  // a delivery not receipted after this is sent again
     int64_t maxResendMs = 60000;
-    int64_t onlineMs = 5000;       // a site heard from within this is connected
+    int64_t onlineMs = 5000;  // a site heard from within this is connected
   };
 
   AlertRouter(AlertStore& store, const Core& core, const Clock& clock, std::string network,
@@ -152,8 +152,9 @@ class AlertRouter {
   // (bridges) for their networks when the peering lets alerts pass. `fromPeer`: the alert came
   // over a bridge, so only home sites are kept.
   // `closed` (optional) receives each peer network left out and why.
-  std::map<std::string, TargetState> targetsFor(const std::set<std::string>& sites, bool fromPeer,
-                                                int64_t now, std::map<std::string, std::string>* closed = nullptr) const;
+  std::map<std::string, TargetState> targetsFor(
+      const std::set<std::string>& sites, bool fromPeer, int64_t now,
+      std::map<std::string, std::string>* closed = nullptr) const;
   bool isBridge(const std::string& site) const;
   void deliverDue(Custody& c, int64_t nowMs);
   void touch(Custody& c);

@@ -1,24 +1,23 @@
 #include "broker/daemon.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
-
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <chrono>
-#include <condition_variable>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "broker/alert_store.h"
@@ -74,9 +73,11 @@ class Broker {
     auto keys = trust::loadKeyPair(o_.key);
     if (!keys) return keys.error();
     keys_ = *keys;
-    const int pairFlags = int(!o_.etcd.empty()) + int(!o_.pairListen.empty()) + int(!o_.pairPeer.empty());
+    const int pairFlags =
+        int(!o_.etcd.empty()) + int(!o_.pairListen.empty()) + int(!o_.pairPeer.empty());
     if (pairFlags != 0 && pairFlags != 3) {
-      return makeError(Errc::kInvalidInput, "a broker pair needs --etcd, --pair-listen and --pair-peer together");
+      return makeError(Errc::kInvalidInput,
+                       "a broker pair needs --etcd, --pair-listen and --pair-peer together");
     }
     LIAISON_TRY(makeDirectories(o_.data, 0700));
     LIAISON_TRY(openStores());
@@ -103,8 +104,9 @@ class Broker {
     if (!listen) return listen.error();
     listenEndpoint_ = *listen;
     if (!o_.metrics.empty()) LIAISON_TRY(startMetrics());
-    LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints", "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ +
-                                                            "\n" + (metricsAt_.empty() ? "" : "metrics " + metricsAt_ + "\n")));
+    LIAISON_TRY(writeFileAtomic(o_.data + "/endpoints",
+                                "listen " + listenEndpoint_ + "\nfanout " + fanoutEndpoint_ + "\n" +
+                                    (metricsAt_.empty() ? "" : "metrics " + metricsAt_ + "\n")));
     if (o_.paired()) return startPair();
     return becomeLeader();
   }
@@ -142,12 +144,14 @@ class Broker {
     alerts_ = std::make_unique<AlertRouter>(*alertStore_, *core_, clock_, o_.network);
     LIAISON_TRY(alerts_->load());
     requests_ = std::make_unique<RequestRouter>(alertStore_->env(), alertStore_->requestsDb(),
-                                                alertStore_->requestBlobsDb(), *core_, keys_, clock_, o_.network);
+                                                alertStore_->requestBlobsDb(), *core_, keys_,
+                                                clock_, o_.network);
     LIAISON_TRY(requests_->load());
     membershipChanged();
     leader_ = true;
-    spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}{}", o_.network,
-                 core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_, core_->admitted().size(),
+    spdlog::info("broker network={} epoch={:016x} head={} listen={} fanout={} members={}{}",
+                 o_.network, core_->epoch(), core_->head(), listenEndpoint_, fanoutEndpoint_,
+                 core_->admitted().size(),
                  pair_ ? " leads the pair as " + pair_->self() : std::string());
     return {};
   }
@@ -204,15 +208,17 @@ class Broker {
           spdlog::warn("request dropped: {}", msg.error().message);
           continue;
         }
-        auto decoded = msg->frames.size() == 2 ? bus::decode(msg->frames[1])
-                                               : Result<bus::Message>(makeError(Errc::kInvalidInput, "frames"));
+        auto decoded = msg->frames.size() == 2
+                           ? bus::decode(msg->frames[1])
+                           : Result<bus::Message>(makeError(Errc::kInvalidInput, "frames"));
         drained.emplace_back(std::move(msg).value(), std::move(decoded));
       }
       if (!leader_) {
         // A standby serves nothing: the site asks the other broker.
         for (auto& [msg, decoded] : drained) {
           ++notLeader_;
-          if (!msg.frames.empty()) reply(msg.frames[0], bus::ProtocolError{std::string(kNotTheLeader)});
+          if (!msg.frames.empty())
+            reply(msg.frames[0], bus::ProtocolError{std::string(kNotTheLeader)});
         }
         continue;
       }
@@ -285,13 +291,15 @@ class Broker {
       out([this, o = std::move(outgoing)] {
         auto* delivery = std::get_if<bus::Delivery>(&o.message);
         auto route = routes_.find(o.site);
-        Status sent = route == routes_.end()
-                          ? makeError(Errc::kNotFound, "no connection")
-                          : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
+        Status sent =
+            route == routes_.end()
+                ? makeError(Errc::kNotFound, "no connection")
+                : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
         if (sent) return;
         if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
         // Not sent: the router tries again when the site is back (or its queue has room).
-        if (delivery != nullptr) alerts_->undeliverable(o.site, delivery->key, sent.error().code == Errc::kNotFound);
+        if (delivery != nullptr)
+          alerts_->undeliverable(o.site, delivery->key, sent.error().code == Errc::kNotFound);
       });
     }
   }
@@ -306,12 +314,14 @@ class Broker {
     for (auto& outgoing : requests_->takeOutgoing()) {
       out([this, o = std::move(outgoing)] {
         auto route = routes_.find(o.site);
-        Status sent = route == routes_.end()
-                          ? makeError(Errc::kNotFound, "no connection")
-                          : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
+        Status sent =
+            route == routes_.end()
+                ? makeError(Errc::kNotFound, "no connection")
+                : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
         if (sent) return;
         if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
-        if (o.message.op != "reply" && !o.message.keys.empty()) requests_->undeliverable(o.message.keys[0]);
+        if (o.message.op != "reply" && !o.message.keys.empty())
+          requests_->undeliverable(o.message.keys[0]);
       });
     }
   }
@@ -335,7 +345,8 @@ class Broker {
 
   bool releasable(uint64_t batch) const {
     if (!leadingNow()) return false;
-    if (syncWanted_ == pair_->self()) return pair_->confirmed() == syncWanted_;  // alone, once etcd says so
+    if (syncWanted_ == pair_->self())
+      return pair_->confirmed() == syncWanted_;  // alone, once etcd says so
     return standby_ && standby_->live && batch <= standby_->acked;
   }
 
@@ -369,8 +380,8 @@ class Broker {
     whole_ = !fileExists(o_.data + "/pair-incomplete");
     auto mine = store_->load();
     if (!mine) return mine.error();
-    auto pair = PairControl::start(o_.etcd, o_.network, o_.pairListen, std::chrono::seconds(o_.leaseSeconds), whole_,
-                                   mine->epoch == 0);
+    auto pair = PairControl::start(o_.etcd, o_.network, o_.pairListen,
+                                   std::chrono::seconds(o_.leaseSeconds), whole_, mine->epoch == 0);
     if (!pair) return pair.error();
     pair_ = std::move(pair).value();
     auto ctx = bus::Context::create();
@@ -389,8 +400,10 @@ class Broker {
     LIAISON_TRY(pairRouter_->bind(o_.pairListen));
     LIAISON_TRY(openFollow(peerKey));
     randombytes_buf(&helloNonce_, sizeof helloNonce_);
-    spdlog::info("broker network={} pair {} (peer {}): standby until etcd gives it the lead; copy {}", o_.network,
-                 o_.pairListen, o_.pairPeer, whole_ ? "whole" : "half-received (it may not lead before a new copy)");
+    spdlog::info(
+        "broker network={} pair {} (peer {}): standby until etcd gives it the lead; copy {}",
+        o_.network, o_.pairListen, o_.pairPeer,
+        whole_ ? "whole" : "half-received (it may not lead before a new copy)");
     return {};
   }
 
@@ -409,10 +422,14 @@ class Broker {
   bool leadingNow() const { return pair_ == nullptr || steadyMs() < pair_->leadingUntilMs(); }
 
   Status fenced() {
-    spdlog::error("pair {}: the leadership lease could not be renewed in time; this broker stops sequencing now, "
-                  "before etcd can give the lead to the other ({} outputs never said)", pair_->self(), held_.size());
-    return makeError(Errc::kUnavailable, "lost the leadership of the pair (etcd unreachable, or this broker was "
-                                         "paused); started again, it follows the new leader as its standby");
+    spdlog::error(
+        "pair {}: the leadership lease could not be renewed in time; this broker stops sequencing "
+        "now, "
+        "before etcd can give the lead to the other ({} outputs never said)",
+        pair_->self(), held_.size());
+    return makeError(Errc::kUnavailable,
+                     "lost the leadership of the pair (etcd unreachable, or this broker was "
+                     "paused); started again, it follows the new leader as its standby");
   }
 
   void want(const std::string& sync) {
@@ -437,7 +454,8 @@ class Broker {
     ++batchNo_;
     std::vector<std::string> frames;
     if (standby_) {
-      frames = {"batch", standby_->nonce, u64le(batchNo_), std::move(logJournal_), std::move(alertJournal_)};
+      frames = {"batch", standby_->nonce, u64le(batchNo_), std::move(logJournal_),
+                std::move(alertJournal_)};
     }
     logJournal_.clear();
     alertJournal_.clear();
@@ -456,8 +474,8 @@ class Broker {
   }
 
   void standbyLost(const std::string& why) {
-    spdlog::warn("pair {}: standby {} lost ({}); the leader goes on alone once etcd says so", pair_->self(),
-                 standby_->name, why);
+    spdlog::warn("pair {}: standby {} lost ({}); the leader goes on alone once etcd says so",
+                 pair_->self(), standby_->name, why);
     standby_.reset();
     ++standbyLosses_;
     want(pair_->self());
@@ -467,7 +485,8 @@ class Broker {
   void pairTick() {
     const int64_t now = steadyMs();
     if (leader_) {
-      if (standby_ && now - standby_->heardMs > (standby_->live ? kStandbySilentMs : kCopySilentMs)) {
+      if (standby_ &&
+          now - standby_->heardMs > (standby_->live ? kStandbySilentMs : kCopySilentMs)) {
         standbyLost("silent for " + std::to_string(now - standby_->heardMs) + " ms");
       }
       if (standby_ && now >= nextPairBeatMs_) {
@@ -495,7 +514,8 @@ class Broker {
     for (int i = 0; i < 1000; ++i) {
       auto msg = pairRouter_->recv(8, /*dontWait=*/true);
       if (!msg) break;
-      if (leader_ && msg->size() >= 2) onStandbyMessage(*msg);  // a standby ignores the other standby
+      if (leader_ && msg->size() >= 2)
+        onStandbyMessage(*msg);  // a standby ignores the other standby
     }
     for (int i = 0; follow_ && !leader_ && i < 1000; ++i) {
       auto msg = follow_->recv(8, /*dontWait=*/true);
@@ -509,7 +529,8 @@ class Broker {
     const std::string& from = m[0];
     const std::string& type = m[1];
     if (type == "hello" && m.size() == 4) {
-      if (standby_ && standby_->routingId == from && standby_->nonce == m[3]) return;  // said again, same attempt
+      if (standby_ && standby_->routingId == from && standby_->nonce == m[3])
+        return;  // said again, same attempt
       if (standby_) standbyLost("it started over");
       return newStandby(from, m[2], m[3]);
     }
@@ -538,11 +559,13 @@ class Broker {
     replicate();  // what is already stored is in the copy
     const std::string dir = o_.data + "/pair-copy";
     removeDirectory(dir);
-    for (auto [env, sub] : {std::pair{&store_->env(), "/log"}, std::pair{&alertStore_->env(), "/alerts"}}) {
+    for (auto [env, sub] :
+         {std::pair{&store_->env(), "/log"}, std::pair{&alertStore_->env(), "/alerts"}}) {
       auto st = makeDirectories(dir + sub, 0700);
       int rc = st ? mdb_env_copy2(env->get(), (dir + sub).c_str(), MDB_CP_COMPACT) : EIO;
       if (rc != 0) {
-        spdlog::error("pair {}: no copy for standby {}: {}", pair_->self(), name, st ? mdb_strerror(rc) : st.error().message);
+        spdlog::error("pair {}: no copy for standby {}: {}", pair_->self(), name,
+                      st ? mdb_strerror(rc) : st.error().message);
         return;
       }
     }
@@ -557,8 +580,9 @@ class Broker {
       standby_->files[i] = std::make_shared<std::ifstream>(path, std::ios::binary);
       standby_->sizes[i] = fileSize(path);
     }
-    spdlog::info("pair {}: standby {} connected; sending it a copy of {} + {} bytes (through batch {})", pair_->self(),
-                 name, standby_->sizes[0], standby_->sizes[1], batchNo_);
+    spdlog::info(
+        "pair {}: standby {} connected; sending it a copy of {} + {} bytes (through batch {})",
+        pair_->self(), name, standby_->sizes[0], standby_->sizes[1], batchNo_);
     for (int i = 0; i < kCopyWindow && standby_; ++i) sendCopy();
   }
 
@@ -569,22 +593,24 @@ class Broker {
       s.offset = 0;
     }
     if (s.file < 2) {
-      std::string chunk(static_cast<size_t>(std::min<uint64_t>(kCopyChunk, s.sizes[s.file] - s.offset)), '\0');
+      std::string chunk(
+          static_cast<size_t>(std::min<uint64_t>(kCopyChunk, s.sizes[s.file] - s.offset)), '\0');
       s.files[s.file]->seekg(static_cast<std::streamoff>(s.offset));
       s.files[s.file]->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       if (!*s.files[s.file]) return standbyLost("its copy could not be read");
       const uint64_t at = s.offset;
       s.offset += chunk.size();
       ++s.inFlight;
-      return toStandby({"copy", s.nonce, s.file == 0 ? "log" : "alerts", u64le(at), std::move(chunk)});
+      return toStandby(
+          {"copy", s.nonce, s.file == 0 ? "log" : "alerts", u64le(at), std::move(chunk)});
     }
     if (s.inFlight > 0 || s.live) return;
     // Every chunk is stored there: the batches made meanwhile follow, then live ones.
     s.live = true;
     s.acked = s.copiedAt;
     toStandby({"copied", s.nonce, u64le(s.copiedAt)});
-    spdlog::info("pair {}: standby {} has its copy; {} batches made meanwhile follow", pair_->self(), s.name,
-                 s.pending.size());
+    spdlog::info("pair {}: standby {} has its copy; {} batches made meanwhile follow",
+                 pair_->self(), s.name, s.pending.size());
     for (auto& frames : s.pending) {
       toStandby(std::move(frames));
       if (!standby_) return;  // `s` is gone with it
@@ -609,7 +635,8 @@ class Broker {
       }
       auto offset = readU64le(m[3]);
       const int which = m[2] == "log" ? 0 : m[2] == "alerts" ? 1 : -1;
-      if (!offset || which < 0 || !writeAt(incoming_[which], m[4], *offset)) return resetFollow("copy chunk not stored");
+      if (!offset || which < 0 || !writeAt(incoming_[which], m[4], *offset))
+        return resetFollow("copy chunk not stored");
       (void)follow_->send({"copy-ack"}, /*dontWait=*/true);
     } else if (type == "copied" && m.size() == 3) {
       auto n = readU64le(m[2]);
@@ -630,11 +657,13 @@ class Broker {
       }
       applied_ = *n;
       followState_ = Follow::kLive;
-      spdlog::info("pair {}: standby of {} with a whole copy through batch {}", o_.pairListen, o_.pairPeer, applied_);
+      spdlog::info("pair {}: standby of {} with a whole copy through batch {}", o_.pairListen,
+                   o_.pairPeer, applied_);
       (void)follow_->send({"ack", u64le(applied_)}, /*dontWait=*/true);
     } else if (type == "batch" && m.size() == 5) {
       auto n = readU64le(m[2]);
-      if (followState_ != Follow::kLive || !n || *n != applied_ + 1) return resetFollow("a batch out of order");
+      if (followState_ != Follow::kLive || !n || *n != applied_ + 1)
+        return resetFollow("a batch out of order");
       auto st = lmdb::applyJournal(store_->env(), m[3]);
       if (st) st = lmdb::applyJournal(alertStore_->env(), m[4]);
       if (!st) {
@@ -647,7 +676,8 @@ class Broker {
   }
 
   void resetFollow(const std::string& why) {
-    if (followState_ != Follow::kIdle) spdlog::info("pair {}: following again from a copy ({})", o_.pairListen, why);
+    if (followState_ != Follow::kIdle)
+      spdlog::info("pair {}: following again from a copy ({})", o_.pairListen, why);
     closeIncoming();
     followState_ = Follow::kIdle;
     nextHelloMs_ = 0;
@@ -656,7 +686,8 @@ class Broker {
 
   // A copy is received beside the stores; the marker says the stores may be half-replaced.
   Status beginCopy() {
-    LIAISON_TRY(writeFileAtomic(o_.data + "/pair-incomplete", "a copy from the leader is being received\n"));
+    LIAISON_TRY(writeFileAtomic(o_.data + "/pair-incomplete",
+                                "a copy from the leader is being received\n"));
     whole_ = false;
     pair_->setWhole(false);
     const std::string dir = o_.data + "/pair-in";
@@ -674,7 +705,8 @@ class Broker {
   static bool writeAt(int fd, const std::string& data, uint64_t offset) {
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
       if (n <= 0) return false;
       done += static_cast<size_t>(n);
     }
@@ -695,20 +727,24 @@ class Broker {
       auto mine = store_->load();
       auto copy = LmdbStore::open(in, o_.mapSize);
       auto theirs = copy ? (*copy)->load() : Result<Store::Snapshot>(copy.error());
-      if (!mine || !theirs) return makeError(Errc::kIo, "the copy or this broker's log cannot be read");
+      if (!mine || !theirs)
+        return makeError(Errc::kIo, "the copy or this broker's log cannot be read");
       if (mine->epoch != 0 && theirs->epoch != mine->epoch) {
-        return makeError(Errc::kConflict,
-                         fmt::format("the leader's log is another history (epoch {:016x}, head {}) than this broker's "
-                                     "(epoch {:016x}, head {}); this broker keeps its own and does not follow: move {} "
-                                     "aside to make it a standby of that leader",
-                                     theirs->epoch, theirs->head, mine->epoch, mine->head, o_.data));
+        return makeError(
+            Errc::kConflict,
+            fmt::format(
+                "the leader's log is another history (epoch {:016x}, head {}) than this broker's "
+                "(epoch {:016x}, head {}); this broker keeps its own and does not follow: move {} "
+                "aside to make it a standby of that leader",
+                theirs->epoch, theirs->head, mine->epoch, mine->head, o_.data));
       }
     }
     store_.reset();
     alertStore_.reset();
     for (auto [from, to] : {std::pair{in + "/data.mdb", o_.data + "/data.mdb"},
                             std::pair{in + "/alerts/data.mdb", o_.data + "/alerts/data.mdb"}}) {
-      if (::rename(from.c_str(), to.c_str()) != 0) return makeError(Errc::kIo, "rename " + from + " failed");
+      if (::rename(from.c_str(), to.c_str()) != 0)
+        return makeError(Errc::kIo, "rename " + from + " failed");
     }
     ::unlink((o_.data + "/lock.mdb").c_str());
     ::unlink((o_.data + "/alerts/lock.mdb").c_str());
@@ -756,8 +792,9 @@ class Broker {
       ++notAdmitted_;
       if (toldNotAdmitted_.insert(site).second) {
         // Told why, once; from then on it hears nothing.
-        const std::string why = core_->revoked(site) ? "site " + site + " was revoked by the network's root"
-                                                     : "the certificate of " + site + " is not valid now";
+        const std::string why = core_->revoked(site)
+                                    ? "site " + site + " was revoked by the network's root"
+                                    : "the certificate of " + site + " is not valid now";
         spdlog::warn("site={} refused: {}; it is told once and served nothing more", site, why);
         reply(peer, bus::ProtocolError{why + ": this broker serves it nothing more"});
       }
@@ -791,14 +828,16 @@ class Broker {
         // Said once; a client retrying for the same reason is counted (refusals), not logged again.
         std::string said = result->refusal + ": " + result->detail;
         if (lastRefusal_[site] != said) {
-          spdlog::warn("site={} submission refused ({}): {}", site, result->refusal, result->detail);
+          spdlog::warn("site={} submission refused ({}): {}", site, result->refusal,
+                       result->detail);
           lastRefusal_[site] = std::move(said);
         } else {
           spdlog::debug("site={} submission refused again ({})", site, result->refusal);
         }
       } else {
         lastRefusal_.erase(site);
-        if (!fanout.empty()) spdlog::info("site={} accepted seq={}..{}", site, result->firstSeq, result->lastSeq);
+        if (!fanout.empty())
+          spdlog::info("site={} accepted seq={}..{}", site, result->firstSeq, result->lastSeq);
       }
       reply(peer, *result);
       accepted(fanout);
@@ -817,8 +856,7 @@ class Broker {
       for (auto it = snapshots_.begin(); it != snapshots_.end();) {
         it = now - it->second > std::chrono::seconds(30) ? snapshots_.erase(it) : std::next(it);
       }
-      if (snapshots_.count(site) == 0 &&
-          static_cast<int>(snapshots_.size()) >= o_.maxSnapshots) {
+      if (snapshots_.count(site) == 0 && static_cast<int>(snapshots_.size()) >= o_.maxSnapshots) {
         reply(peer, bus::ProtocolError{"busy: too many snapshots at once, retry"});
         return;
       }
@@ -856,7 +894,8 @@ class Broker {
   void membershipChanged() {
     auto admitted = core_->admitted();
     keySites_.clear();
-    for (const auto& [key, site] : admitted) keySites_[std::string(bus::kUnenrolled) + toHex(key)] = site;
+    for (const auto& [key, site] : admitted)
+      keySites_[std::string(bus::kUnenrolled) + toHex(key)] = site;
     zap_->setMembers(std::move(admitted));
   }
 
@@ -872,18 +911,20 @@ class Broker {
     }
     auto refuse = [&](const std::string& reason, const std::string& detail) {
       ++enrolments_[reason];
-      spdlog::warn("enrolment from key {}... refused ({}): {}", msg.userId.substr(1, 16), reason, detail);
+      spdlog::warn("enrolment from key {}... refused ({}): {}", msg.userId.substr(1, 16), reason,
+                   detail);
       reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, reason, detail, 0, 0});
     };
     if (submit->envelopes.size() != 1) return refuse("malformed", "present one certificate, alone");
     auto item = SignedItem::decode(submit->envelopes[0]);
     if (!item || item->item.reader().which() != schema::Item::MEMBER) {
-      return refuse("malformed", "a connection that is no member's may present its certificate only");
+      return refuse("malformed",
+                    "a connection that is no member's may present its certificate only");
     }
     auto cert = trust::memberFromReader(item->item.reader().getMember());
     if (std::string(bus::kUnenrolled) + toHex(cert.curveKey) != msg.userId) {
-      return refuse("certificate for another key",
-                    "the certificate of " + cert.site + " names another key than this connection's");
+      return refuse("certificate for another key", "the certificate of " + cert.site +
+                                                       " names another key than this connection's");
     }
     if (item->signer != trust::kRootSigner || item->signerKey != core_->rootKey()) {
       return refuse(trust::refusalName(trust::Refusal::kUnknownSigner),
@@ -891,7 +932,8 @@ class Broker {
     }
     const int64_t now = clock_.nowSeconds();
     if (cert.notAfter <= now) {
-      return refuse(trust::refusalName(trust::Refusal::kExpired), "the certificate of " + cert.site + " has expired");
+      return refuse(trust::refusalName(trust::Refusal::kExpired),
+                    "the certificate of " + cert.site + " has expired");
     }
     if (cert.notBefore > now) {
       return refuse(trust::refusalName(trust::Refusal::kNotYetValid),
@@ -901,11 +943,13 @@ class Broker {
     auto result = core_->submit(*submit, fanout);
     if (!result) {
       spdlog::error("enrolment of {} failed in the store: {}", cert.site, result.error().message);
-      return reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure", result.error().message, 0, 0});
+      return reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
+                                           result.error().message, 0, 0});
     }
     if (!result->accepted) return refuse(result->refusal, result->detail);
     ++enrolments_["admitted"];
-    spdlog::info("site={} enrolled: its certificate, presented at connect, is seq={}", cert.site, result->firstSeq);
+    spdlog::info("site={} enrolled: its certificate, presented at connect, is seq={}", cert.site,
+                 result->firstSeq);
     reply(peer, *result);
     accepted(fanout);
   }
@@ -922,7 +966,9 @@ class Broker {
   void report() {
     if (!leader_) {
       spdlog::info("stats standby of {} copy={} applied={} not_leader_answers={}", o_.pairPeer,
-                   followState_ == Follow::kLive ? "live" : followState_ == Follow::kCopying ? "receiving" : "none",
+                   followState_ == Follow::kLive      ? "live"
+                   : followState_ == Follow::kCopying ? "receiving"
+                                                      : "none",
                    applied_, notLeader_);
       return;
     }
@@ -935,20 +981,22 @@ class Broker {
       enrolments += (enrolments.empty() ? "" : ", ") + outcome + "=" + std::to_string(n);
     }
     auto zap = zap_->counters();
-    spdlog::info("stats head={} accepted={} refused=[{}] bad_frames={} not_admitted={} "
-                 "zap_admitted={} zap_refused_key={} zap_refused_mechanism={} zap_unenrolled={} "
-                 "enrolments=[{}]",
-                 core_->head(), core_->accepted(), refusals, badFrames_, notAdmitted_,
-                 zap.admitted, zap.refusedUnknownKey, zap.refusedMechanism, zap.unenrolled, enrolments);
+    spdlog::info(
+        "stats head={} accepted={} refused=[{}] bad_frames={} not_admitted={} "
+        "zap_admitted={} zap_refused_key={} zap_refused_mechanism={} zap_unenrolled={} "
+        "enrolments=[{}]",
+        core_->head(), core_->accepted(), refusals, badFrames_, notAdmitted_, zap.admitted,
+        zap.refusedUnknownKey, zap.refusedMechanism, zap.unenrolled, enrolments);
     const auto& a = alerts_->counters();
     std::string alertRefusals;
     for (const auto& [reason, n] : a.refused) {
       alertRefusals += (alertRefusals.empty() ? "" : ", ") + reason + "=" + std::to_string(n);
     }
-    spdlog::info("alerts accepted={} deliveries={} resends={} answers={} escalations={} expired={} "
-                 "pending={} refused=[{}]",
-                 a.accepted, a.deliveries, a.resends, a.answers, a.escalations, a.expired,
-                 alerts_->pendingAlerts(), alertRefusals);
+    spdlog::info(
+        "alerts accepted={} deliveries={} resends={} answers={} escalations={} expired={} "
+        "pending={} refused=[{}]",
+        a.accepted, a.deliveries, a.resends, a.answers, a.escalations, a.expired,
+        alerts_->pendingAlerts(), alertRefusals);
   }
 
   // The Prometheus endpoint: its own thread answers scrapes; the text is made on the loop's
@@ -967,7 +1015,8 @@ class Broker {
       return makeError(Errc::kInvalidInput, "--metrics " + o_.metrics + ": expected HOST:PORT");
     }
     std::string host = o_.metrics.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
     metricsServer_ = std::make_unique<httplib::Server>();
     metricsServer_->new_task_queue = [] { return new httplib::ThreadPool(2); };  // scrapes are rare
     metricsServer_->set_read_timeout(5, 0);
@@ -980,7 +1029,8 @@ class Broker {
       std::unique_lock lock(metricsMutex_);
       const uint64_t asked = ++metricsAsked_;
       metricsWanted_ = true;
-      if (!metricsReady_.wait_for(lock, std::chrono::seconds(5), [&] { return metricsMade_ >= asked; })) {
+      if (!metricsReady_.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return metricsMade_ >= asked; })) {
         res.status = 503;
         res.set_content("the broker's loop did not answer in 5 s\n", "text/plain");
         return;
@@ -989,9 +1039,11 @@ class Broker {
     });
     if (port == 0) {
       port = metricsServer_->bind_to_any_port(host);  // a free port, written to DATA/endpoints
-      if (port <= 0) return makeError(Errc::kUnavailable, "--metrics " + o_.metrics + ": cannot listen there");
+      if (port <= 0)
+        return makeError(Errc::kUnavailable, "--metrics " + o_.metrics + ": cannot listen there");
     } else if (!metricsServer_->bind_to_port(host, port)) {
-      return makeError(Errc::kUnavailable, "--metrics " + o_.metrics + ": cannot listen there (in use?)");
+      return makeError(Errc::kUnavailable,
+                       "--metrics " + o_.metrics + ": cannot listen there (in use?)");
     }
     metricsAt_ = o_.metrics.substr(0, colon) + ":" + std::to_string(port);
     metricsThread_ = std::thread([this] { metricsServer_->listen_after_bind(); });
@@ -1007,56 +1059,74 @@ class Broker {
       metricsWanted_ = false;
     }
     MetricsText m;
-    m.gauge("liaison_broker_leader", "1 when this broker sequences (a broker alone always does).", leader_ ? 1 : 0);
+    m.gauge("liaison_broker_leader", "1 when this broker sequences (a broker alone always does).",
+            leader_ ? 1 : 0);
     if (pair_) {
-      m.gauge("liaison_broker_pair_standby_live", "The leader: 1 while its standby holds a live copy.",
+      m.gauge("liaison_broker_pair_standby_live",
+              "The leader: 1 while its standby holds a live copy.",
               standby_ && standby_->live ? 1 : 0);
-      m.gauge("liaison_broker_pair_synchronous", "The leader: 1 while nothing is said before the standby stored it.",
+      m.gauge("liaison_broker_pair_synchronous",
+              "The leader: 1 while nothing is said before the standby stored it.",
               leader_ && syncWanted_ != pair_->self() ? 1 : 0);
-      m.gauge("liaison_broker_pair_held", "The leader: answers and fan-out waiting for the standby's acknowledgement.",
+      m.gauge("liaison_broker_pair_held",
+              "The leader: answers and fan-out waiting for the standby's acknowledgement.",
               static_cast<double>(held_.size()));
-      m.counter("liaison_broker_pair_standby_losses_total", "The leader: standbys lost (silent, or started over).",
+      m.counter("liaison_broker_pair_standby_losses_total",
+                "The leader: standbys lost (silent, or started over).",
                 static_cast<double>(standbyLosses_));
-      m.gauge("liaison_broker_pair_batch", "The last batch made (leader) or stored (standby) since start.",
+      m.gauge("liaison_broker_pair_batch",
+              "The last batch made (leader) or stored (standby) since start.",
               static_cast<double>(leader_ ? batchNo_ : applied_));
-      m.counter("liaison_broker_pair_not_leader_total", "Requests answered \"not the leader\" while standby.",
+      m.counter("liaison_broker_pair_not_leader_total",
+                "Requests answered \"not the leader\" while standby.",
                 static_cast<double>(notLeader_));
     }
     if (!leader_) return publishMetrics(std::move(m), asked);
     m.gauge("liaison_broker_info", "The broker's network and log epoch (always 1).", 1,
             {{"network", o_.network}, {"epoch", fmt::format("{:016x}", core_->epoch())}});
     m.gauge("liaison_broker_head", "The last seq of the log.", static_cast<double>(core_->head()));
-    m.gauge("liaison_broker_log_oldest", "The oldest seq the log still holds.", static_cast<double>(store_->oldest()));
-    m.counter("liaison_broker_items_accepted_total", "Items accepted since start.", static_cast<double>(core_->accepted()));
+    m.gauge("liaison_broker_log_oldest", "The oldest seq the log still holds.",
+            static_cast<double>(store_->oldest()));
+    m.counter("liaison_broker_items_accepted_total", "Items accepted since start.",
+              static_cast<double>(core_->accepted()));
     for (const auto& [reason, n] : core_->refusals()) {
-      m.counter("liaison_broker_items_refused_total", "Items refused, by reason.", static_cast<double>(n),
-                {{"reason", reason}});
+      m.counter("liaison_broker_items_refused_total", "Items refused, by reason.",
+                static_cast<double>(n), {{"reason", reason}});
     }
     uint64_t revoked = 0;
     for (const auto& [site, cert] : core_->members()) revoked += core_->revoked(site) ? 1 : 0;
     m.gauge("liaison_broker_members", "Member certificates held, by state.",
             static_cast<double>(core_->admitted().size()), {{"state", "admitted"}});
-    m.gauge("liaison_broker_members", "Member certificates held, by state.", static_cast<double>(revoked),
-            {{"state", "revoked"}});
-    m.gauge("liaison_broker_peerings", "Peerings held (home and peers').", static_cast<double>(core_->peerings().size()));
-    m.gauge("liaison_broker_sites_connected", "Sites heard from in the last 5 s (every running site pings).",
+    m.gauge("liaison_broker_members", "Member certificates held, by state.",
+            static_cast<double>(revoked), {{"state", "revoked"}});
+    m.gauge("liaison_broker_peerings", "Peerings held (home and peers').",
+            static_cast<double>(core_->peerings().size()));
+    m.gauge("liaison_broker_sites_connected",
+            "Sites heard from in the last 5 s (every running site pings).",
             static_cast<double>(alerts_->sitesOnline(steadyMs())));
     auto zap = zap_->counters();
-    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+    m.counter("liaison_broker_connections_total",
+              "Connections authenticated (CURVE and ZAP), by outcome.",
               static_cast<double>(zap.admitted), {{"outcome", "admitted"}});
-    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+    m.counter("liaison_broker_connections_total",
+              "Connections authenticated (CURVE and ZAP), by outcome.",
               static_cast<double>(zap.refusedUnknownKey), {{"outcome", "unknown key"}});
-    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+    m.counter("liaison_broker_connections_total",
+              "Connections authenticated (CURVE and ZAP), by outcome.",
               static_cast<double>(zap.refusedMechanism), {{"outcome", "wrong mechanism"}});
-    m.counter("liaison_broker_connections_total", "Connections authenticated (CURVE and ZAP), by outcome.",
+    m.counter("liaison_broker_connections_total",
+              "Connections authenticated (CURVE and ZAP), by outcome.",
               static_cast<double>(zap.unenrolled), {{"outcome", "unenrolled"}});
-    m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
-              static_cast<double>(badFrames_), {{"reason", "malformed"}});
-    m.counter("liaison_broker_requests_refused_total", "Requests refused before any work, by reason.",
-              static_cast<double>(notAdmitted_), {{"reason", "not admitted"}});
+    m.counter("liaison_broker_requests_refused_total",
+              "Requests refused before any work, by reason.", static_cast<double>(badFrames_),
+              {{"reason", "malformed"}});
+    m.counter("liaison_broker_requests_refused_total",
+              "Requests refused before any work, by reason.", static_cast<double>(notAdmitted_),
+              {{"reason", "not admitted"}});
     for (const auto& [outcome, n] : enrolments_) {
       m.counter("liaison_broker_enrolments_total",
-                "Requests from keys that are no member's: certificates admitted, refused by reason, or other requests dropped.",
+                "Requests from keys that are no member's: certificates admitted, refused by "
+                "reason, or other requests dropped.",
                 static_cast<double>(n), {{"outcome", outcome}});
     }
     const auto& a = alerts_->counters();
@@ -1066,46 +1136,64 @@ class Broker {
       uint64_t n;
     };
     const Count alertCounts[] = {
-        {"liaison_broker_alerts_accepted_total", "Alerts (and updates, cancels) taken into custody.", a.accepted},
-        {"liaison_broker_alert_deliveries_total", "Deliveries of alerts to target sites, resends included.", a.deliveries},
-        {"liaison_broker_alert_resends_total", "Deliveries sent again for want of a receipt.", a.resends},
-        {"liaison_broker_alert_answers_total", "Receipts, acknowledgements and refusals recorded.", a.answers},
-        {"liaison_broker_alert_escalations_total", "Alerts escalated for want of an acknowledgement.", a.escalations},
-        {"liaison_broker_alerts_expired_total", "Alerts that expired with deliveries outstanding.", a.expired}};
+        {"liaison_broker_alerts_accepted_total",
+         "Alerts (and updates, cancels) taken into custody.", a.accepted},
+        {"liaison_broker_alert_deliveries_total",
+         "Deliveries of alerts to target sites, resends included.", a.deliveries},
+        {"liaison_broker_alert_resends_total", "Deliveries sent again for want of a receipt.",
+         a.resends},
+        {"liaison_broker_alert_answers_total", "Receipts, acknowledgements and refusals recorded.",
+         a.answers},
+        {"liaison_broker_alert_escalations_total",
+         "Alerts escalated for want of an acknowledgement.", a.escalations},
+        {"liaison_broker_alerts_expired_total", "Alerts that expired with deliveries outstanding.",
+         a.expired}};
     for (const auto& c : alertCounts) m.counter(c.name, c.help, static_cast<double>(c.n));
     for (const auto& [reason, n] : a.refused) {
-      m.counter("liaison_broker_alerts_refused_total", "Alert requests refused, by reason.", static_cast<double>(n),
-                {{"reason", reason}});
+      m.counter("liaison_broker_alerts_refused_total", "Alert requests refused, by reason.",
+                static_cast<double>(n), {{"reason", reason}});
     }
     const auto& rq = requests_->counters();
     const Count requestCounts[] = {
-        {"liaison_broker_requests_accepted_total", "MLA requests whose every chunk is stored (signed \"accepted\").", rq.accepted},
-        {"liaison_broker_requests_from_peers_total", "MLA requests of a peer network's sites stored whole (accepted by their broker).", rq.relayed},
-        {"liaison_broker_request_chunks_total", "Encrypted chunks of MLA requests stored.", rq.chunks},
-        {"liaison_broker_request_chunk_bytes_total", "Bytes of encrypted chunks stored.", rq.chunkBytes},
-        {"liaison_broker_request_chunks_served_total", "Chunks served to recipients.", rq.chunksServed},
+        {"liaison_broker_requests_accepted_total",
+         "MLA requests whose every chunk is stored (signed \"accepted\").", rq.accepted},
+        {"liaison_broker_requests_from_peers_total",
+         "MLA requests of a peer network's sites stored whole (accepted by their broker).",
+         rq.relayed},
+        {"liaison_broker_request_chunks_total", "Encrypted chunks of MLA requests stored.",
+         rq.chunks},
+        {"liaison_broker_request_chunk_bytes_total", "Bytes of encrypted chunks stored.",
+         rq.chunkBytes},
+        {"liaison_broker_request_chunks_served_total", "Chunks served to recipients.",
+         rq.chunksServed},
         {"liaison_broker_request_steps_total", "Signed steps of MLA requests stored.", rq.steps},
-        {"liaison_broker_request_deliveries_total", "Offers and steps sent to sites, resends included.", rq.deliveries}};
+        {"liaison_broker_request_deliveries_total",
+         "Offers and steps sent to sites, resends included.", rq.deliveries}};
     for (const auto& c : requestCounts) m.counter(c.name, c.help, static_cast<double>(c.n));
     for (const auto& [reason, n] : rq.refused) {
       m.counter("liaison_broker_requests_refused_total", "MLA request messages refused, by reason.",
                 static_cast<double>(n), {{"reason", reason}});
     }
-    m.gauge("liaison_broker_requests", "MLA requests in custody.", static_cast<double>(requests_->inCustody()));
+    m.gauge("liaison_broker_requests", "MLA requests in custody.",
+            static_cast<double>(requests_->inCustody()));
     auto states = alerts_->states();
     for (const auto& [state, n] : states.alerts) {
-      m.gauge("liaison_broker_alerts", "Alerts in custody, by state.", static_cast<double>(n), {{"state", state}});
+      m.gauge("liaison_broker_alerts", "Alerts in custody, by state.", static_cast<double>(n),
+              {{"state", state}});
     }
     for (const auto& [state, n] : states.targets) {
-      m.gauge("liaison_broker_alert_targets", "Alert targets, by state (queued is the delivery queue).",
-              static_cast<double>(n), {{"state", state}});
+      m.gauge("liaison_broker_alert_targets",
+              "Alert targets, by state (queued is the delivery queue).", static_cast<double>(n),
+              {{"state", state}});
     }
     m.gauge("liaison_broker_alerts_pending", "Alerts with work left (deliveries, answers, timers).",
             static_cast<double>(alerts_->pendingAlerts()));
-    m.gauge("liaison_broker_snapshots", "Sites taking a snapshot now.", static_cast<double>(snapshots_.size()));
-    m.histogram("liaison_broker_verify_seconds", "A submission's checks, without its commit.", verifyTimes_);
-    m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.", store_->commitTimes(),
-                {{"store", "log"}});
+    m.gauge("liaison_broker_snapshots", "Sites taking a snapshot now.",
+            static_cast<double>(snapshots_.size()));
+    m.histogram("liaison_broker_verify_seconds", "A submission's checks, without its commit.",
+                verifyTimes_);
+    m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.",
+                store_->commitTimes(), {{"store", "log"}});
     m.histogram("liaison_broker_commit_seconds", "A synced LMDB commit, by what it stored.",
                 alertStore_->commitTimes(), {{"store", "alerts"}});
     publishMetrics(std::move(m), asked);
@@ -1138,7 +1226,8 @@ class Broker {
   static constexpr int64_t kStandbySilentMs = 2000, kCopySilentMs = 10000, kLeaderSilentMs = 3000;
   static constexpr int kCopyWindow = 4;
   static constexpr uint64_t kCopyChunk = uint64_t{1} << 20;
-  static constexpr std::string_view kNotTheLeader = "not the leader: this broker is the standby of its pair";
+  static constexpr std::string_view kNotTheLeader =
+      "not the leader: this broker is the standby of its pair";
 
   const Options& o_;
   const std::atomic<bool>& stop_;
@@ -1153,7 +1242,8 @@ class Broker {
   uint64_t batchNo_ = 0;                   // the last batch made (this process)
   std::string syncWanted_;
   std::optional<Standby> standby_;
-  std::deque<std::pair<uint64_t, std::function<void()>>> held_;  // outputs waiting for a batch's ack
+  std::deque<std::pair<uint64_t, std::function<void()>>>
+      held_;  // outputs waiting for a batch's ack
   int64_t nextPairBeatMs_ = 0;
   uint64_t standbyLosses_ = 0, notLeader_ = 0;
   bool whole_ = true;
@@ -1174,12 +1264,12 @@ class Broker {
   std::string listenEndpoint_, fanoutEndpoint_;
   std::map<std::string, Steady::time_point> snapshots_;
   uint64_t badFrames_ = 0, notAdmitted_ = 0;
-  std::map<std::string, std::string> keySites_;  // kUnenrolled + hex CURVE key → admitted site
-  std::map<std::string, uint64_t> enrolments_;   // certificates presented at connect, by outcome
-  std::set<std::string> toldNotAdmitted_;        // sites told once why they are served nothing
+  std::map<std::string, std::string> keySites_;     // kUnenrolled + hex CURVE key → admitted site
+  std::map<std::string, uint64_t> enrolments_;      // certificates presented at connect, by outcome
+  std::set<std::string> toldNotAdmitted_;           // sites told once why they are served nothing
   std::map<std::string, std::string> lastRefusal_;  // site → the submission refusal last logged
-  uint64_t handled_ = 0;          // requests handled, for giveBack_
-  MemoryGiveBack giveBack_;       // after a burst of submissions or fetches
+  uint64_t handled_ = 0;                            // requests handled, for giveBack_
+  MemoryGiveBack giveBack_;                         // after a burst of submissions or fetches
   Histogram verifyTimes_;
   std::unique_ptr<httplib::Server> metricsServer_;
   std::thread metricsThread_;

@@ -31,7 +31,8 @@ class RouterTest : public ::testing::Test {
     core = std::make_unique<broker::Core>(*store, clock, root.pub.sign, 77);
     ASSERT_TRUE(core->load().ok());
     bus::SubmitRequest certs;
-    for (auto [site, cc] : {std::pair{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}, {"kz-almaty", "KZ"}}) {
+    for (auto [site, cc] :
+         {std::pair{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}, {"kz-almaty", "KZ"}}) {
       keys[site] = trust::generateKeyPair();
       auto c = testing::certFor(site, keys[site], {cc}, "authority", kNow - 10, kNow + 100000);
       certs.envelopes.push_back(trust::sign(trust::memberItem(c), "root", root).encode());
@@ -52,7 +53,8 @@ class RouterTest : public ::testing::Test {
     ASSERT_TRUE(router->load().ok());
   }
 
-  Bytes alert(const std::string& id, const std::string& extra, const std::string& from = "kg-bishkek") {
+  Bytes alert(const std::string& id, const std::string& extra,
+              const std::string& from = "kg-bishkek") {
     auto j = json::Json::parse(R"({"id": ")" + id + R"(", "headline": "Suspect leaving tonight")" +
                                (extra.empty() ? "" : ", " + extra) + "}");
     auto item = json::alertFromJson(j, {id, from, formatTimestamp(clock.nowSeconds())}, "test");
@@ -63,13 +65,16 @@ class RouterTest : public ::testing::Test {
   Bytes answer(const std::string& id, const std::string& site, std::string_view kind,
                const std::string& by = "", const std::string& signer = "") {
     std::string s = signer.empty() ? site : signer;
-    return trust::sign(json::ackItem(id, site, kind, by, "", formatTimestamp(clock.nowSeconds())), s, keys[s])
+    return trust::sign(json::ackItem(id, site, kind, by, "", formatTimestamp(clock.nowSeconds())),
+                       s, keys[s])
         .encode();
   }
 
   // Handles one request, commits, and returns everything the broker would send.
-  std::vector<broker::AlertRouter::Outgoing> request(const std::string& site, bus::AlertRequest::Kind kind,
-                                                     Bytes envelope = {}, std::string alertId = {}) {
+  std::vector<broker::AlertRouter::Outgoing> request(const std::string& site,
+                                                     bus::AlertRequest::Kind kind,
+                                                     Bytes envelope = {},
+                                                     std::string alertId = {}) {
     bus::AlertRequest r;
     r.requestId = 7;
     r.kind = kind;
@@ -97,7 +102,8 @@ class RouterTest : public ::testing::Test {
     return {};
   }
   // "site:key" for every delivery.
-  static std::vector<std::string> deliveries(const std::vector<broker::AlertRouter::Outgoing>& out) {
+  static std::vector<std::string> deliveries(
+      const std::vector<broker::AlertRouter::Outgoing>& out) {
     std::vector<std::string> d;
     for (const auto& o : out) {
       if (auto* x = std::get_if<bus::Delivery>(&o.message)) d.push_back(o.site + ":" + x->key);
@@ -115,23 +121,30 @@ using K = bus::AlertRequest::Kind;
 
 TEST_F(RouterTest, DeliversToOnlineTargetsAndResendsWithBackoffUntilTheReceipt) {
   ping("th-bangkok");
-  auto out = request("kg-bishkek", K::kSend, alert("a1b2c3d4-0001", R"("targets": {"countries": ["TH", "KZ"]})"));
+  auto out = request("kg-bishkek", K::kSend,
+                     alert("a1b2c3d4-0001", R"("targets": {"countries": ["TH", "KZ"]})"));
   ASSERT_TRUE(replyIn(out).accepted) << replyIn(out).detail;
   EXPECT_EQ(deliveries(out), std::vector<std::string>{"th-bangkok:alert/a1b2c3d4-0001"});
   EXPECT_EQ(state("a1b2c3d4-0001", "kz-almaty"), "queued");
   EXPECT_TRUE(deliveries(tick(1000)).empty());
   EXPECT_EQ(deliveries(tick(1000)).size(), 1u);  // 2 s: first resend
   ping("th-bangkok");
-  EXPECT_TRUE(deliveries(tick(3000)).empty());   // next after 4 s more
+  EXPECT_TRUE(deliveries(tick(3000)).empty());  // next after 4 s more
   EXPECT_EQ(deliveries(tick(1000)).size(), 1u);
   // Almaty comes online: served at once.
   ping("kz-almaty");
   ping("th-bangkok");
   EXPECT_EQ(deliveries(tick(100)), std::vector<std::string>{"kz-almaty:alert/a1b2c3d4-0001"});
   // Receipts stop the resends; a receipt sent twice changes nothing.
-  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer, answer("a1b2c3d4-0001", "th-bangkok", json::kReceipt))).accepted);
-  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer, answer("a1b2c3d4-0001", "th-bangkok", json::kReceipt))).accepted);
-  ASSERT_TRUE(replyIn(request("kz-almaty", K::kAnswer, answer("a1b2c3d4-0001", "kz-almaty", json::kReceipt))).accepted);
+  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer,
+                              answer("a1b2c3d4-0001", "th-bangkok", json::kReceipt)))
+                  .accepted);
+  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer,
+                              answer("a1b2c3d4-0001", "th-bangkok", json::kReceipt)))
+                  .accepted);
+  ASSERT_TRUE(replyIn(request("kz-almaty", K::kAnswer,
+                              answer("a1b2c3d4-0001", "kz-almaty", json::kReceipt)))
+                  .accepted);
   EXPECT_EQ(state("a1b2c3d4-0001", "th-bangkok"), "delivered");
   ping("th-bangkok");
   ping("kz-almaty");
@@ -142,7 +155,8 @@ TEST_F(RouterTest, DeliversToOnlineTargetsAndResendsWithBackoffUntilTheReceipt) 
   EXPECT_EQ(toSender.size(), 2u);
   bus::AlertRequest stored;
   stored.kind = K::kStored;
-  stored.keys = {"answer/a1b2c3d4-0001/th-bangkok/receipt", "answer/a1b2c3d4-0001/kz-almaty/receipt"};
+  stored.keys = {"answer/a1b2c3d4-0001/th-bangkok/receipt",
+                 "answer/a1b2c3d4-0001/kz-almaty/receipt"};
   router->handle("kg-bishkek", stored, ms);
   ASSERT_TRUE(router->commit().ok());
   EXPECT_TRUE(deliveries(tick(120000)).empty());
@@ -151,7 +165,8 @@ TEST_F(RouterTest, DeliversToOnlineTargetsAndResendsWithBackoffUntilTheReceipt) 
 
 TEST_F(RouterTest, CustodySurvivesARestartAndADepartedSiteIsNotAnAttempt) {
   ping("th-bangkok");
-  auto out = request("kg-bishkek", K::kSend, alert("a1b2c3d4-0002", R"("targets": {"sites": ["th-bangkok"]})"));
+  auto out = request("kg-bishkek", K::kSend,
+                     alert("a1b2c3d4-0002", R"("targets": {"sites": ["th-bangkok"]})"));
   ASSERT_EQ(deliveries(out).size(), 1u);
   // The connection was gone: not counted, and Bangkok is offline until heard from.
   router->undeliverable("th-bangkok", "alert/a1b2c3d4-0002", true);
@@ -166,12 +181,16 @@ TEST_F(RouterTest, CustodySurvivesARestartAndADepartedSiteIsNotAnAttempt) {
 
 TEST_F(RouterTest, EscalatesOnceAtTheDeadlineAndNotWhenAcknowledged) {
   for (auto s : {"th-bangkok", "kz-almaty", "kg-bishkek"}) ping(s);
-  request("kg-bishkek", K::kSend, alert("a1b2c3d4-0003", R"("targets": {"sites": ["th-bangkok"]}, "ackRequired": true,
+  request("kg-bishkek", K::kSend,
+          alert("a1b2c3d4-0003", R"("targets": {"sites": ["th-bangkok"]}, "ackRequired": true,
       "ackDeadline": "PT60S", "escalateTo": {"countries": ["KZ"]})"));
-  request("kg-bishkek", K::kSend, alert("a1b2c3d4-0004", R"("targets": {"sites": ["th-bangkok"]}, "ackRequired": true,
+  request("kg-bishkek", K::kSend,
+          alert("a1b2c3d4-0004", R"("targets": {"sites": ["th-bangkok"]}, "ackRequired": true,
       "ackDeadline": "PT60S", "escalateTo": {"countries": ["KZ"]})"));
-  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer,
-                              answer("a1b2c3d4-0004", "th-bangkok", json::kAcknowledged, "Officer"))).accepted);
+  ASSERT_TRUE(
+      replyIn(request("th-bangkok", K::kAnswer,
+                      answer("a1b2c3d4-0004", "th-bangkok", json::kAcknowledged, "Officer")))
+          .accepted);
   clock.advance(59);
   tick(100);
   EXPECT_FALSE(router->find("a1b2c3d4-0003")->escalated);
@@ -198,24 +217,41 @@ TEST_F(RouterTest, RefusesWhatItMustWithAReasonAndStoresNothing) {
     Bytes envelope;
     std::string reason;
   };
-  request("kg-bishkek", K::kSend, alert("a1b2c3d4-0005", R"("targets": {"sites": ["th-bangkok"]})"));
+  request("kg-bishkek", K::kSend,
+          alert("a1b2c3d4-0005", R"("targets": {"sites": ["th-bangkok"]})"));
   Bytes tampered = alert("a1b2c3d4-0006", R"("targets": {"sites": ["th-bangkok"]})");
   tampered[tampered.size() - 20] ^= 1;
   std::vector<Case> cases = {
-      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0007", R"("targets": {"countries": ["UZ"]})"), "unknown target"},
-      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0008", R"("targets": {"sites": ["kg-bishkek"]})"), "no targets"},
-      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0009", R"("targets": {"sites": ["th-bangkok"]}, "expires": "2020-01-01T00:00:00Z")"), "expired"},
-      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0010", R"("msgType": "cancel", "references": ["ffffffff-0000"])"), "unknown reference"},
-      {"kz-almaty", K::kSend, alert("a1b2c3d4-0011", R"("msgType": "cancel", "references": ["a1b2c3d4-0005"])", "kz-almaty"), "not the sender"},
-      {"th-bangkok", K::kSend, alert("a1b2c3d4-0012", R"("targets": {"sites": ["kz-almaty"]})"), "out of scope"},
+      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0007", R"("targets": {"countries": ["UZ"]})"),
+       "unknown target"},
+      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0008", R"("targets": {"sites": ["kg-bishkek"]})"),
+       "no targets"},
+      {"kg-bishkek", K::kSend,
+       alert("a1b2c3d4-0009",
+             R"("targets": {"sites": ["th-bangkok"]}, "expires": "2020-01-01T00:00:00Z")"),
+       "expired"},
+      {"kg-bishkek", K::kSend,
+       alert("a1b2c3d4-0010", R"("msgType": "cancel", "references": ["ffffffff-0000"])"),
+       "unknown reference"},
+      {"kz-almaty", K::kSend,
+       alert("a1b2c3d4-0011", R"("msgType": "cancel", "references": ["a1b2c3d4-0005"])",
+             "kz-almaty"),
+       "not the sender"},
+      {"th-bangkok", K::kSend, alert("a1b2c3d4-0012", R"("targets": {"sites": ["kz-almaty"]})"),
+       "out of scope"},
       {"kg-bishkek", K::kSend, tampered, "bad signature"},
       {"kg-bishkek", K::kSend, Bytes{1, 2, 3}, "malformed"},
       {"kg-bishkek", K::kSend, Bytes(kMaxEnvelopeBytes + 1, 0), "oversized"},
-      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0005", R"("targets": {"sites": ["kz-almaty"]})"), "duplicate"},
-      {"kz-almaty", K::kAnswer, answer("a1b2c3d4-0005", "kz-almaty", json::kReceipt), "not a target"},
-      {"th-bangkok", K::kAnswer, answer("a1b2c3d4-0099", "th-bangkok", json::kReceipt), "unknown alert"},
-      {"th-bangkok", K::kAnswer, answer("a1b2c3d4-0005", "kz-almaty", json::kReceipt, "", "th-bangkok"), "out of scope"},
-      {"th-bangkok", K::kAnswer, answer("a1b2c3d4-0005", "th-bangkok", json::kAcknowledged, ""), "invalid"},
+      {"kg-bishkek", K::kSend, alert("a1b2c3d4-0005", R"("targets": {"sites": ["kz-almaty"]})"),
+       "duplicate"},
+      {"kz-almaty", K::kAnswer, answer("a1b2c3d4-0005", "kz-almaty", json::kReceipt),
+       "not a target"},
+      {"th-bangkok", K::kAnswer, answer("a1b2c3d4-0099", "th-bangkok", json::kReceipt),
+       "unknown alert"},
+      {"th-bangkok", K::kAnswer,
+       answer("a1b2c3d4-0005", "kz-almaty", json::kReceipt, "", "th-bangkok"), "out of scope"},
+      {"th-bangkok", K::kAnswer, answer("a1b2c3d4-0005", "th-bangkok", json::kAcknowledged, ""),
+       "invalid"},
   };
   for (const auto& c : cases) {
     auto reply = replyIn(request(c.site, c.kind, c.envelope));
@@ -227,7 +263,9 @@ TEST_F(RouterTest, RefusesWhatItMustWithAReasonAndStoresNothing) {
   EXPECT_EQ(state("a1b2c3d4-0005", "th-bangkok"), "queued");
   EXPECT_EQ(router->counters().refused.at("out of scope"), 2u);
   // The sender sending the same alert again gets the same answer (a retry, not a duplicate).
-  EXPECT_TRUE(replyIn(request("kg-bishkek", K::kSend, alert("a1b2c3d4-0005", R"("targets": {"sites": ["th-bangkok"]})"))).accepted);
+  EXPECT_TRUE(replyIn(request("kg-bishkek", K::kSend,
+                              alert("a1b2c3d4-0005", R"("targets": {"sites": ["th-bangkok"]})")))
+                  .accepted);
   // Only the sender and the targets learn an alert exists.
   EXPECT_FALSE(replyIn(request("kz-almaty", K::kStatus, {}, "a1b2c3d4-0005")).accepted);
   EXPECT_TRUE(replyIn(request("th-bangkok", K::kStatus, {}, "a1b2c3d4-0005")).accepted);
@@ -243,7 +281,8 @@ TEST_F(RouterTest, APrecheckedDrainStillRefusesTheTamperedOne) {
     bus::AlertRequest r;
     r.requestId = 100 + static_cast<uint64_t>(i);
     r.kind = K::kSend;
-    r.envelope = alert("a1b2c3d4-010" + std::to_string(i), R"("targets": {"sites": ["th-bangkok"]})");
+    r.envelope =
+        alert("a1b2c3d4-010" + std::to_string(i), R"("targets": {"sites": ["th-bangkok"]})");
     drain.push_back(std::move(r));
   }
   drain[3].envelope[drain[3].envelope.size() - 20] ^= 1;
@@ -271,14 +310,17 @@ TEST_F(RouterTest, APrecheckedDrainStillRefusesTheTamperedOne) {
 
 TEST_F(RouterTest, ACancelStopsDeliveryAndGoesWhereTheAlertWent) {
   ping("th-bangkok");
-  request("kg-bishkek", K::kSend, alert("a1b2c3d4-0020", R"("targets": {"sites": ["th-bangkok", "kz-almaty"]},
+  request("kg-bishkek", K::kSend,
+          alert("a1b2c3d4-0020", R"("targets": {"sites": ["th-bangkok", "kz-almaty"]},
       "ackRequired": true, "ackDeadline": "PT60S", "escalateTo": {"countries": ["KZ"]})"));
-  auto out = request("kg-bishkek", K::kSend, alert("a1b2c3d4-0021", R"("msgType": "cancel", "references": ["a1b2c3d4-0020"])"));
+  auto out =
+      request("kg-bishkek", K::kSend,
+              alert("a1b2c3d4-0021", R"("msgType": "cancel", "references": ["a1b2c3d4-0020"])"));
   auto reply = replyIn(out);
   ASSERT_TRUE(reply.accepted) << reply.detail;
   auto custody = json::Json::parse(reply.custody);
-  EXPECT_TRUE(custody["targets"].contains("th-bangkok"));   // it was being delivered there
-  EXPECT_FALSE(custody["targets"].contains("kz-almaty"));   // never reached: nothing to cancel
+  EXPECT_TRUE(custody["targets"].contains("th-bangkok"));  // it was being delivered there
+  EXPECT_FALSE(custody["targets"].contains("kz-almaty"));  // never reached: nothing to cancel
   EXPECT_EQ(router->find("a1b2c3d4-0020")->state, "cancelled");
   EXPECT_EQ(state("a1b2c3d4-0020", "kz-almaty"), "cancelled");
   ping("kz-almaty");
