@@ -20,35 +20,52 @@ Result<std::unique_ptr<LmdbAlertStore>> LmdbAlertStore::open(const std::string& 
   return store;
 }
 
-Result<std::vector<Custody>> LmdbAlertStore::load() {
+Result<Custody> LmdbAlertStore::read(const lmdb::Txn& txn, std::string_view id,
+                                     std::string_view json) const {
+  auto j = json::Json::parse(json, nullptr, false);
+  if (j.is_discarded()) return makeError(Errc::kIo, "alert store damaged at " + std::string(id));
+  auto c = custodyFromJson(j);
+  if (!c) return c.error();
+  auto envelope = [&](const std::string& key) -> Result<Bytes> {
+    auto e = txn.get(envelopes_, key);
+    if (!e) return e.error();
+    if (!*e) return makeError(Errc::kIo, "alert store: no envelope for " + key);
+    return Bytes((*e)->begin(), (*e)->end());
+  };
+  auto env = envelope("alert/" + c->id);
+  if (!env) return env.error();
+  c->envelope = std::move(env).value();
+  for (auto& a : c->answers) {
+    auto e = envelope(a.key);
+    if (!e) return e.error();
+    a.envelope = std::move(e).value();
+  }
+  return c;
+}
+
+Status LmdbAlertStore::load(const std::function<void(Custody&&)>& each) {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, alerts_);
   if (!cursor) return cursor.error();
-  std::vector<Custody> out;
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto j = json::Json::parse(v, nullptr, false);
-    if (j.is_discarded()) return makeError(Errc::kIo, "alert store damaged at " + std::string(k));
-    auto c = custodyFromJson(j);
+    auto c = read(*txn, k, v);
     if (!c) return c.error();
-    auto envelope = [&](const std::string& key) -> Result<Bytes> {
-      auto e = txn->get(envelopes_, key);
-      if (!e) return e.error();
-      if (!*e) return makeError(Errc::kIo, "alert store: no envelope for " + key);
-      return Bytes((*e)->begin(), (*e)->end());
-    };
-    auto env = envelope("alert/" + c->id);
-    if (!env) return env.error();
-    c->envelope = std::move(env).value();
-    for (auto& a : c->answers) {
-      auto e = envelope(a.key);
-      if (!e) return e.error();
-      a.envelope = std::move(e).value();
-    }
-    out.push_back(std::move(c).value());
+    each(std::move(c).value());
   }
-  return out;
+  return {};
+}
+
+Result<std::optional<Custody>> LmdbAlertStore::get(const std::string& id) {
+  auto txn = lmdb::Txn::beginRead(env_);
+  if (!txn) return txn.error();
+  auto v = txn->get(alerts_, id);
+  if (!v) return v.error();
+  if (!*v) return std::optional<Custody>();
+  auto c = read(*txn, id, **v);
+  if (!c) return c.error();
+  return std::optional<Custody>(std::move(c).value());
 }
 
 Status LmdbAlertStore::put(const std::vector<const Custody*>& changed) {

@@ -18,7 +18,8 @@ namespace liaison::broker {
 class LmdbAlertStore final : public AlertStore {
  public:
   static Result<std::unique_ptr<LmdbAlertStore>> open(const std::string& dir, size_t mapSize);
-  Result<std::vector<Custody>> load() override;
+  Status load(const std::function<void(Custody&&)>& each) override;
+  Result<std::optional<Custody>> get(const std::string& id) override;
   Status put(const std::vector<const Custody*>& changed) override;
   const Histogram& commitTimes() const {
     return commitTimes_;
@@ -30,6 +31,8 @@ class LmdbAlertStore final : public AlertStore {
 
  private:
   explicit LmdbAlertStore(lmdb::Env env) : env_(std::move(env)) {}
+  // The custody stored as `json` under `id`, with its envelopes, read in `txn`.
+  Result<Custody> read(const lmdb::Txn& txn, std::string_view id, std::string_view json) const;
   lmdb::Env env_;
   MDB_dbi alerts_ = 0, envelopes_ = 0, requests_ = 0, blobs_ = 0;
   Histogram commitTimes_;

@@ -120,22 +120,69 @@ AlertRouter::AlertRouter(AlertStore& store, const Core& core, const Clock& clock
     : store_(store), core_(core), clock_(clock), network_(std::move(network)), timing_(timing) {}
 
 Status AlertRouter::load() {
-  auto all = store_.load();
-  if (!all) return all.error();
   alerts_.clear();
   pending_.clear();
   dirty_.clear();
-  for (auto& c : *all) {
+  idle_.clear();
+  tallied_.clear();
+  totals_ = {};
+  // Every custody is counted; only those with work left stay in memory.
+  return store_.load([this](Custody&& c) {
+    Tally t = tallyOf(c);
+    count(t, +1);
+    if (!hasWork(c)) return;
     std::string id = c.id;
+    tallied_[id] = std::move(t);
     alerts_[id] = std::move(c);
-    pending_.insert(id);  // tick() drops what has no work left
-  }
-  return {};
+    pending_.insert(id);
+  });
 }
 
-const Custody* AlertRouter::find(const std::string& id) const {
-  auto it = alerts_.find(id);
-  return it == alerts_.end() ? nullptr : &it->second;
+Custody* AlertRouter::lookup(const std::string& id) {
+  if (auto it = alerts_.find(id); it != alerts_.end()) return &it->second;
+  auto stored = store_.get(id);
+  if (!stored) {
+    spdlog::error("alert={} custody not read: {}", id, stored.error().message);
+    return nullptr;
+  }
+  if (!*stored) return nullptr;
+  tallied_[id] = tallyOf(**stored);
+  idle_.insert(id);
+  return &alerts_.emplace(id, std::move(**stored)).first->second;
+}
+
+std::optional<Custody> AlertRouter::find(const std::string& id) {
+  const Custody* c = lookup(id);
+  return c == nullptr ? std::nullopt : std::optional<Custody>(*c);
+}
+
+bool AlertRouter::hasWork(const Custody& c) {
+  if (std::any_of(c.answers.begin(), c.answers.end(), [](const auto& a) { return !a.stored; }))
+    return true;
+  if (c.state != "open") return false;
+  bool queued = false, acknowledged = false;
+  for (const auto& [site, t] : c.targets) {
+    queued = queued || t.state == "queued";
+    acknowledged = acknowledged || t.state == "acknowledged";
+  }
+  return queued || (c.deadlineAt != 0 && !c.escalated && !acknowledged);
+}
+
+AlertRouter::Tally AlertRouter::tallyOf(const Custody& c) {
+  Tally t{c.state, {}};
+  for (const auto& [site, target] : c.targets) ++t.targets[target.state];
+  return t;
+}
+
+void AlertRouter::count(const Tally& t, int sign) {
+  if (t.state.empty()) return;  // nothing counted yet
+  auto add = [sign](std::map<std::string, uint64_t>& m, const std::string& key, uint64_t n) {
+    uint64_t& v = m[key];
+    v = sign > 0 ? v + n : v - std::min(v, n);
+    if (v == 0) m.erase(key);
+  };
+  add(totals_.alerts, t.state, 1);
+  for (const auto& [state, n] : t.targets) add(totals_.targets, state, n);
 }
 
 bus::AlertReply AlertRouter::refuse(uint64_t requestId, const std::string& reason,
@@ -308,9 +355,9 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   }
   if (auto st = json::checkAlert(alert); !st)
     return refuse(r.requestId, "invalid", st.error().message);
-  if (auto it = alerts_.find(id); it != alerts_.end()) {
-    if (it->second.envelope == r.envelope) {  // the sender asking again: same answer
-      return bus::AlertReply{r.requestId, true, {}, {}, custodyToJson(it->second, false).dump()};
+  if (const Custody* held = lookup(id); held != nullptr) {
+    if (held->envelope == r.envelope) {  // the sender asking again: same answer
+      return bus::AlertReply{r.requestId, true, {}, {}, custodyToJson(*held, false).dump()};
     }
     return refuse(r.requestId, "duplicate", "alert id " + id + " is taken by another alert");
   }
@@ -329,19 +376,19 @@ bus::AlertReply AlertRouter::send(const std::string& site, const bus::AlertReque
   }
   std::vector<Custody*> replaced;
   for (auto ref : alert.getReferences()) {
-    auto it = alerts_.find(str(ref));
-    if (it == alerts_.end()) {
+    Custody* old = lookup(str(ref));
+    if (old == nullptr) {
       return refuse(r.requestId, "unknown reference",
                     c.msgType + " " + id + " refers to " + clip(str(ref)) +
                         ", an alert the broker does not hold");
     }
-    if (it->second.sender != site) {
+    if (old->sender != site) {
       return refuse(
           r.requestId, "not the sender",
-          "only " + it->second.sender + ", its sender, may " + c.msgType + " alert " + str(ref));
+          "only " + old->sender + ", its sender, may " + c.msgType + " alert " + str(ref));
     }
     c.references.push_back(str(ref));
-    replaced.push_back(&it->second);
+    replaced.push_back(old);
   }
   std::vector<std::string> unknown;
   auto sites = resolve(alert.getTargets(), alert.getForwardToInterpol(), &unknown);
@@ -434,9 +481,9 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
   }
   if (auto st = json::checkAck(ack); !st) return refuse(r.requestId, "invalid", st.error().message);
   const std::string id = str(ack.getAlertId());
-  auto it = alerts_.find(id);
-  if (it == alerts_.end()) return refuse(r.requestId, "unknown alert", "no alert " + id);
-  Custody& c = it->second;
+  Custody* held = lookup(id);
+  if (held == nullptr) return refuse(r.requestId, "unknown alert", "no alert " + id);
+  Custody& c = *held;
   const std::string kind = str(ack.getKind());
   if (relayed) {
     auto hop = c.targets.find(site);
@@ -514,19 +561,18 @@ bus::AlertReply AlertRouter::answer(const std::string& site, const bus::AlertReq
   return bus::AlertReply{r.requestId, true, {}, {}, {}};
 }
 
-bus::AlertReply AlertRouter::status(const std::string& site, const bus::AlertRequest& r) const {
-  auto it = alerts_.find(r.alertId);
+bus::AlertReply AlertRouter::status(const std::string& site, const bus::AlertRequest& r) {
+  const Custody* c = lookup(r.alertId);
   // Only the sender and the targets learn that an alert exists.
-  if (it == alerts_.end() || (it->second.sender != site && it->second.targets.count(site) == 0)) {
+  if (c == nullptr || (c->sender != site && c->targets.count(site) == 0)) {
     return bus::AlertReply{r.requestId, false, "unknown alert", "no alert " + clip(r.alertId), {}};
   }
-  auto j = custodyToJson(it->second, false);
-  if (it->second.state == "open" && it->second.expiresAt != 0 &&
-      clock_.nowSeconds() >= it->second.expiresAt) {
+  auto j = custodyToJson(*c, false);
+  if (c->state == "open" && c->expiresAt != 0 && clock_.nowSeconds() >= c->expiresAt) {
     j["state"] = "expired";
   }
-  if (it->second.sender == site) {
-    j["envelope"] = toBase64(it->second.envelope);
+  if (c->sender == site) {
+    j["envelope"] = toBase64(c->envelope);
   } else {  // a target learns its own state, not the other targets'
     json::Json own = json::Json::object();
     own[site] = j["targets"][site];
@@ -541,24 +587,15 @@ void AlertRouter::stored(const std::string& site, const std::vector<std::string>
     if (key.rfind("answer/", 0) != 0) continue;
     auto slash = key.find('/', 7);
     if (slash == std::string::npos) continue;
-    auto it = alerts_.find(key.substr(7, slash - 7));
-    if (it == alerts_.end() || it->second.sender != site) continue;
-    for (auto& a : it->second.answers) {
+    Custody* c = lookup(key.substr(7, slash - 7));
+    if (c == nullptr || c->sender != site) continue;
+    for (auto& a : c->answers) {
       if (a.key == key && !a.stored) {
         a.stored = true;
-        touch(it->second);
+        touch(*c);
       }
     }
   }
-}
-
-AlertRouter::States AlertRouter::states() const {
-  States s;
-  for (const auto& [id, c] : alerts_) {
-    ++s.alerts[c.state];
-    for (const auto& [site, t] : c.targets) ++s.targets[t.state];
-  }
-  return s;
 }
 
 size_t AlertRouter::sitesOnline(int64_t nowMs) const {
@@ -657,14 +694,12 @@ void AlertRouter::tick(int64_t nowMs) {
                    c.id, added);
     }
     deliverDue(c, nowMs);
-    bool work =
-        std::any_of(c.answers.begin(), c.answers.end(), [](const auto& a) { return !a.stored; });
-    if (c.state == "open") {
-      work = work || std::any_of(c.targets.begin(), c.targets.end(),
-                                 [](const auto& t) { return t.second.state == "queued"; });
-      work = work || (c.deadlineAt != 0 && !c.escalated && !acknowledged);
+    if (hasWork(c)) {
+      ++it;
+    } else {
+      idle_.insert(c.id);
+      it = pending_.erase(it);
     }
-    it = work ? std::next(it) : pending_.erase(it);
   }
 }
 
@@ -733,18 +768,32 @@ void AlertRouter::precheck(const std::vector<const bus::AlertRequest*>& requests
 
 Status AlertRouter::commit() {
   signatureOk_.clear();
-  if (dirty_.empty()) return {};
-  std::vector<const Custody*> changed;
-  changed.reserve(dirty_.size());
-  for (const auto& id : dirty_) changed.push_back(&alerts_.at(id));
-  auto st = store_.put(changed);
-  dirty_.clear();
-  if (!st) {
-    spdlog::error("alert store: {}; reloading", st.error().message);
-    out_.clear();
-    (void)load();
-    return st;
+  if (!dirty_.empty()) {
+    std::vector<const Custody*> changed;
+    changed.reserve(dirty_.size());
+    for (const auto& id : dirty_) changed.push_back(&alerts_.at(id));
+    auto st = store_.put(changed);
+    if (!st) {
+      spdlog::error("alert store: {}; reloading", st.error().message);
+      out_.clear();
+      (void)load();
+      return st;
+    }
+    for (const auto& id : dirty_) {
+      Tally& t = tallied_[id];
+      count(t, -1);
+      t = tallyOf(alerts_.at(id));
+      count(t, +1);
+    }
+    dirty_.clear();
   }
+  // Stored and with no work left: memory keeps only what is open.
+  for (const auto& id : idle_) {
+    if (pending_.contains(id)) continue;
+    alerts_.erase(id);
+    tallied_.erase(id);
+  }
+  idle_.clear();
   return {};
 }
 

@@ -31,7 +31,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -83,7 +85,10 @@ Result<Custody> custodyFromJson(const json::Json& j);
 class AlertStore {
  public:
   virtual ~AlertStore() = default;
-  virtual Result<std::vector<Custody>> load() = 0;
+  // Calls `each` with every stored custody, one at a time (nothing is held for the caller).
+  virtual Status load(const std::function<void(Custody&&)>& each) = 0;
+  // One custody; nullopt when none is stored under `id`.
+  virtual Result<std::optional<Custody>> get(const std::string& id) = 0;
   // Writes every given custody in one transaction; on error nothing was written.
   virtual Status put(const std::vector<const Custody*>& changed) = 0;
 };
@@ -128,20 +133,24 @@ class AlertRouter {
 
   const Counters& counters() const { return counters_; }
   size_t pendingAlerts() const { return pending_.size(); }
-  // Alerts by state (open, cancelled, ...) and their targets by state (queued, delivered, ...).
+  // Custodies held in memory: those with work left, and those touched since the last commit.
+  size_t heldAlerts() const { return alerts_.size(); }
+  // Alerts by state (open, cancelled, ...) and their targets by state (queued, delivered, ...),
+  // every stored alert counted, as of the last commit.
   struct States {
     std::map<std::string, uint64_t> alerts, targets;
   };
-  States states() const;
+  const States& states() const { return totals_; }
   // Sites heard from within Timing::onlineMs (every site pings while it runs).
   size_t sitesOnline(int64_t nowMs) const;
-  const Custody* find(const std::string& id) const;
+  // A copy of the custody, from memory or the store; nullopt when there is none.
+  std::optional<Custody> find(const std::string& id);
 
  private:
   bus::AlertReply refuse(uint64_t requestId, const std::string& reason, const std::string& detail);
   bus::AlertReply send(const std::string& site, const bus::AlertRequest& r, int64_t nowMs);
   bus::AlertReply answer(const std::string& site, const bus::AlertRequest& r, int64_t nowMs);
-  bus::AlertReply status(const std::string& site, const bus::AlertRequest& r) const;
+  bus::AlertReply status(const std::string& site, const bus::AlertRequest& r);
   void stored(const std::string& site, const std::vector<std::string>& keys);
   void seen(const std::string& site, int64_t nowMs);
   // The sites a set of targets names; `unknown` receives each name that resolves to no site.
@@ -158,6 +167,19 @@ class AlertRouter {
   bool isBridge(const std::string& site) const;
   void deliverDue(Custody& c, int64_t nowMs);
   void touch(Custody& c);
+  // The custody of `id` in memory, read from the store when it is not (nullptr: none, or the
+  // store failed, which is logged). What is read is dropped again at the next commit unless
+  // it is touched.
+  Custody* lookup(const std::string& id);
+  // Whether tick() has anything left to do for it: deliveries, answers to carry, a deadline.
+  static bool hasWork(const Custody& c);
+  // What a custody adds to states(); `sign` +1 adds it, -1 takes it away.
+  struct Tally {
+    std::string state;
+    std::map<std::string, uint64_t> targets;
+  };
+  static Tally tallyOf(const Custody& c);
+  void count(const Tally& t, int sign);
   void reply(const std::string& site, bus::AlertReply r) { out_.push_back({site, std::move(r)}); }
 
   AlertStore& store_;
@@ -165,9 +187,14 @@ class AlertRouter {
   const Clock& clock_;
   std::string network_;
   Timing timing_;
+  // In memory: the custodies with work left, and those read or changed since the last commit;
+  // the rest live in the store only, so memory follows the open work, not the history.
   std::map<std::string, Custody> alerts_;
   std::set<std::string> pending_;  // alerts with work left (deliveries, answers, timers)
   std::set<std::string> dirty_;
+  std::set<std::string> idle_;            // held with no work left: dropped at the next commit
+  std::map<std::string, Tally> tallied_;  // what totals_ holds of each custody in memory
+  States totals_;
   std::set<Bytes> signatureOk_;  // envelopes precheck() found validly signed
   std::map<std::string, int64_t> lastSeenMs_;
   std::vector<Outgoing> out_;

@@ -1176,7 +1176,7 @@ class Broker {
     }
     m.gauge("liaison_broker_requests", "MLA requests in custody.",
             static_cast<double>(requests_->inCustody()));
-    auto states = alerts_->states();
+    const auto& states = alerts_->states();
     for (const auto& [state, n] : states.alerts) {
       m.gauge("liaison_broker_alerts", "Alerts in custody, by state.", static_cast<double>(n),
               {{"state", state}});
@@ -1188,6 +1188,9 @@ class Broker {
     }
     m.gauge("liaison_broker_alerts_pending", "Alerts with work left (deliveries, answers, timers).",
             static_cast<double>(alerts_->pendingAlerts()));
+    m.gauge("liaison_broker_alerts_held",
+            "Alert custodies held in memory (the rest are read from disk when asked).",
+            static_cast<double>(alerts_->heldAlerts()));
     m.gauge("liaison_broker_snapshots", "Sites taking a snapshot now.",
             static_cast<double>(snapshots_.size()));
     m.histogram("liaison_broker_verify_seconds", "A submission's checks, without its commit.",

@@ -111,8 +111,8 @@ class RouterTest : public ::testing::Test {
     return d;
   }
   std::string state(const std::string& id, const std::string& site) {
-    auto* c = router->find(id);
-    if (c == nullptr || c->targets.count(site) == 0) return "";
+    auto c = router->find(id);
+    if (!c || c->targets.count(site) == 0) return "";
     return c->targets.at(site).state;
   }
 };
@@ -258,8 +258,8 @@ TEST_F(RouterTest, RefusesWhatItMustWithAReasonAndStoresNothing) {
     EXPECT_FALSE(reply.accepted) << c.reason;
     EXPECT_EQ(reply.refusal, c.reason) << reply.detail;
   }
-  EXPECT_EQ(router->find("a1b2c3d4-0007"), nullptr);
-  EXPECT_EQ(router->find("a1b2c3d4-0011"), nullptr);
+  EXPECT_FALSE(router->find("a1b2c3d4-0007").has_value());
+  EXPECT_FALSE(router->find("a1b2c3d4-0011").has_value());
   EXPECT_EQ(state("a1b2c3d4-0005", "th-bangkok"), "queued");
   EXPECT_EQ(router->counters().refused.at("out of scope"), 2u);
   // The sender sending the same alert again gets the same answer (a retry, not a duplicate).
@@ -304,7 +304,7 @@ TEST_F(RouterTest, APrecheckedDrainStillRefusesTheTamperedOne) {
       EXPECT_TRUE(reply.accepted) << reply.detail;
     }
   }
-  EXPECT_EQ(router->find("a1b2c3d4-0103"), nullptr);
+  EXPECT_FALSE(router->find("a1b2c3d4-0103").has_value());
   EXPECT_EQ(replyIn(request("kg-bishkek", K::kSend, drain[3].envelope)).refusal, "bad signature");
 }
 
@@ -328,6 +328,59 @@ TEST_F(RouterTest, ACancelStopsDeliveryAndGoesWhereTheAlertWent) {
   auto later = deliveries(tick(5000));
   for (const auto& d : later) EXPECT_EQ(d.find("a1b2c3d4-0020"), std::string::npos) << d;
   EXPECT_FALSE(router->find("a1b2c3d4-0020")->escalated);
+}
+
+// Memory follows the open work: a finished custody is dropped from memory once stored, and is
+// read back from the store for whoever asks about it (status, an update, the same alert again).
+TEST_F(RouterTest, AFinishedCustodyLeavesMemoryButIsStillAnswered) {
+  ping("th-bangkok");
+  ping("kg-bishkek");
+  const Bytes sent = alert("a1b2c3d4-0030", R"("targets": {"sites": ["th-bangkok"]})");
+  ASSERT_TRUE(replyIn(request("kg-bishkek", K::kSend, sent)).accepted);
+  request("kg-bishkek", K::kSend, alert("a1b2c3d4-0031", R"("targets": {"sites": ["kz-almaty"]})"));
+  ASSERT_TRUE(replyIn(request("th-bangkok", K::kAnswer,
+                              answer("a1b2c3d4-0030", "th-bangkok", json::kReceipt)))
+                  .accepted);
+  bus::AlertRequest stored;
+  stored.kind = K::kStored;
+  stored.keys = {"answer/a1b2c3d4-0030/th-bangkok/receipt"};
+  router->handle("kg-bishkek", stored, ms);
+  ASSERT_TRUE(router->commit().ok());
+  EXPECT_EQ(router->heldAlerts(), 2u);
+  tick(100);  // 0030 has nothing left to do; 0031 waits for Almaty
+  EXPECT_EQ(router->pendingAlerts(), 1u);
+  EXPECT_EQ(router->heldAlerts(), 1u);
+  EXPECT_EQ(router->states().alerts.at("open"), 2u);
+  EXPECT_EQ(router->states().targets.at("delivered"), 1u);
+  EXPECT_EQ(router->states().targets.at("queued"), 1u);
+
+  // Its sender still learns its custody, and sending it again gets the same answer.
+  auto status = replyIn(request("kg-bishkek", K::kStatus, {}, "a1b2c3d4-0030"));
+  ASSERT_TRUE(status.accepted) << status.detail;
+  EXPECT_EQ(json::Json::parse(status.custody)["targets"]["th-bangkok"]["state"], "delivered");
+  EXPECT_TRUE(replyIn(request("kg-bishkek", K::kSend, sent)).accepted);
+  auto taken = replyIn(request("kg-bishkek", K::kSend,
+                               alert("a1b2c3d4-0030", R"("targets": {"sites": ["kz-almaty"]})")));
+  EXPECT_FALSE(taken.accepted);
+  EXPECT_EQ(taken.refusal, "duplicate");
+  EXPECT_EQ(router->heldAlerts(), 1u);  // read for those answers, dropped again
+
+  // An update of it reaches where it went; the original is superseded, counted as such.
+  auto update = replyIn(
+      request("kg-bishkek", K::kSend,
+              alert("a1b2c3d4-0032", R"("msgType": "update", "references": ["a1b2c3d4-0030"])")));
+  ASSERT_TRUE(update.accepted) << update.detail;
+  EXPECT_TRUE(json::Json::parse(update.custody)["targets"].contains("th-bangkok"));
+  EXPECT_EQ(router->find("a1b2c3d4-0030")->state, "superseded");
+  EXPECT_EQ(router->states().alerts.at("superseded"), 1u);
+  EXPECT_EQ(router->states().alerts.at("open"), 2u);
+
+  // After a restart only the open work is read into memory; every alert is still counted.
+  reopenRouter();
+  EXPECT_EQ(router->heldAlerts(), 2u);  // 0031 and 0032 wait for deliveries
+  EXPECT_EQ(router->states().alerts.at("open"), 2u);
+  EXPECT_EQ(router->states().alerts.at("superseded"), 1u);
+  EXPECT_EQ(state("a1b2c3d4-0030", "th-bangkok"), "delivered");
 }
 
 }  // namespace
