@@ -338,8 +338,8 @@ void AlertDesk::sendAnswer(const std::string& key, Queued& q, int64_t nowMs) {
   ++counters_.answersSent;
 }
 
-Status AlertDesk::flush() {
-  if (buffered_.empty() && unqueue_.empty()) return {};
+Status AlertDesk::flush(const std::vector<Sent>& sent) {
+  if (buffered_.empty() && unqueue_.empty() && sent.empty()) return {};
   std::vector<bus::Delivery> deliveries;
   deliveries.swap(buffered_);
   const int64_t now = clock_.nowSeconds();
@@ -350,6 +350,7 @@ Status AlertDesk::flush() {
   std::vector<std::pair<std::string, std::string>> hooks;
   std::vector<std::string> newIds;
   std::vector<std::pair<std::string, Bytes>> newAnswers;
+  LIAISON_TRY(putSent(*w, sent));
   for (const auto& key : unqueue_) LIAISON_TRY(w->unqueue(key));
   // Decoded and their signatures checked on every core first (a sender takes a receipt from
   // each target of each alert); every other check follows in order.
@@ -522,9 +523,7 @@ void AlertDesk::tick(int64_t nowMs, bool connected) {
   }
 }
 
-Status AlertDesk::recordSent(const std::vector<Sent>& sent) {
-  auto w = inbox_.write();
-  if (!w) return w.error();
+Status AlertDesk::putSent(Inbox::Writer& w, const std::vector<Sent>& sent) {
   for (const auto& [envelope, custody] : sent) {
     auto item = SignedItem::decode(envelope);
     if (!item || item->item.reader().which() != schema::Item::ALERT) {
@@ -538,21 +537,21 @@ Status AlertDesk::recordSent(const std::vector<Sent>& sent) {
     a.state = "sent";
     a.custody = json::Json::parse(custody, nullptr, false);
     if (a.custody.is_discarded()) a.custody = nullptr;
-    auto existing = w->get(a.id);
+    auto existing = w.get(a.id);
     if (!existing) return existing.error();
     if (*existing) a.receivedAt = (*existing)->receivedAt;
-    LIAISON_TRY(w->putAlert(a));
+    LIAISON_TRY(w.putAlert(a));
     for (auto ref : item->item.reader().getAlert().getReferences()) {
-      auto old = w->get(str(ref));
+      auto old = w.get(str(ref));
       if (!old) return old.error();
       if (*old) {
         (*old)->replacedBy = a.id;
         (*old)->replacedHow = str(item->item.reader().getAlert().getMsgType());
-        LIAISON_TRY(w->putAlert(**old));
+        LIAISON_TRY(w.putAlert(**old));
       }
     }
   }
-  return std::move(*w).commit();
+  return {};
 }
 
 Status AlertDesk::recordCustody(const std::string& id, const std::string& custody) {

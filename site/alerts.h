@@ -134,20 +134,22 @@ class AlertDesk {
 
   // Buffers a delivery; flush() stores every buffered one in one transaction, then answers.
   void onDelivery(bus::Delivery delivery);
-  Status flush();
+  struct Sent;
+  // `sent`: alerts of this site the broker accepted, stored in the same transaction (one synced
+  // commit for all a drain brought), before their senders hear "accepted".
+  Status flush(const std::vector<Sent>& sent);
+  Status flush() { return flush({}); }
   // A reply to one of the desk's requests (requestId has kRequestBit).
   void onReply(const bus::AlertReply& reply);
   // Pings the broker each second; resends answers the broker has not accepted yet (at once when
   // the connection comes back).
   void tick(int64_t nowMs, bool connected);
 
-  // Alerts this site sent and the broker accepted, each with its custody report, stored in one
-  // transaction (before their senders hear "accepted").
+  // An alert this site sent and the broker accepted, with the broker's custody report.
   struct Sent {
     Bytes envelope;
     std::string custody;
   };
-  Status recordSent(const std::vector<Sent>& sent);
   // The broker's custody report for one of this site's alerts.
   Status recordCustody(const std::string& id, const std::string& custody);
   // An answer to an alert in the inbox (a person's, or a receipt with a reference): stored and
@@ -174,6 +176,7 @@ class AlertDesk {
     uint64_t requestId = 0;
   };
   void refuse(const std::string& reason, const std::string& detail);
+  Status putSent(Inbox::Writer& w, const std::vector<Sent>& sent);
   void sendAnswer(const std::string& key, Queued& q, int64_t nowMs);
 
   Inbox& inbox_;

@@ -750,10 +750,11 @@ class Daemon final : public SiteService, public Transport {
     w.done->set_value(std::move(out));
   }
 
-  // Stores the alerts the broker accepted since the last call, then tells their senders.
+  // Stores the alerts the broker accepted since the last call, with the deliveries drained
+  // meanwhile (one synced commit), then tells their senders.
   void finishSent() {
     if (sent_.empty()) return;
-    if (auto st = desk_->recordSent(sent_); !st) {
+    if (auto st = desk_->flush(sent_); !st) {
       spdlog::error("site={} {} accepted alert(s) not stored here: {}", config_.id, sent_.size(),
                     st.error().message);
     }
