@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <type_traits>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -39,6 +40,19 @@ std::string serialize(capnp::MessageBuilder& builder) {
   return out;
 }
 
+// A submission into `root`. Given a non-const list, each envelope is given back as soon as it
+// is copied (encodeSubmit), not after the whole list.
+template <typename Envelopes>
+void putSubmit(schema::BusMessage::Builder root, uint64_t requestId, Envelopes& envelopes) {
+  auto b = root.initSubmit();
+  b.setRequestId(requestId);
+  auto list = b.initEnvelopes(static_cast<unsigned>(envelopes.size()));
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    list.set(static_cast<unsigned>(i), kj::arrayPtr(envelopes[i].data(), envelopes[i].size()));
+    if constexpr (!std::is_const_v<Envelopes>) Bytes().swap(envelopes[i]);
+  }
+}
+
 }  // namespace
 
 std::string encodeSubmit(uint64_t requestId, std::vector<Bytes>&& envelopes) {
@@ -47,13 +61,7 @@ std::string encodeSubmit(uint64_t requestId, std::vector<Bytes>&& envelopes) {
   for (const auto& e : envelopes) words += (e.size() + 7) / 8;
   capnp::MallocMessageBuilder builder(static_cast<unsigned>(std::min<size_t>(words, 1u << 28)),
                                       capnp::AllocationStrategy::FIXED_SIZE);
-  auto b = builder.initRoot<schema::BusMessage>().initSubmit();
-  b.setRequestId(requestId);
-  auto list = b.initEnvelopes(static_cast<unsigned>(envelopes.size()));
-  for (size_t i = 0; i < envelopes.size(); ++i) {
-    list.set(static_cast<unsigned>(i), kj::arrayPtr(envelopes[i].data(), envelopes[i].size()));
-    Bytes().swap(envelopes[i]);  // copied: given back now, not after the whole list
-  }
+  putSubmit(builder.initRoot<schema::BusMessage>(), requestId, envelopes);
   envelopes.clear();
   return serialize(builder);
 }
@@ -65,13 +73,7 @@ std::string encode(const Message& message) {
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, SubmitRequest>) {
-          auto b = root.initSubmit();
-          b.setRequestId(m.requestId);
-          auto list = b.initEnvelopes(static_cast<unsigned>(m.envelopes.size()));
-          for (size_t i = 0; i < m.envelopes.size(); ++i) {
-            list.set(static_cast<unsigned>(i),
-                     kj::arrayPtr(m.envelopes[i].data(), m.envelopes[i].size()));
-          }
+          putSubmit(root, m.requestId, m.envelopes);
         } else if constexpr (std::is_same_v<T, SubmitResult>) {
           auto b = root.initResult();
           b.setRequestId(m.requestId);

@@ -78,10 +78,18 @@ class Message {
     auto owned = std::make_unique<std::string>(std::move(bytes));
     if (zmq_msg_init_data(&msg_, owned->data(), owned->size(), &freeOwned, owned.get()) == 0) {
       owned.release();  // libzmq's now
-    } else {
-      zmq_msg_init(&msg_);
+      return;
     }
+    // libzmq could not take them (out of memory): copied, as zmq_send would; or nothing is sent.
+    if (zmq_msg_init_size(&msg_, owned->size()) == 0) {
+      std::memcpy(zmq_msg_data(&msg_), owned->data(), owned->size());
+      return;
+    }
+    zmq_msg_init(&msg_);
+    empty_ = true;
   }
+  // False when the bytes given could not be held (the message is empty, not to be sent).
+  bool holds() const { return !empty_; }
   ~Message() { zmq_msg_close(&msg_); }
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
@@ -95,6 +103,7 @@ class Message {
  private:
   static void freeOwned(void* /*data*/, void* owned) { delete static_cast<std::string*>(owned); }
   zmq_msg_t msg_;
+  bool empty_ = false;
 };
 
 // A frame at least this large is handed to libzmq as it is rather than copied (a bulk publish's
@@ -277,6 +286,7 @@ Status Socket::sendFrames(const std::vector<std::string>& frames, std::vector<st
     int sent = 0;
     if (take != nullptr && frames[i].size() >= kZeroCopyBytes) {
       Message msg(std::move((*take)[i]));
+      if (!msg.holds()) return makeError(Errc::kUnavailable, "zmq send: no memory for frame " + std::to_string(i + 1));
       sent = zmq_msg_send(msg.get(), socket_, flags);
     } else {
       sent = zmq_send(socket_, frames[i].data(), frames[i].size(), flags);

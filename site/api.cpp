@@ -317,7 +317,6 @@ struct ApiServer::Impl {
     auto prepared = prepare(files);
     files.clear();
     bodies.clear();
-    bodies.shrink_to_fit();
     if (!prepared) {
       spdlog::info("api {}: refused: {}", what, prepared.error().message);
       return refuse(res, 400, prepared.error().message);

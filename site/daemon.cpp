@@ -716,8 +716,8 @@ class Daemon final : public SiteService, public Transport {
       request.requestId = ++submitId_;
       waiter.sinceMs = nowMs();
       std::string frame = bus::encode(request);
-      sendFrame(current_, frame);
-      if (brokers_.size() > 1) waiter.frame = std::move(frame);
+      if (brokers_.size() > 1) waiter.frame = frame;  // to send again to another broker
+      sendFrame(current_, std::move(frame));
       alertWaiters_[request.requestId] = std::move(waiter);
       return {};
     });
