@@ -286,9 +286,9 @@ Status Socket::sendFrames(const std::vector<std::string>& frames, std::vector<st
     int sent = 0;
     if (take != nullptr && frames[i].size() >= kZeroCopyBytes) {
       Message msg(std::move((*take)[i]));
-      if (!msg.holds())
-        return makeError(Errc::kUnavailable,
-                         "zmq send: no memory for frame " + std::to_string(i + 1));
+      if (!msg.holds()) {
+        return makeError(Errc::kUnavailable, "zmq send: no memory for frame " + std::to_string(i + 1));
+      }
       sent = zmq_msg_send(msg.get(), socket_, flags);
     } else {
       sent = zmq_send(socket_, frames[i].data(), frames[i].size(), flags);
