@@ -289,17 +289,12 @@ class Broker {
     }
     for (auto& outgoing : alerts_->takeOutgoing()) {
       out([this, o = std::move(outgoing)] {
-        auto* delivery = std::get_if<bus::Delivery>(&o.message);
-        auto route = routes_.find(o.site);
-        Status sent =
-            route == routes_.end()
-                ? makeError(Errc::kNotFound, "no connection")
-                : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
-        if (sent) return;
-        if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
+        Status sent = sendTo(o.site, bus::encode(o.message));
         // Not sent: the router tries again when the site is back (or its queue has room).
-        if (delivery != nullptr)
+        auto* delivery = std::get_if<bus::Delivery>(&o.message);
+        if (!sent && delivery != nullptr) {
           alerts_->undeliverable(o.site, delivery->key, sent.error().code == Errc::kNotFound);
+        }
       });
     }
   }
@@ -313,17 +308,22 @@ class Broker {
     }
     for (auto& outgoing : requests_->takeOutgoing()) {
       out([this, o = std::move(outgoing)] {
-        auto route = routes_.find(o.site);
-        Status sent =
-            route == routes_.end()
-                ? makeError(Errc::kNotFound, "no connection")
-                : router_->send({route->second, bus::encode(o.message)}, /*dontWait=*/true);
-        if (sent) return;
-        if (sent.error().code == Errc::kNotFound) routes_.erase(o.site);
-        if (o.message.op != "reply" && !o.message.keys.empty())
+        Status sent = sendTo(o.site, bus::encode(o.message));
+        if (!sent && o.message.op != "reply" && !o.message.keys.empty()) {
           requests_->undeliverable(o.message.keys[0]);
+        }
       });
     }
+  }
+
+  // Sends `frame` to a member site's connection. kNotFound: it has none now (forgotten until
+  // it is heard from again).
+  Status sendTo(const std::string& site, std::string frame) {
+    auto route = routes_.find(site);
+    if (route == routes_.end()) return makeError(Errc::kNotFound, "no connection");
+    Status sent = router_->send(bus::framesOf(route->second, std::move(frame)), /*dontWait=*/true);
+    if (!sent && sent.error().code == Errc::kNotFound) routes_.erase(route);
+    return sent;
   }
 
   void reply(const std::string& routingId, const bus::Message& message) {
