@@ -150,12 +150,18 @@ std::vector<RequestRouter::Outgoing> RequestRouter::takeOutgoing() { return std:
 
 namespace {
 
-// The answer "accepted" to `m`, naming what it answered.
-bus::RequestMsg acceptedReply(const bus::RequestMsg& m) {
+// A reply to `m`: its request id and the request it is about.
+bus::RequestMsg replyTo(const bus::RequestMsg& m) {
   bus::RequestMsg r;
   r.requestId = m.requestId;
   r.op = "reply";
   r.id = m.id;
+  return r;
+}
+
+// The answer "accepted" to `m`, naming what it answered.
+bus::RequestMsg acceptedReply(const bus::RequestMsg& m) {
+  bus::RequestMsg r = replyTo(m);
   r.file = m.file;
   r.index = m.index;
   r.accepted = true;
@@ -166,10 +172,7 @@ bus::RequestMsg acceptedReply(const bus::RequestMsg& m) {
 
 bus::RequestMsg RequestRouter::refuse(const bus::RequestMsg& m, const std::string& reason, const std::string& detail) {
   ++counters_.refused[reason];
-  bus::RequestMsg r;
-  r.requestId = m.requestId;
-  r.op = "reply";
-  r.id = m.id;
+  bus::RequestMsg r = replyTo(m);
   r.refusal = reason;
   r.detail = detail;
   return r;

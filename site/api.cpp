@@ -24,6 +24,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -574,6 +575,17 @@ struct ApiServer::Impl {
     if (ec != std::errc() || end != text.data() + text.size()) return makeError(Errc::kInvalidInput, "not a number: " + text);
     return n;
   }
+  // The file and chunk numbers of a chunk's path (…/files/F/chunks/I); nullopt, answered 400,
+  // when either is not a number.
+  std::optional<std::pair<uint32_t, uint32_t>> chunkAt(const httplib::Request& req, httplib::Response& res) {
+    auto file = number(req.matches[2]);
+    auto index = number(req.matches[3]);
+    if (!file || !index) {
+      refuse(res, 400, "file and chunk are numbers");
+      return std::nullopt;
+    }
+    return std::pair{*file, *index};
+  }
 
   void createRequest(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
@@ -590,10 +602,9 @@ struct ApiServer::Impl {
     if (!authorize(req, res)) return;
     auto* desk = requestDesk(res);
     if (desk == nullptr) return;
-    auto file = number(req.matches[2]);
-    auto index = number(req.matches[3]);
-    if (!file || !index) return refuse(res, 400, "file and chunk are numbers");
-    answerRequest(res, desk->upload(req.matches[1], *file, *index, req.body));
+    auto at = chunkAt(req, res);
+    if (!at) return;
+    answerRequest(res, desk->upload(req.matches[1], at->first, at->second, req.body));
   }
 
   void listRequests(const httplib::Request& req, httplib::Response& res) {
@@ -629,10 +640,9 @@ struct ApiServer::Impl {
     if (!authorize(req, res)) return;
     auto* desk = requestDesk(res);
     if (desk == nullptr) return;
-    auto file = number(req.matches[2]);
-    auto index = number(req.matches[3]);
-    if (!file || !index) return refuse(res, 400, "file and chunk are numbers");
-    auto plain = desk->plainChunk(req.matches[1], *file, *index);
+    auto at = chunkAt(req, res);
+    if (!at) return;
+    auto plain = desk->plainChunk(req.matches[1], at->first, at->second);
     if (!plain) return answerRequest(res, plain.error());
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
