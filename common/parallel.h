@@ -23,7 +23,7 @@ void parallelFor(size_t n, Fn&& fn, size_t minPerThread = 64) {
   size_t threads = std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, n / minPerThread + 1);
   size_t per = (n + threads - 1) / threads;
-  if (threads <= 1 || per == 0) {
+  if (threads <= 1) {  // n == 0 lands here too
     fn(0, n);
     return;
   }
