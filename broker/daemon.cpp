@@ -45,7 +45,6 @@ int64_t steadyMs() {
       .count();
 }
 
-constexpr size_t kMaxRequestFrames = 4;
 constexpr uint32_t kMaxFetchItems = 2000;
 constexpr uint32_t kMaxSnapshotItems = 2000;
 // Fan-out messages queued per subscriber before ZeroMQ drops for it (~1 KiB each): bounds the
@@ -201,7 +200,7 @@ class Broker {
       // alerts and answers among it are checked on every core first.
       std::vector<std::pair<bus::Received, Result<bus::Message>>> drained;
       for (int i = 0; i < 256 && !stop_.load(); ++i) {
-        auto msg = router_->recvWithUser(kMaxRequestFrames, /*dontWait=*/true);
+        auto msg = router_->recvJoined(1, bus::kMaxParts, bus::kMaxFrameBytes, /*dontWait=*/true);
         if (!msg) {
           if (msg.error().code == Errc::kUnavailable) break;
           ++badFrames_;

@@ -16,6 +16,10 @@ namespace liaison::bus {
 
 // The largest frame either end reads (a fetch answer of many entries is the largest).
 inline constexpr size_t kMaxFrameBytes = 16u << 20;
+// A site's request to its broker larger than this travels in parts of this size, joined by the
+// broker (Socket::sendParts / recvJoined: libzmq's CURVE copies are then a part's size).
+inline constexpr size_t kPartBytes = 256u << 10;
+inline constexpr size_t kMaxParts = kMaxFrameBytes / kPartBytes;
 
 struct Entry {
   uint64_t epoch = 0, seq = 0;

@@ -88,6 +88,21 @@ class Message {
     zmq_msg_init(&msg_);
     empty_ = true;
   }
+  // Holds `size` bytes of `owner` from `offset` without copying them; `owner` is freed once
+  // libzmq is done with every message holding a part of it. Copied when libzmq cannot take them.
+  Message(const std::shared_ptr<std::string>& owner, size_t offset, size_t size) {
+    auto hint = std::make_unique<std::shared_ptr<std::string>>(owner);
+    if (zmq_msg_init_data(&msg_, owner->data() + offset, size, &freeShared, hint.get()) == 0) {
+      hint.release();  // libzmq's now
+      return;
+    }
+    if (zmq_msg_init_size(&msg_, size) == 0) {
+      std::memcpy(zmq_msg_data(&msg_), owner->data() + offset, size);
+      return;
+    }
+    zmq_msg_init(&msg_);
+    empty_ = true;
+  }
   // False when the bytes given could not be held (the message is empty, not to be sent).
   bool holds() const { return !empty_; }
   ~Message() { zmq_msg_close(&msg_); }
@@ -102,6 +117,9 @@ class Message {
 
  private:
   static void freeOwned(void* /*data*/, void* owned) { delete static_cast<std::string*>(owned); }
+  static void freeShared(void* /*data*/, void* hint) {
+    delete static_cast<std::shared_ptr<std::string>*>(hint);
+  }
   zmq_msg_t msg_;
   bool empty_ = false;
 };
@@ -301,11 +319,48 @@ Status Socket::sendFrames(const std::vector<std::string>& frames, std::vector<st
   return {};
 }
 
-Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait, Received* meta) {
+Status Socket::sendParts(std::vector<std::string>&& head, std::string&& body, size_t partBytes,
+                         bool dontWait) {
+  LIAISON_ASSERT(partBytes > 0, "parts need a size");
+  if (body.size() <= partBytes) {
+    head.push_back(std::move(body));
+    return send(std::move(head), dontWait);
+  }
+  const size_t parts = (body.size() + partBytes - 1) / partBytes;
+  const size_t total = head.size() + parts;
+  auto what = [&](size_t i) {
+    return "send frame " + std::to_string(i + 1) + " of " + std::to_string(total);
+  };
+  for (size_t i = 0; i < head.size(); ++i) {
+    // Only the first frame can find the pipe full; the rest of a message always follows it.
+    int flags = ZMQ_SNDMORE | (i == 0 && dontWait ? ZMQ_DONTWAIT : 0);
+    if (zmq_send(socket_, head[i].data(), head[i].size(), flags) < 0) {
+      return zmqError(zmq_errno(), what(i));
+    }
+  }
+  auto owner = std::make_shared<std::string>(std::move(body));
+  for (size_t k = 0; k < parts; ++k) {
+    const size_t i = head.size() + k, offset = k * partBytes;
+    int flags = (k + 1 < parts ? ZMQ_SNDMORE : 0) | (i == 0 && dontWait ? ZMQ_DONTWAIT : 0);
+    Message msg(owner, offset, std::min(partBytes, owner->size() - offset));
+    if (!msg.holds()) {
+      return makeError(Errc::kUnavailable,
+                       "zmq send: no memory for frame " + std::to_string(i + 1));
+    }
+    if (zmq_msg_send(msg.get(), socket_, flags) < 0) return zmqError(zmq_errno(), what(i));
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait, Received* meta,
+                                                 const Join* join) {
   LIAISON_ASSERT(maxFrames >= 1, "recv needs room for at least one frame");
   std::vector<std::string> frames;
   size_t count = 0;
   bool more = true;
+  std::string refused;                          // why a message to be joined is dropped
+  std::vector<std::unique_ptr<Message>> parts;  // to be joined
+  size_t partsBytes = 0;
   while (more) {
     Message msg;
     // Once the first frame is here the whole message is: later frames never wait.
@@ -320,12 +375,38 @@ Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait
       meta->userId = msg.property("User-Id");
       if (meta->peerAddress.empty()) meta->peerAddress = msg.property("Peer-Address");
     }
-    if (count < maxFrames) {
-      frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg.get())),
-                          zmq_msg_size(msg.get()));
+    const size_t size = zmq_msg_size(msg.get());
+    more = zmq_msg_more(msg.get()) != 0;
+    if (join != nullptr && count >= join->head) {
+      // A part: held until the last one is here, then all are joined at once.
+      if (refused.empty() && parts.size() == join->maxParts) {
+        refused = "more than " + std::to_string(join->maxParts) + " parts";
+      } else if (refused.empty() && partsBytes + size > join->maxBody) {
+        refused = "parts of more than " + std::to_string(join->maxBody) + " bytes";
+      }
+      if (refused.empty()) {
+        partsBytes += size;
+        parts.push_back(std::make_unique<Message>());
+        zmq_msg_move(parts.back()->get(), msg.get());
+      }
+    } else if (count < maxFrames) {
+      frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg.get())), size);
     }
     ++count;
-    more = zmq_msg_more(msg.get()) != 0;
+  }
+  if (join != nullptr) {
+    if (refused.empty() && count <= join->head) refused = "no part after its head";
+    if (!refused.empty()) {
+      return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
+                                                " frames dropped: " + refused);
+    }
+    std::string& body = frames.emplace_back();
+    body.reserve(partsBytes);
+    for (auto& part : parts) {
+      body.append(static_cast<const char*>(zmq_msg_data(part->get())), zmq_msg_size(part->get()));
+      part.reset();
+    }
+    return frames;
   }
   if (count > maxFrames) {
     return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
@@ -342,6 +423,16 @@ Result<std::vector<std::string>> Socket::recv(size_t maxFrames, bool dontWait) {
 Result<Received> Socket::recvWithUser(size_t maxFrames, bool dontWait) {
   Received out;
   auto frames = receive(maxFrames, dontWait, &out);
+  if (!frames.ok()) return frames.error();
+  out.frames = std::move(*frames);
+  return out;
+}
+
+Result<Received> Socket::recvJoined(size_t head, size_t maxParts, size_t maxBody, bool dontWait) {
+  LIAISON_ASSERT(maxParts > 0, "room for at least one part");
+  Received out;
+  const Join join{head, maxParts, maxBody};
+  auto frames = receive(head + 1, dontWait, &out, &join);
   if (!frames.ok()) return frames.error();
   out.frames = std::move(*frames);
   return out;

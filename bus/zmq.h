@@ -136,6 +136,20 @@ class Socket {
   // As recv, with the ZAP User-Id and Peer-Address the message arrived with.
   Result<Received> recvWithUser(size_t maxFrames, bool dontWait = false);
 
+  // Large requests travel in parts. CURVE encrypts one frame at a time and libzmq 4.3 makes two
+  // copies of the frame's size while it does, so a bulk publish of megabytes sent as one frame
+  // cost three times its size at once; in parts, those copies are a part's size.
+  //
+  // Sends the `head` frames (none, or a ROUTER's routing id) and then `body` cut into parts of
+  // at most `partBytes` (at least one part; a large one is handed to libzmq without a copy).
+  Status sendParts(std::vector<std::string>&& head, std::string&& body, size_t partBytes,
+                   bool dontWait = false);
+  // Receives what sendParts sent: the first `head` frames as they came, then every later frame
+  // joined into one last frame. A message with no part after its head, more than `maxParts`
+  // parts or parts of more than `maxBody` bytes in all is read to its end and dropped
+  // (kInvalidInput): the socket stays usable.
+  Result<Received> recvJoined(size_t head, size_t maxParts, size_t maxBody, bool dontWait = false);
+
   // Publishes this socket's events (ZMQ_EVENT_* mask `events`) on a new PAIR endpoint
   // `inprocEndpoint`; connect a ZMQ_PAIR socket there and read them with readMonitorEvent.
   Status monitor(const std::string& inprocEndpoint, int events);
@@ -144,7 +158,12 @@ class Socket {
   explicit Socket(void* socket) : socket_(socket) {}
   // `take`, when given, is `frames` itself, which may then be moved from.
   Status sendFrames(const std::vector<std::string>& frames, std::vector<std::string>* take, bool dontWait);
-  Result<std::vector<std::string>> receive(size_t maxFrames, bool dontWait, Received* meta);
+  struct Join {
+    size_t head, maxParts, maxBody;
+  };
+  // `join`, when given, joins the frames after its head (recvJoined).
+  Result<std::vector<std::string>> receive(size_t maxFrames, bool dontWait, Received* meta,
+                                           const Join* join = nullptr);
   void* socket_ = nullptr;
 };
 

@@ -406,7 +406,7 @@ class Daemon final : public SiteService, public Transport {
   // `frame` is moved into libzmq when it is large: a caller that keeps it passes a copy.
   void sendFrame(size_t broker, std::string frame) {
     BrokerLink& b = brokers_[broker];
-    auto st = b.dealer->send(bus::framesOf(std::move(frame)), /*dontWait=*/true);
+    auto st = b.dealer->sendParts({}, std::move(frame), bus::kPartBytes, /*dontWait=*/true);
     if (!st) {
       spdlog::debug("request not sent: {}", st.error().message);
       return;
@@ -638,10 +638,10 @@ class Daemon final : public SiteService, public Transport {
         connectFanout(info->fanoutPort);
         if (!(info->requestId & kProbeBit)) replica_->onInfo(*info, now);  // a probe's: ours
       } else if (auto* items = std::get_if<bus::Items>(decoded)) {
-        replica_->onItems(*items, now);
+        replica_->onItems(std::move(*items), now);
         (void)replica_->flush();  // large catch-ups: one transaction per answer
       } else if (auto* chunk = std::get_if<bus::SnapshotChunk>(decoded)) {
-        replica_->onSnapshot(*chunk, now);
+        replica_->onSnapshot(std::move(*chunk), now);
         (void)replica_->flush();
       } else if (auto* result = std::get_if<bus::SubmitResult>(decoded)) {
         finishJob(*result);

@@ -52,6 +52,11 @@ bool Precheck::ready(uint64_t ticket) {
   return true;
 }
 
+size_t Precheck::heldAnswers() {
+  std::lock_guard lock(mutex_);
+  return batches_.size();
+}
+
 void Precheck::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -90,7 +95,7 @@ std::vector<Precheck::Checked> Precheck::take(const std::vector<bus::Entry>& ent
     for (size_t k = 0; k < entries.size(); ++k) {
       const auto& e = entries[k];
       bool found = false;
-      for (auto b = batches_.rbegin(); b != batches_.rend() && !found; ++b) {
+      for (auto b = batches_.rbegin(); b != batches_.rend(); ++b) {
         auto it = (*b)->bySeq.find(e.seq);
         if (it == (*b)->bySeq.end()) continue;
         const bus::Entry& held = (*b)->entries[it->second];
@@ -100,9 +105,16 @@ std::vector<Precheck::Checked> Precheck::take(const std::vector<bus::Entry>& ent
         finished_.wait(lock, [&] { return batch->ready[i] != 0 || batch->dropped; });
         if (batch->ready[i] == 0) break;  // dropped meanwhile: checked below
         out[k] = std::move(batch->results[i]);
-        batch->bySeq.erase(it);  // handed out once
+        Bytes().swap(batch->entries[i].envelope);  // handed out once: no longer matched
+        batch->bySeq.erase(it);
         ++prepared_;
         found = true;
+        if (batch->bySeq.empty()) {
+          // All handed out: nothing of it is held any more.
+          batch->dropped = true;
+          std::erase(batches_, batch);
+        }
+        break;  // (the erase above may have moved batches_)
       }
       if (!found) missing.push_back(k);
     }

@@ -8,7 +8,8 @@
 // then. Results are matched on the entry's epoch and seq and its envelope's bytes, so a later
 // entry of the same seq with other bytes is never given another's result. At most
 // `kBatchesKept` prepared answers are held; older ones are dropped unused (then checked again if
-// they are applied after all), which bounds the memory.
+// they are applied after all), which bounds the memory; an entry's bytes are freed once its
+// result is handed out, and an answer once all its results are.
 // Concurrency: prepare() and take() from one thread (the loop); the pool's threads internally.
 #pragma once
 
@@ -45,6 +46,7 @@ class Precheck {
   std::vector<Checked> take(const std::vector<bus::Entry>& entries);
 
   uint64_t prepared() const { return prepared_; }  // results handed out from the pool
+  size_t heldAnswers();  // prepared answers with results not yet handed out
   // How long each entry's decoding and signature check took (pool or take()), for /metrics.
   const Histogram& checkTimes() const { return checkTimes_; }
 

@@ -80,14 +80,14 @@ void ReplicaCore::startSnapshot(int64_t nowMs) {
   send(bus::SnapshotRequest{0, "", limits_.snapshotItems}, nowMs);
 }
 
-void ReplicaCore::take(const bus::Entry& entry) {
+void ReplicaCore::take(bus::Entry entry) {
   if (entry.epoch == pendingCursor_.epoch && entry.seq <= pendingCursor_.seq) return;  // have it
   if (entry.epoch == pendingCursor_.epoch && entry.seq == nextSeq()) {
-    pending_.push_back(entry);
     pendingCursor_.seq = entry.seq;
+    pending_.push_back(std::move(entry));
     return;
   }
-  if (buffer_.size() < limits_.bufferEntries) buffer_.emplace(entry.seq, entry);
+  if (buffer_.size() < limits_.bufferEntries) buffer_.emplace(entry.seq, std::move(entry));
 }
 
 void ReplicaCore::drainBuffer() {
@@ -144,7 +144,7 @@ void ReplicaCore::onHeartbeat(const bus::Heartbeat& hb, int64_t nowMs) {
   }
 }
 
-void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
+void ReplicaCore::onItems(bus::Items items, int64_t nowMs) {
   if (!answered<bus::FetchRequest>(items.requestId)) return;  // one we gave up on
   lastHeardMs_ = nowMs;
   brokerEpoch_ = items.epoch;
@@ -160,7 +160,7 @@ void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
     pendingCursor_ = directory::Cursor{items.epoch, 0};
     inflight_.clear();  // ranges of the other history
   }
-  for (const auto& e : items.entries) take(e);
+  for (auto& e : items.entries) take(std::move(e));
   drainBuffer();
   if (pendingCursor_.seq < items.head) {
     fetch(nowMs);  // more to come: keep the window full
@@ -169,7 +169,7 @@ void ReplicaCore::onItems(const bus::Items& items, int64_t nowMs) {
   }
 }
 
-void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
+void ReplicaCore::onSnapshot(bus::SnapshotChunk chunk, int64_t nowMs) {
   if (!answered<bus::SnapshotRequest>(chunk.requestId)) return;
   lastHeardMs_ = nowMs;
   if (!snapshotStarted_) {
@@ -178,7 +178,8 @@ void ReplicaCore::onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs) {
     snapshotHead_ = chunk.head;  // the delta is fetched from here
   }
   // Snapshot items are applied with the cursor left as it is until the last chunk.
-  pending_.insert(pending_.end(), chunk.entries.begin(), chunk.entries.end());
+  pending_.insert(pending_.end(), std::make_move_iterator(chunk.entries.begin()),
+                  std::make_move_iterator(chunk.entries.end()));
   if (!chunk.done) {
     send(bus::SnapshotRequest{0, chunk.nextKey, limits_.snapshotItems}, nowMs);
     return;

@@ -55,8 +55,9 @@ class ReplicaCore {
   void onInfo(const bus::Info& info, int64_t nowMs);
   void onEntry(const bus::Entry& entry, int64_t nowMs);
   void onHeartbeat(const bus::Heartbeat& heartbeat, int64_t nowMs);
-  void onItems(const bus::Items& items, int64_t nowMs);
-  void onSnapshot(const bus::SnapshotChunk& chunk, int64_t nowMs);
+  // By value: the daemon moves an answer in, so its entries are not copied once more.
+  void onItems(bus::Items items, int64_t nowMs);
+  void onSnapshot(bus::SnapshotChunk chunk, int64_t nowMs);
   void onTick(int64_t nowMs);
   // Applies what is pending in one transaction. Call after each burst of events.
   Status flush();
@@ -83,7 +84,7 @@ class ReplicaCore {
   // Removes the request `id` of type T from those in flight; false if it is not one of them.
   template <typename T>
   bool answered(uint64_t id);
-  void take(const bus::Entry& entry);  // append to pending if it follows, else buffer
+  void take(bus::Entry entry);  // append to pending if it follows, else buffer
   void drainBuffer();
   uint64_t nextSeq() const { return pendingCursor_.seq + 1; }
 

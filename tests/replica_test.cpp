@@ -251,10 +251,12 @@ TEST(Precheck, EachEntryGetsTheCheckOfItsOwnBytes) {
   EXPECT_EQ(results[4].item->signer, "kg");
   EXPECT_EQ(precheck.prepared(), 99u) << "the untouched entries came from the pool";
   EXPECT_TRUE(precheck.ready(ticket));
+  EXPECT_EQ(precheck.heldAnswers(), 1u) << "one result is not handed out yet";
   // Handed out once: the same entries again are checked again, with the same verdicts.
   results = precheck.take(answer);
   EXPECT_EQ(precheck.prepared(), 100u);
   for (const auto& r : results) EXPECT_TRUE(r.signatureValid);
+  EXPECT_EQ(precheck.heldAnswers(), 0u) << "an answer all handed out is let go at once";
   // Garbage is a refusal with a reason, not a crash.
   auto garbage = precheck.take({bus::Entry{7, 500, 0, Bytes(40, 0xab)}});
   EXPECT_FALSE(garbage[0].item.ok());

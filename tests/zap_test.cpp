@@ -133,6 +133,23 @@ TEST_F(ZapTest, EnrolledClientExchangesAndServerSeesItsSiteId) {
   EXPECT_EQ(counters.refusedUnknownKey, 0u);
 }
 
+TEST_F(ZapTest, ALargeRequestSentInPartsArrivesWholeWithItsSiteId) {
+  Server router = server(ZMQ_ROUTER);
+  Socket dealer = client(ZMQ_DEALER, &site);
+  check(dealer.connect(router.endpoint));
+  std::string body;
+  for (int i = 0; body.size() < 1'000'000; ++i) body += std::to_string(i) + ",";
+  const std::string sent = body;
+  check(dealer.sendParts({}, std::move(body), 64 * 1024));
+
+  std::vector<zmq_pollitem_t> items{router.socket.pollItem(ZMQ_POLLIN)};
+  ASSERT_EQ(take(poll(items, kWait)), 1);
+  auto request = take(router.socket.recvJoined(1, 64, 4u << 20, /*dontWait=*/true));
+  ASSERT_EQ(request.frames.size(), 2u);  // routing id, then the parts joined
+  EXPECT_EQ(request.frames[1], sent);
+  EXPECT_EQ(request.userId, "kg-bishkek");
+}
+
 TEST_F(ZapTest, UnknownKeyIsRefusedAndNothingArrives) {
   Server router = server(ZMQ_ROUTER);
   Socket dealer = client(ZMQ_DEALER, &stranger);
@@ -366,6 +383,54 @@ TEST(ZmqSocket, TooManyFramesIsAnErrorAndTheSocketKeepsWorking) {
   auto nothing = sender.send({});
   ASSERT_FALSE(nothing.ok());
   EXPECT_EQ(nothing.error().code, Errc::kInvalidInput);
+}
+
+TEST(ZmqSocket, ABodyTravelsInPartsOfTheSizeAskedAndIsJoinedWithinLimits) {
+  Context ctx = take(Context::create());
+  Socket sender = take(Socket::open(ctx, ZMQ_PAIR));
+  check(sender.bind("inproc://parts"));
+  Socket receiver = take(Socket::open(ctx, ZMQ_PAIR));
+  check(receiver.connect("inproc://parts"));
+  const std::string body(250'000, 'x');
+
+  // Cut into parts of at most 100,000 bytes, after the head frames.
+  check(sender.sendParts({"id"}, std::string(body), 100'000));
+  auto raw = receiver.recv(8);
+  ASSERT_TRUE(raw.ok()) << raw.error().message;
+  ASSERT_EQ(raw->size(), 4u);
+  EXPECT_EQ((*raw)[0], "id");
+  EXPECT_EQ((*raw)[1].size(), 100'000u);
+  EXPECT_EQ((*raw)[3].size(), 50'000u);
+  // A body within one part is one frame.
+  check(sender.sendParts({}, "small", 100'000));
+  EXPECT_EQ(*receiver.recv(8), Frames{"small"});
+
+  // Joined whole.
+  check(sender.sendParts({"id"}, std::string(body), 100'000));
+  auto joined = receiver.recvJoined(1, 3, 250'000);
+  ASSERT_TRUE(joined.ok()) << joined.error().message;
+  EXPECT_EQ(joined->frames, (Frames{"id", body}));
+
+  // Too many parts, too many bytes, no part: each dropped, and the next message still read.
+  check(sender.sendParts({"id"}, std::string(body), 100'000));
+  check(sender.sendParts({"id"}, std::string(body), 100'000));
+  check(sender.send({"id"}));
+  check(sender.sendParts({"id"}, "after", 100'000));
+  auto parts = receiver.recvJoined(1, 2, 250'000);
+  ASSERT_FALSE(parts.ok());
+  EXPECT_EQ(parts.error().code, Errc::kInvalidInput);
+  EXPECT_NE(parts.error().message.find("more than 2 parts"), std::string::npos)
+      << parts.error().message;
+  auto bytes = receiver.recvJoined(1, 3, 249'999);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_NE(bytes.error().message.find("more than 249999 bytes"), std::string::npos)
+      << bytes.error().message;
+  auto none = receiver.recvJoined(1, 3, 250'000);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("no part"), std::string::npos) << none.error().message;
+  auto after = receiver.recvJoined(1, 3, 250'000);
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->frames, (Frames{"id", "after"}));
 }
 
 TEST(ZmqSocket, BindingAnAddressInUseIsAnError) {
