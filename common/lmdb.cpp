@@ -144,14 +144,20 @@ Result<std::optional<std::string_view>> Txn::get(MDB_dbi dbi, std::string_view k
 }
 
 Status Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+  auto wrote = tryPut(dbi, key, value, flags);
+  if (!wrote) return wrote.error();
+  return {};
+}
+
+Result<bool> Txn::tryPut(MDB_dbi dbi, std::string_view key, std::string_view value,
+                         unsigned flags) {
   MDB_val k = val(key);
   MDB_val v = val(value);
   int rc = mdb_put(txn_, dbi, &k, &v, flags);
-  if (rc != 0 && !(rc == MDB_KEYEXIST && (flags & (MDB_NODUPDATA | MDB_NOOVERWRITE)) != 0)) {
-    return lmdbError(rc, "put");
-  }
-  if (rc == 0 && journal_ != nullptr) record('P', dbi, key, &value);
-  return {};
+  if (rc == MDB_KEYEXIST && (flags & (MDB_NODUPDATA | MDB_NOOVERWRITE)) != 0) return false;
+  if (rc != 0) return lmdbError(rc, "put");
+  if (journal_ != nullptr) record('P', dbi, key, &value);
+  return true;
 }
 
 Status Txn::del(MDB_dbi dbi, std::string_view key, std::optional<std::string_view> value) {

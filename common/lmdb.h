@@ -79,6 +79,9 @@ class Txn {
   // nullopt when the key is absent; an error only when LMDB failed.
   Result<std::optional<std::string_view>> get(MDB_dbi dbi, std::string_view key) const;
   Status put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  // As put, telling whether it wrote: false when MDB_NOOVERWRITE found the key (with
+  // MDB_DUPSORT, any value of it) or MDB_NODUPDATA the pair.
+  Result<bool> tryPut(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags);
   // Deletes the key (or one duplicate when `value` is given); absent is not an error.
   Status del(MDB_dbi dbi, std::string_view key, std::optional<std::string_view> value = {});
 

@@ -522,7 +522,14 @@ Status indexName(lmdb::Txn& txn, const Dbis& dbi, names::Folder& folder,
   for (const auto& key : keys) {
     if (key.empty() || key.size() > 200) continue;
     if (on) {
-      LIAISON_TRY(txn.put(dbi.names, key, doc, MDB_NODUPDATA));
+      // A key's deletions depend on the key alone: they are written when the key first
+      // appears, and a key already held by another record has them (most names are shared).
+      auto fresh = txn.tryPut(dbi.names, key, doc, MDB_NOOVERWRITE);
+      if (!fresh) return fresh.error();
+      if (!*fresh) {
+        LIAISON_TRY(txn.put(dbi.names, key, doc, MDB_NODUPDATA));
+        continue;
+      }
       for (const auto& d : names::deletions(key)) {
         LIAISON_TRY(txn.put(dbi.namedel, d, key, MDB_NODUPDATA));
       }

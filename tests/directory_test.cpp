@@ -119,6 +119,22 @@ TEST_F(DirectoryTest, NamesMatchAcrossScriptsAndSpellings) {
   EXPECT_TRUE(byName("!!!").empty());
 }
 
+// A name's spelling variants are written when the name first appears; a record sharing it later
+// or holding it after the first is retired is still found by a misspelling.
+TEST_F(DirectoryTest, ASharedNameIsFoundMisspeltWhicheverRecordHoldsIt) {
+  const std::string name = R"("name": {"latin": "Gulnara Abdyldaeva"})";
+  publish({contactJson("kg-a", name), contactJson("kg-b", name)});
+  EXPECT_EQ(byName("Abdyldaeva"), (std::vector<std::string>{"kg-a", "kg-b"}));
+  EXPECT_EQ(byName("Abdylaeva"), (std::vector<std::string>{"kg-a", "kg-b"})) << "a letter lost";
+  publish({contactJson("kg-a", R"("revision": 2, "status": "retired", )" + name)});
+  EXPECT_EQ(byName("Abdylaeva"), std::vector<std::string>{"kg-b"});
+  publish({contactJson("kg-b", R"("revision": 2, "status": "retired", )" + name)});
+  EXPECT_TRUE(byName("Abdylaeva").empty());
+  publish({contactJson("kg-c", name)});
+  EXPECT_EQ(byName("Abdylaeva"), std::vector<std::string>{"kg-c"});
+  EXPECT_EQ(byName("Abdyldaeav"), std::vector<std::string>{"kg-c"}) << "two letters swapped";
+}
+
 TEST_F(DirectoryTest, RevisionRulesAndRetirement) {
   EXPECT_EQ(publish({contactJson("kg-1", R"("revision": 2, "title": "Old")")}),
             std::vector<Outcome>{Outcome::kApplied});
