@@ -213,7 +213,9 @@ int main(int argc, char** argv) {
   }
 
   pid_t brokerPid = b.broker ? b.broker->pid() : 0;
-  const std::string sampled = "RssAnon sampled every 10 ms; " + std::to_string(probes + alerts) + " alerts held";
+  // The broker stores every alert it took; it keeps in memory only those with work left.
+  const std::string sampled =
+      "RssAnon sampled every 10 ms; " + std::to_string(probes + alerts) + " alerts taken in all";
   rows.push_back({"broker memory: own, largest at any moment", memory.peakMiB("broker"), "MiB",
                   sampled});
   rows.push_back({"broker memory: own at the end (RssAnon)", procKiB(brokerPid, "RssAnon") / 1024.0, "MiB", ""});
