@@ -128,6 +128,43 @@ class Message {
 // submission is megabytes: its copies were a large part of a site daemon's peak memory).
 constexpr size_t kZeroCopyBytes = size_t{64} << 10;
 
+// Sends frame i (from 0) of a message of `total` frames: `msg` as it is when given, else a copy
+// of `data`.
+Status sendFrame(void* socket, size_t i, size_t total, bool dontWait, std::string_view data,
+                 Message* msg = nullptr) {
+  int flags = i + 1 < total ? ZMQ_SNDMORE : 0;
+  // Only the first frame can find the pipe full; the rest of a message always follows it.
+  if (i == 0 && dontWait) flags |= ZMQ_DONTWAIT;
+  if (msg != nullptr && !msg->holds()) {
+    return makeError(Errc::kUnavailable, "zmq send: no memory for frame " + std::to_string(i + 1));
+  }
+  const int sent = msg != nullptr ? zmq_msg_send(msg->get(), socket, flags)
+                                  : zmq_send(socket, data.data(), data.size(), flags);
+  if (sent < 0) {
+    return zmqError(zmq_errno(),
+                    "send frame " + std::to_string(i + 1) + " of " + std::to_string(total));
+  }
+  return {};
+}
+
+// Receives frame `count` (from 0) of a message into `msg`, noting in `meta` (when given) the
+// connection's metadata; whether more frames follow.
+Result<bool> recvFrame(void* socket, Message& msg, size_t count, bool dontWait, Received* meta) {
+  // Once the first frame is here the whole message is: later frames never wait.
+  const int flags = count == 0 && dontWait ? ZMQ_DONTWAIT : 0;
+  if (zmq_msg_recv(msg.get(), socket, flags) < 0) {
+    return zmqError(zmq_errno(),
+                    count == 0 ? std::string("recv") : "recv frame " + std::to_string(count + 1));
+  }
+  if (meta != nullptr && meta->userId.empty()) {
+    // All frames of a message carry the connection's metadata; the first one that has a
+    // User-Id is enough.
+    meta->userId = msg.property("User-Id");
+    if (meta->peerAddress.empty()) meta->peerAddress = msg.property("Peer-Address");
+  }
+  return zmq_msg_more(msg.get()) != 0;
+}
+
 }  // namespace
 
 Error zmqError(int err, std::string_view what) {
@@ -298,22 +335,11 @@ Status Socket::sendFrames(const std::vector<std::string>& frames, std::vector<st
                           bool dontWait) {
   if (frames.empty()) return makeError(Errc::kInvalidInput, "zmq send: a message needs a frame");
   for (size_t i = 0; i < frames.size(); ++i) {
-    int flags = i + 1 < frames.size() ? ZMQ_SNDMORE : 0;
-    // Only the first frame can find the pipe full; the rest of a message always follows it.
-    if (dontWait) flags |= ZMQ_DONTWAIT;
-    int sent = 0;
     if (take != nullptr && frames[i].size() >= kZeroCopyBytes) {
       Message msg(std::move((*take)[i]));
-      if (!msg.holds()) {
-        return makeError(Errc::kUnavailable, "zmq send: no memory for frame " + std::to_string(i + 1));
-      }
-      sent = zmq_msg_send(msg.get(), socket_, flags);
+      LIAISON_TRY(sendFrame(socket_, i, frames.size(), dontWait, {}, &msg));
     } else {
-      sent = zmq_send(socket_, frames[i].data(), frames[i].size(), flags);
-    }
-    if (sent < 0) {
-      return zmqError(zmq_errno(), "send frame " + std::to_string(i + 1) + " of " +
-                                       std::to_string(frames.size()));
+      LIAISON_TRY(sendFrame(socket_, i, frames.size(), dontWait, frames[i]));
     }
   }
   return {};
@@ -328,85 +354,31 @@ Status Socket::sendParts(std::vector<std::string>&& head, std::string&& body, si
   }
   const size_t parts = (body.size() + partBytes - 1) / partBytes;
   const size_t total = head.size() + parts;
-  auto what = [&](size_t i) {
-    return "send frame " + std::to_string(i + 1) + " of " + std::to_string(total);
-  };
   for (size_t i = 0; i < head.size(); ++i) {
-    // Only the first frame can find the pipe full; the rest of a message always follows it.
-    int flags = ZMQ_SNDMORE | (i == 0 && dontWait ? ZMQ_DONTWAIT : 0);
-    if (zmq_send(socket_, head[i].data(), head[i].size(), flags) < 0) {
-      return zmqError(zmq_errno(), what(i));
-    }
+    LIAISON_TRY(sendFrame(socket_, i, total, dontWait, head[i]));
   }
   auto owner = std::make_shared<std::string>(std::move(body));
   for (size_t k = 0; k < parts; ++k) {
-    const size_t i = head.size() + k, offset = k * partBytes;
-    int flags = (k + 1 < parts ? ZMQ_SNDMORE : 0) | (i == 0 && dontWait ? ZMQ_DONTWAIT : 0);
+    const size_t offset = k * partBytes;
     Message msg(owner, offset, std::min(partBytes, owner->size() - offset));
-    if (!msg.holds()) {
-      return makeError(Errc::kUnavailable,
-                       "zmq send: no memory for frame " + std::to_string(i + 1));
-    }
-    if (zmq_msg_send(msg.get(), socket_, flags) < 0) return zmqError(zmq_errno(), what(i));
+    LIAISON_TRY(sendFrame(socket_, head.size() + k, total, dontWait, {}, &msg));
   }
   return {};
 }
 
-Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait, Received* meta,
-                                                 const Join* join) {
+Result<std::vector<std::string>> Socket::receive(size_t maxFrames, bool dontWait, Received* meta) {
   LIAISON_ASSERT(maxFrames >= 1, "recv needs room for at least one frame");
   std::vector<std::string> frames;
   size_t count = 0;
-  bool more = true;
-  std::string refused;                          // why a message to be joined is dropped
-  std::vector<std::unique_ptr<Message>> parts;  // to be joined
-  size_t partsBytes = 0;
-  while (more) {
+  for (bool more = true; more; ++count) {
     Message msg;
-    // Once the first frame is here the whole message is: later frames never wait.
-    int flags = count == 0 && dontWait ? ZMQ_DONTWAIT : 0;
-    if (zmq_msg_recv(msg.get(), socket_, flags) < 0) {
-      return zmqError(zmq_errno(),
-                      count == 0 ? std::string("recv") : "recv frame " + std::to_string(count + 1));
+    auto next = recvFrame(socket_, msg, count, dontWait, meta);
+    if (!next.ok()) return next.error();
+    more = *next;
+    if (count < maxFrames) {
+      frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg.get())),
+                          zmq_msg_size(msg.get()));
     }
-    if (meta != nullptr && meta->userId.empty()) {
-      // All frames of a message carry the connection's metadata; the first one that has a
-      // User-Id is enough.
-      meta->userId = msg.property("User-Id");
-      if (meta->peerAddress.empty()) meta->peerAddress = msg.property("Peer-Address");
-    }
-    const size_t size = zmq_msg_size(msg.get());
-    more = zmq_msg_more(msg.get()) != 0;
-    if (join != nullptr && count >= join->head) {
-      // A part: held until the last one is here, then all are joined at once.
-      if (refused.empty() && parts.size() == join->maxParts) {
-        refused = "more than " + std::to_string(join->maxParts) + " parts";
-      } else if (refused.empty() && partsBytes + size > join->maxBody) {
-        refused = "parts of more than " + std::to_string(join->maxBody) + " bytes";
-      }
-      if (refused.empty()) {
-        partsBytes += size;
-        parts.push_back(std::make_unique<Message>());
-        zmq_msg_move(parts.back()->get(), msg.get());
-      }
-    } else if (count < maxFrames) {
-      frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg.get())), size);
-    }
-    ++count;
-  }
-  if (join != nullptr) {
-    if (refused.empty() && count <= join->head) refused = "no part after its head";
-    if (!refused.empty()) {
-      return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
-                                                " frames dropped: " + refused);
-    }
-    std::string& body = frames.emplace_back();
-    body.reserve(partsBytes);
-    for (auto& part : parts) {
-      body.append(static_cast<const char*>(zmq_msg_data(part->get())), zmq_msg_size(part->get()));
-      part.reset();
-    }
-    return frames;
   }
   if (count > maxFrames) {
     return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
@@ -431,10 +403,39 @@ Result<Received> Socket::recvWithUser(size_t maxFrames, bool dontWait) {
 Result<Received> Socket::recvJoined(size_t head, size_t maxParts, size_t maxBody, bool dontWait) {
   LIAISON_ASSERT(maxParts > 0, "room for at least one part");
   Received out;
-  const Join join{head, maxParts, maxBody};
-  auto frames = receive(head + 1, dontWait, &out, &join);
-  if (!frames.ok()) return frames.error();
-  out.frames = std::move(*frames);
+  std::string refused;                          // why the message is dropped
+  std::vector<std::unique_ptr<Message>> parts;  // held until the last is here, then joined
+  size_t count = 0, bytes = 0;
+  for (bool more = true; more; ++count) {
+    auto msg = std::make_unique<Message>();
+    auto next = recvFrame(socket_, *msg, count, dontWait, &out);
+    if (!next.ok()) return next.error();
+    more = *next;
+    const size_t size = zmq_msg_size(msg->get());
+    if (count < head) {
+      out.frames.emplace_back(static_cast<const char*>(zmq_msg_data(msg->get())), size);
+    } else if (!refused.empty()) {
+      continue;  // read to its end, then dropped
+    } else if (parts.size() == maxParts) {
+      refused = "more than " + std::to_string(maxParts) + " parts";
+    } else if (bytes + size > maxBody) {
+      refused = "parts of more than " + std::to_string(maxBody) + " bytes";
+    } else {
+      bytes += size;
+      parts.push_back(std::move(msg));
+    }
+  }
+  if (refused.empty() && count <= head) refused = "no part after its head";
+  if (!refused.empty()) {
+    return makeError(Errc::kInvalidInput, "zmq recv: message of " + std::to_string(count) +
+                                              " frames dropped: " + refused);
+  }
+  std::string& body = out.frames.emplace_back();
+  body.reserve(bytes);
+  for (auto& part : parts) {
+    body.append(static_cast<const char*>(zmq_msg_data(part->get())), zmq_msg_size(part->get()));
+    part.reset();
+  }
   return out;
 }
 

@@ -158,12 +158,7 @@ class Socket {
   explicit Socket(void* socket) : socket_(socket) {}
   // `take`, when given, is `frames` itself, which may then be moved from.
   Status sendFrames(const std::vector<std::string>& frames, std::vector<std::string>* take, bool dontWait);
-  struct Join {
-    size_t head, maxParts, maxBody;
-  };
-  // `join`, when given, joins the frames after its head (recvJoined).
-  Result<std::vector<std::string>> receive(size_t maxFrames, bool dontWait, Received* meta,
-                                           const Join* join = nullptr);
+  Result<std::vector<std::string>> receive(size_t maxFrames, bool dontWait, Received* meta);
   void* socket_ = nullptr;
 };
 

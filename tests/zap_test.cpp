@@ -38,6 +38,15 @@ void check(const Status& status) {
   if (!status.ok()) throw std::runtime_error(status.error().message);
 }
 
+// Two PAIR sockets joined in-process at `endpoint`: the sender (bound) and the receiver.
+std::pair<Socket, Socket> pairOver(Context& ctx, const std::string& endpoint) {
+  Socket sender = take(Socket::open(ctx, ZMQ_PAIR));
+  check(sender.bind(endpoint));
+  Socket receiver = take(Socket::open(ctx, ZMQ_PAIR));
+  check(receiver.connect(endpoint));
+  return {std::move(sender), std::move(receiver)};
+}
+
 // The next message on `socket` within `timeout`, or nullopt.
 std::optional<Received> receiveWithin(Socket& socket, std::chrono::milliseconds timeout) {
   std::vector<zmq_pollitem_t> items{socket.pollItem(ZMQ_POLLIN)};
@@ -356,10 +365,7 @@ TEST_F(ZapTest, MembersCanBeReplacedWhileHandshakesRun) {
 
 TEST(ZmqSocket, TooManyFramesIsAnErrorAndTheSocketKeepsWorking) {
   Context ctx = take(Context::create());
-  Socket sender = take(Socket::open(ctx, ZMQ_PAIR));
-  check(sender.bind("inproc://frames"));
-  Socket receiver = take(Socket::open(ctx, ZMQ_PAIR));
-  check(receiver.connect("inproc://frames"));
+  auto [sender, receiver] = pairOver(ctx, "inproc://frames");
 
   Frames many;
   for (int i = 0; i < 10; ++i) many.push_back(std::to_string(i));
@@ -387,10 +393,7 @@ TEST(ZmqSocket, TooManyFramesIsAnErrorAndTheSocketKeepsWorking) {
 
 TEST(ZmqSocket, ABodyTravelsInPartsOfTheSizeAskedAndIsJoinedWithinLimits) {
   Context ctx = take(Context::create());
-  Socket sender = take(Socket::open(ctx, ZMQ_PAIR));
-  check(sender.bind("inproc://parts"));
-  Socket receiver = take(Socket::open(ctx, ZMQ_PAIR));
-  check(receiver.connect("inproc://parts"));
+  auto [sender, receiver] = pairOver(ctx, "inproc://parts");
   const std::string body(250'000, 'x');
 
   // Cut into parts of at most 100,000 bytes, after the head frames.
