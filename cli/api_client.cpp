@@ -86,6 +86,7 @@ Result<SubmitReply> replyFrom(const Answer& a) {
     r.index = j.value("index", uint64_t{0});
     r.revision = j.value("revision", uint64_t{0});
     r.alreadyRetired = j.value("alreadyRetired", false);
+    r.applied = j.value("applied", true);
     return r;
   } catch (const Json::exception&) {
     return makeError(Errc::kIo, "the site daemon gave an answer this command does not understand");

@@ -47,6 +47,9 @@ struct SubmitReply {
   // Retire: the tombstone's revision; whether the record was retired already.
   uint64_t revision = 0;
   bool alreadyRetired = false;
+  // Whether this site's replica held what was accepted when the daemon answered (it waits a
+  // few seconds for it); an older daemon does not say, and is taken to.
+  bool applied = true;
 };
 
 class ApiClient {

@@ -142,6 +142,14 @@ void printHits(const std::vector<directory::Hit>& hits, const std::string& forma
   }
 }
 
+// What a publish or retire adds when the broker accepted it but this site's replica did not
+// hold it yet when the daemon answered.
+std::string notYetHere(const SubmitReply& reply) {
+  if (reply.applied) return {};
+  return "; this site's replica does not hold it yet (it is catching up): searches here show it "
+         "once it does";
+}
+
 }  // namespace
 
 int cmdKeygen(const std::string& prefix) {
@@ -268,7 +276,7 @@ int cmdPublish(const Context& ctx, const std::vector<std::string>& files) {
     if (reply->ignored > 0) {
       std::cout << ", ignored " << reply->ignored << " already stored at that revision or later";
     }
-    std::cout << "\n";
+    std::cout << notYetHere(*reply) << "\n";
     return kExitOk;
   }
   // Parse everything first: all or nothing across every file given.
@@ -371,7 +379,7 @@ int cmdRetire(const Context& ctx, const std::string& id) {
                    " or later, which this replica has not received yet; try again shortly");
     }
     std::cout << "retired " << id << " (revision " << reply->revision << ", accepted as seq "
-              << reply->firstSeq << ")\n";
+              << reply->firstSeq << ")" << notYetHere(*reply) << "\n";
     return kExitOk;
   }
   auto site = openSite(ctx, false);

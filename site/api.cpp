@@ -258,13 +258,15 @@ struct ApiServer::Impl {
       return {500, Json{{"error", e.message}}};
     }
     if (outcome->accepted) {
-      spdlog::info("api {}: accepted items={} seq={}..{} ignored={}", what, count,
-                   outcome->firstSeq, outcome->lastSeq, outcome->ignored);
+      const bool applied = service.waitApplied(outcome->lastSeq, kApplyWait);
+      spdlog::info("api {}: accepted items={} seq={}..{} ignored={} applied here={}", what, count,
+                   outcome->firstSeq, outcome->lastSeq, outcome->ignored, applied);
       return {200, Json{{"accepted", true},
                         {"firstSeq", outcome->firstSeq},
                         {"lastSeq", outcome->lastSeq},
                         {"ignored", outcome->ignored},
-                        {"count", count}}};
+                        {"count", count},
+                        {"applied", applied}}};
     }
     Origin origin = outcome->index < s.origins.size() ? s.origins[outcome->index] : Origin{};
     spdlog::warn("api {}: refused by the broker ({}) at {} item {} ({}): {}", what,
@@ -356,7 +358,8 @@ struct ApiServer::Impl {
                          {"firstSeq", 0},
                          {"lastSeq", 0},
                          {"ignored", 0},
-                         {"count", 0}});
+                         {"count", 0},
+                         {"applied", true}});
     }
     capnp::MallocMessageBuilder message;
     message.setRoot((*current)->signedItem.item.reader());

@@ -6,7 +6,9 @@
 //   POST /v1/publish            multipart/form-data, one part named "file" per file (its
 //                               filename names it in messages); every part goes in ONE
 //                               submission, so a publish is all or nothing across its files
-//        → 200 {"accepted": true, "firstSeq", "lastSeq", "ignored", "count"}
+//        → 200 {"accepted": true, "firstSeq", "lastSeq", "ignored", "count", "applied"}
+//              ("applied": this site's replica held the items when it answered; false after
+//              kApplyWait, when it is still catching up: they arrive there later)
 //          422 {"accepted": false, "refusal", "detail", "file", "index", "id"} (the broker
 //              refused item `index`, 0-based in `file` as given; nothing was published)
 //          400 the input is malformed (the message names file, item and field)
@@ -30,7 +32,10 @@
 // serving, waits for requests in progress, and removes DIR/api.endpoint.
 // Concurrency: requests are served by kWorkers threads at once; handlers call SiteService (safe
 // from any thread by its contract) and read the Directory (readers are safe from any thread).
-// A publish blocks its worker until the broker answers (at most kSubmitTimeout).
+// A publish blocks its worker until the broker answers (at most kSubmitTimeout), then until this
+// site's replica holds what was accepted (at most kApplyWait): a program that publishes and
+// then searches here finds what it published. A bulk upload is also not read while the
+// previous one is still being applied, which bounds the daemon's memory.
 // Limits: a body of at most kMaxBodyBytes; one submission of at most kMaxSubmitItems items and
 // kMaxSubmitBytes of envelopes (the broker's batch and the bus frame); socket read and write
 // timeouts of kIoTimeout.
@@ -76,6 +81,9 @@ inline constexpr size_t kMaxBodyBytes = size_t{64} << 20;
 inline constexpr size_t kMaxSubmitItems = 10000;
 inline constexpr size_t kMaxSubmitBytes = size_t{15} << 20;
 inline constexpr std::chrono::milliseconds kSubmitTimeout{30000};
+// Once the broker accepted a submission, how long its answer waits for this site's replica to
+// hold it (then says "applied": false and answers anyway).
+inline constexpr std::chrono::milliseconds kApplyWait{5000};
 inline constexpr std::chrono::seconds kIoTimeout{10};
 inline constexpr size_t kWorkers = 4;
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -296,6 +297,11 @@ class Daemon final : public SiteService, public Transport {
       w.done->set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
     }
     alertWaiters_.clear();
+    {
+      std::lock_guard lock(statusMutex_);
+      stopped_ = true;
+    }
+    statusChanged_.notify_all();
     spdlog::info("site={} stopping at cursor {}", config_.id, replica_->cursor().seq);
     return {};
   }
@@ -374,6 +380,15 @@ class Daemon final : public SiteService, public Transport {
   SiteStatus status() const override {
     std::lock_guard lock(statusMutex_);
     return status_;
+  }
+
+  bool waitApplied(uint64_t seq, std::chrono::milliseconds timeout) const override {
+    std::unique_lock lock(statusMutex_);
+    auto holds = [&] {
+      return status_.cursorEpoch == status_.brokerEpoch && status_.cursorSeq >= seq;
+    };
+    statusChanged_.wait_for(lock, timeout, [&] { return stopped_ || holds(); });
+    return holds();
   }
 
   void addMetrics(MetricsText& out) const override {
@@ -888,9 +903,12 @@ class Daemon final : public SiteService, public Transport {
     s.answersReceived = desk_->counters().answersReceived;
     s.alertsRefused = desk_->counters().refused;
     s.catchUpApplied = catchUpFrom_ >= 0 ? replica_->applied() - catchUpApplied_ : 0;
-    std::lock_guard lock(statusMutex_);
-    s.certificate = certificate_;
-    status_ = std::move(s);
+    {
+      std::lock_guard lock(statusMutex_);
+      s.certificate = certificate_;
+      status_ = std::move(s);
+    }
+    statusChanged_.notify_all();  // a publish waiting for its items here (waitApplied)
   }
 
   const DaemonOptions& o_;
@@ -931,7 +949,9 @@ class Daemon final : public SiteService, public Transport {
   std::deque<std::shared_ptr<Job>> newJobs_;
   std::map<uint64_t, PendingJob> pendingJobs_;
   mutable std::mutex statusMutex_;
+  mutable std::condition_variable statusChanged_;  // each time status_ is published
   SiteStatus status_;
+  bool stopped_ = false;  // the loop has ended (guarded by statusMutex_)
 };
 
 }  // namespace

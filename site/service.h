@@ -70,6 +70,10 @@ class SiteService {
   virtual Result<PublishOutcome> submit(std::vector<Bytes> envelopes,
                                         std::chrono::milliseconds timeout) = 0;
   virtual SiteStatus status() const = 0;
+  // Waits at most `timeout` until this site's replica holds the broker's log up to `seq` of its
+  // current epoch (a submission's lastSeq), so what a publish answered is found here; whether it
+  // does. False at once when the daemon stops. Any thread.
+  virtual bool waitApplied(uint64_t seq, std::chrono::milliseconds timeout) const = 0;
   // Adds the daemon's own metrics (timings) to a /metrics answer. Any thread.
   virtual void addMetrics(MetricsText& out) const { (void)out; }
 

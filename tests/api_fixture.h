@@ -55,6 +55,12 @@ class FakeService final : public site::SiteService {
     std::lock_guard lock(mutex_);
     return status_;
   }
+  // The replica holds the log up to what the test set with holdUpTo (all of it by default).
+  bool waitApplied(uint64_t seq, std::chrono::milliseconds) const override {
+    std::lock_guard lock(mutex_);
+    waitedFor_.push_back(seq);
+    return seq <= heldUpTo_;
+  }
   // Alerts are exercised against real daemons (network_test.cpp); here they are unavailable.
   Result<site::AlertOutcome> sendAlert(Bytes, std::chrono::milliseconds) override {
     return makeError(Errc::kUnavailable, "not connected to the broker");
@@ -98,6 +104,15 @@ class FakeService final : public site::SiteService {
     std::lock_guard lock(mutex_);
     unavailable_ = true;
   }
+  void holdUpTo(uint64_t seq) {
+    std::lock_guard lock(mutex_);
+    heldUpTo_ = seq;
+  }
+  // The seqs publishes waited for, in order.
+  std::vector<uint64_t> waitedFor() const {
+    std::lock_guard lock(mutex_);
+    return waitedFor_;
+  }
   void setStatus(SiteStatus s) {
     std::lock_guard lock(mutex_);
     status_ = std::move(s);
@@ -113,6 +128,8 @@ class FakeService final : public site::SiteService {
   PublishOutcome outcome_ = acceptedOutcome(1, 1);
   bool unavailable_ = false;
   SiteStatus status_;
+  uint64_t heldUpTo_ = UINT64_MAX;
+  mutable std::vector<uint64_t> waitedFor_;
   testing::TempDir inboxDir_;
   mutable std::unique_ptr<site::Inbox> inbox_;
 };

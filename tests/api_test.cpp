@@ -171,6 +171,9 @@ TEST_F(ApiTest, PublishSignsEveryRecordAsTheSiteAndSubmitsThemTogether) {
   EXPECT_EQ(b["lastSeq"], 8);
   EXPECT_EQ(b["ignored"], 0);
   EXPECT_EQ(b["count"], 2);
+  // It answered once this site's replica held seq 8: a search here finds both.
+  EXPECT_EQ(b["applied"], true);
+  EXPECT_EQ(service.waitedFor(), (std::vector<uint64_t>{8}));
   auto submissions = service.submissions();
   ASSERT_EQ(submissions.size(), 1u);
   ASSERT_EQ(submissions[0].size(), 2u);
@@ -590,6 +593,15 @@ TEST_F(NetworkedCliTest, PublishSendsEveryFileInOneSubmission) {
   o = run([&] { return cli::cmdPublish(ctx, {tmp / "a.json", tmp / "b.jsonl"}); });
   EXPECT_EQ(o.exit, cli::kExitOk) << o.err;
   EXPECT_EQ(o.out, "published 0, ignored 3 already stored at that revision or later\n");
+
+  // Accepted, but this site's replica is still catching up when the daemon answers.
+  service.answer(acceptedOutcome(8, 10));
+  service.holdUpTo(9);
+  o = run([&] { return cli::cmdPublish(ctx, {tmp / "a.json", tmp / "b.jsonl"}); });
+  EXPECT_EQ(o.exit, cli::kExitOk) << o.err;
+  EXPECT_EQ(o.out,
+            "published 3 (accepted as seq 8..10); this site's replica does not hold it yet (it is "
+            "catching up): searches here show it once it does\n");
 }
 
 TEST_F(NetworkedCliTest, PublishChecksEveryFileBeforeSendingAny) {

@@ -48,6 +48,11 @@ TEST_F(NetworkTest, APublishedRecordReachesEverySiteVerified) {
   auto r = publish("kg-bishkek", generate("kg.jsonl", 50, 1, "KG"));
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_NE(r.out.find("published 50"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("does not hold it yet"), std::string::npos) << r.out;
+  // The publishing site held the records when publish answered: found there at once.
+  auto here = liaison({"show", "--site", site("kg-bishkek"), "gen-kg-50"});
+  EXPECT_EQ(here.exitCode, 0) << here.err;
+  EXPECT_NE(here.out.find("signed by: kg-bishkek"), std::string::npos) << here.out;
   EXPECT_TRUE(waitFor([&] { return converged({"kg-bishkek", "kz-almaty", "th-bangkok"}, 50); }, 20s));
   // Each replica verified the items itself: the signer is the Bishkek site.
   auto show = liaison({"show", "--site", site("th-bangkok"), "gen-kg-1"});

@@ -181,6 +181,7 @@ def run(tmp, records, one_at_a_time, bulk, probes, track):
     out["live p50"] = percentile(delays, 0.5)
     out["live p99"] = percentile(delays, 0.99)
     out["live whole p50"] = percentile(whole, 0.5)
+    out["live whole p99"] = percentile(whole, 0.99)
     b.close()
     leaf.stop()
 

@@ -152,25 +152,27 @@ int main(int argc, char** argv) {
     memory.watch(id == "s1" ? "publisher" : "site", b.sites[id].daemon->pid());
   }
 
-  // Accepted → applied at the last of 4 sites, light load: one record at a time.
+  // Published → applied at the last of 4 sites, light load: one record at a time, timed from
+  // the request (the API answers once the publishing site holds the record).
   std::vector<double> delays;
   {
     std::string file = b.generate(probes);
     std::ifstream in(file);
     std::string line;
     while (std::getline(in, line)) {
+      auto published = Steady::now();
       long long seq = b.publish("s1", line);
-      auto accepted = Steady::now();
       if (seq == 0) return 1;
       while (!b.allAt(four, seq)) {
-        if (secondsSince(accepted) > 10) return 1;
+        if (secondsSince(published) > 10) return 1;
       }
-      delays.push_back(secondsSince(accepted) * 1e3);
+      delays.push_back(secondsSince(published) * 1e3);
       std::this_thread::sleep_for(20ms);
     }
   }
-  rows.push_back({"accepted -> applied at 4 of 4 sites, p50", percentile(delays, 0.5), "ms", "light load, 1 update at a time"});
-  rows.push_back({"accepted -> applied at 4 of 4 sites, p99", percentile(delays, 0.99), "ms", ""});
+  rows.push_back({"published -> applied at 4 of 4 sites, p50", percentile(delays, 0.5), "ms",
+                  "light load, 1 update at a time, from the API request"});
+  rows.push_back({"published -> applied at 4 of 4 sites, p99", percentile(delays, 0.99), "ms", ""});
 
   // Sustained: batches of 2,000 signed updates, until all 4 sites applied them durably.
   {
