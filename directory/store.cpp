@@ -29,6 +29,39 @@ char kindCode(schema::Record::Reader r) {
   return '?';
 }
 
+char statusCode(schema::Record::Reader r) {
+  auto status = r.getStatus();
+  return status == "retired" ? 'r' : status == "suspended" ? 's' : 'a';
+}
+
+// The replica's records by kind, kept in meta kTallyKey (big-endian: contacts, instruments,
+// notices, retired) and changed by each apply, so a status does not walk every record. A
+// replica made before it is counted once when opened for writing.
+constexpr std::string_view kTallyKey = "record-counts";
+struct Tally {
+  int64_t contacts = 0, instruments = 0, notices = 0, retired = 0;
+  // A record of `kind` and `status` (RecordHeader's codes) comes (+1) or goes (-1).
+  void add(char kind, char status, int sign) {
+    if (status == 'r') {
+      retired += sign;
+    } else if (kind == 'c') {
+      contacts += sign;
+    } else if (kind == 'i') {
+      instruments += sign;
+    } else if (kind == 'n') {
+      notices += sign;
+    }
+  }
+  Tally& operator+=(const Tally& o) {
+    contacts += o.contacts;
+    instruments += o.instruments;
+    notices += o.notices;
+    retired += o.retired;
+    return *this;
+  }
+  bool operator==(const Tally&) const = default;
+};
+
 std::string docKey(uint32_t docno) {
   return std::string(reinterpret_cast<const char*>(&docno), sizeof docno);  // INTEGERKEY
 }
@@ -577,6 +610,46 @@ Status reindexNamesIfStale(lmdb::Txn& txn, const Dbis& dbi, const std::string& d
   return txn.put(dbi.meta, "name-keys", want);
 }
 
+// Every record counted by walking them (what kTallyKey saves).
+Result<Tally> walkTally(lmdb::Txn& txn, const Dbis& dbi) {
+  Tally t;
+  auto cursor = lmdb::Cursor::open(txn, dbi.records);
+  if (!cursor) return cursor.error();
+  std::string_view key, value;
+  for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
+       ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
+    if (auto h = RecordHeader::decode(value)) t.add(h->kind, h->status, +1);
+  }
+  return t;
+}
+
+// The stored tally; nullopt when the replica has none (made before it, or damaged).
+Result<std::optional<Tally>> readTally(lmdb::Txn& txn, const Dbis& dbi) {
+  auto v = txn.get(dbi.meta, kTallyKey);
+  if (!v) return v.error();
+  if (!*v || (*v)->size() != 32) return std::optional<Tally>{};
+  auto at = [&](size_t i) { return static_cast<int64_t>(readU64be((*v)->substr(i * 8, 8))); };
+  return std::optional<Tally>{Tally{at(0), at(1), at(2), at(3)}};
+}
+
+Status writeTally(lmdb::Txn& txn, const Dbis& dbi, const Tally& t) {
+  std::string v;
+  for (int64_t n : {t.contacts, t.instruments, t.notices, t.retired}) {
+    v += u64be(static_cast<uint64_t>(std::max<int64_t>(n, 0)));
+  }
+  return txn.put(dbi.meta, kTallyKey, v);
+}
+
+// A replica opened for writing without a tally is counted once.
+Status tallyIfAbsent(lmdb::Txn& txn, const Dbis& dbi) {
+  auto stored = readTally(txn, dbi);
+  if (!stored) return stored.error();
+  if (*stored) return {};
+  auto walked = walkTally(txn, dbi);
+  if (!walked) return walked.error();
+  return writeTally(txn, dbi, *walked);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
@@ -625,6 +698,7 @@ Result<std::unique_ptr<Directory>> Directory::open(const std::string& dbDir,
     if (!options.readOnly) {
       LIAISON_TRY(txn->put(impl->dbi.meta, "format", "1"));
       LIAISON_TRY(reindexNamesIfStale(*txn, impl->dbi, dbDir));
+      LIAISON_TRY(tallyIfAbsent(*txn, impl->dbi));
     }
     // Committing keeps the handles open; an aborted txn would close them (read-only ones too).
     LIAISON_TRY(std::move(*txn).commit());
@@ -642,6 +716,7 @@ struct Directory::Batch::State {
   names::Folder& folder;  // impl.writerFolder
   uint32_t nextDoc = 0;
   bool nextDocDirty = false;
+  Tally tally;  // what this batch adds to the stored tally
 
   State(Impl& i, lmdb::Txn t)
       : impl(i), txn(std::move(t)), bits(txn, impl.dbi.bits), trust(txn, impl.dbi), folder(*impl.writerFolder) {}
@@ -704,8 +779,9 @@ struct Directory::Batch::State {
     h.docno = docno;
     h.revision = record.getRevision();
     h.kind = kindCode(record);
-    auto status = record.getStatus();
-    h.status = status == "retired" ? 'r' : status == "suspended" ? 's' : 'a';
+    h.status = statusCode(record);
+    if (header) tally.add(header->kind, header->status, -1);
+    tally.add(h.kind, h.status, +1);
     if (h.kind == 'c') {
       auto country = record.getBody().getContact().getCountry();
       if (country.size() == 2) std::memcpy(h.country, country.begin(), 2);
@@ -732,6 +808,7 @@ struct Directory::Batch::State {
         if (!*rec) continue;
         LIAISON_TRY(indexRecord((*rec)->record(), docno, false, network));
         LIAISON_TRY(txn.del(impl.dbi.records, docKey(docno)));
+        tally.add(kindCode((*rec)->record()), statusCode((*rec)->record()), -1);
         LIAISON_TRY(txn.del(impl.dbi.ids, str((*rec)->record().getId())));
         ++removed;
       }
@@ -874,6 +951,20 @@ Status Directory::Batch::setCursor(const Cursor& cursor) {
 
 Status Directory::Batch::commit() && {
   LIAISON_TRY(s_->bits.flush());
+  if (s_->tally != Tally{}) {
+    auto stored = readTally(s_->txn, s_->impl.dbi);
+    if (!stored) return stored.error();
+    Tally t;
+    if (*stored) {
+      t = **stored;
+      t += s_->tally;
+    } else {
+      auto walked = walkTally(s_->txn, s_->impl.dbi);  // this batch's changes included
+      if (!walked) return walked.error();
+      t = *walked;
+    }
+    LIAISON_TRY(writeTally(s_->txn, s_->impl.dbi, t));
+  }
   if (s_->nextDocDirty) {
     LIAISON_TRY(s_->txn.put(s_->impl.dbi.meta, "next-docno",
                             std::string_view(reinterpret_cast<const char*>(&s_->nextDoc), 4)));
@@ -946,24 +1037,21 @@ Result<trust::Decision> Directory::verifyOther(const SignedItem& item, int64_t n
 Result<Counts> Directory::counts() const {
   auto txn = lmdb::Txn::beginRead(impl_->env);
   if (!txn) return txn.error();
-  Counts counts;
-  auto cursor = lmdb::Cursor::open(*txn, impl_->dbi.records);
-  if (!cursor) return cursor.error();
-  std::string_view key, value;
-  for (bool ok = cursor->seek({}, MDB_FIRST, &key, &value); ok;
-       ok = cursor->seek({}, MDB_NEXT, &key, &value)) {
-    auto h = RecordHeader::decode(value);
-    if (!h) continue;
-    if (h->status == 'r') {
-      ++counts.retired;
-    } else if (h->kind == 'c') {
-      ++counts.contacts;
-    } else if (h->kind == 'i') {
-      ++counts.instruments;
-    } else if (h->kind == 'n') {
-      ++counts.notices;
-    }
+  auto stored = readTally(*txn, impl_->dbi);
+  if (!stored) return stored.error();
+  Tally t;
+  if (*stored) {
+    t = **stored;
+  } else {  // a replica made before the tally, not yet opened for writing
+    auto walked = walkTally(*txn, impl_->dbi);
+    if (!walked) return walked.error();
+    t = *walked;
   }
+  Counts counts;
+  counts.contacts = static_cast<uint64_t>(t.contacts);
+  counts.instruments = static_cast<uint64_t>(t.instruments);
+  counts.notices = static_cast<uint64_t>(t.notices);
+  counts.retired = static_cast<uint64_t>(t.retired);
   {
     TxnTrust view(*txn, impl_->dbi);
     LIAISON_TRY(view.load());
