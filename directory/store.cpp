@@ -640,6 +640,17 @@ Status writeTally(lmdb::Txn& txn, const Dbis& dbi, const Tally& t) {
   return txn.put(dbi.meta, kTallyKey, v);
 }
 
+// The tally with `pending` (this transaction's changes, not yet in the stored tally) added; in a
+// replica made before the tally, every record walked (the changes among them).
+Result<Tally> tallyWith(lmdb::Txn& txn, const Dbis& dbi, const Tally& pending = {}) {
+  auto stored = readTally(txn, dbi);
+  if (!stored) return stored.error();
+  if (!*stored) return walkTally(txn, dbi);
+  Tally t = **stored;
+  t += pending;
+  return t;
+}
+
 // A replica opened for writing without a tally is counted once.
 Status tallyIfAbsent(lmdb::Txn& txn, const Dbis& dbi) {
   auto stored = readTally(txn, dbi);
@@ -952,18 +963,9 @@ Status Directory::Batch::setCursor(const Cursor& cursor) {
 Status Directory::Batch::commit() && {
   LIAISON_TRY(s_->bits.flush());
   if (s_->tally != Tally{}) {
-    auto stored = readTally(s_->txn, s_->impl.dbi);
-    if (!stored) return stored.error();
-    Tally t;
-    if (*stored) {
-      t = **stored;
-      t += s_->tally;
-    } else {
-      auto walked = walkTally(s_->txn, s_->impl.dbi);  // this batch's changes included
-      if (!walked) return walked.error();
-      t = *walked;
-    }
-    LIAISON_TRY(writeTally(s_->txn, s_->impl.dbi, t));
+    auto t = tallyWith(s_->txn, s_->impl.dbi, s_->tally);
+    if (!t) return t.error();
+    LIAISON_TRY(writeTally(s_->txn, s_->impl.dbi, *t));
   }
   if (s_->nextDocDirty) {
     LIAISON_TRY(s_->txn.put(s_->impl.dbi.meta, "next-docno",
@@ -1037,21 +1039,13 @@ Result<trust::Decision> Directory::verifyOther(const SignedItem& item, int64_t n
 Result<Counts> Directory::counts() const {
   auto txn = lmdb::Txn::beginRead(impl_->env);
   if (!txn) return txn.error();
-  auto stored = readTally(*txn, impl_->dbi);
-  if (!stored) return stored.error();
-  Tally t;
-  if (*stored) {
-    t = **stored;
-  } else {  // a replica made before the tally, not yet opened for writing
-    auto walked = walkTally(*txn, impl_->dbi);
-    if (!walked) return walked.error();
-    t = *walked;
-  }
+  auto t = tallyWith(*txn, impl_->dbi);
+  if (!t) return t.error();
   Counts counts;
-  counts.contacts = static_cast<uint64_t>(t.contacts);
-  counts.instruments = static_cast<uint64_t>(t.instruments);
-  counts.notices = static_cast<uint64_t>(t.notices);
-  counts.retired = static_cast<uint64_t>(t.retired);
+  counts.contacts = static_cast<uint64_t>(t->contacts);
+  counts.instruments = static_cast<uint64_t>(t->instruments);
+  counts.notices = static_cast<uint64_t>(t->notices);
+  counts.retired = static_cast<uint64_t>(t->retired);
   {
     TxnTrust view(*txn, impl_->dbi);
     LIAISON_TRY(view.load());
