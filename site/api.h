@@ -34,8 +34,9 @@
 // from any thread by its contract) and read the Directory (readers are safe from any thread).
 // A publish blocks its worker until the broker answers (at most kSubmitTimeout), then until this
 // site's replica holds what was accepted (at most kApplyWait): a program that publishes and
-// then searches here finds what it published. A bulk upload is also not read while the
-// previous one is still being applied, which bounds the daemon's memory.
+// then searches here finds what it published. A client publishing batch after batch thus sends
+// the next once the previous is applied here, which bounds the daemon's memory (concurrent
+// clients are not serialized).
 // Limits: a body of at most kMaxBodyBytes; one submission of at most kMaxSubmitItems items and
 // kMaxSubmitBytes of envelopes (the broker's batch and the bus frame); socket read and write
 // timeouts of kIoTimeout.
