@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace liaison {
@@ -18,7 +19,7 @@ class Pool {
   static Pool& get() {
     // Never destroyed: its threads sleep until the process ends, and no static destructor has
     // to join them.
-    static Pool* pool = new Pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
+    static Pool* pool = new Pool(cores() - 1);
     return *pool;
   }
 
@@ -75,6 +76,11 @@ class Pool {
 };
 
 }  // namespace
+
+unsigned cores() {
+  static const unsigned count = std::max(1u, std::thread::hardware_concurrency());
+  return count;
+}
 
 void runSlices(size_t count, const std::function<void(size_t)>& slice) {
   if (count == 0) return;

@@ -11,16 +11,20 @@
 #include <algorithm>
 #include <cstddef>
 #include <functional>
-#include <thread>
 
 namespace liaison {
 
 // Runs slice(0) .. slice(count - 1), slice 0 on the calling thread; returns when all are done.
 void runSlices(size_t count, const std::function<void(size_t)>& slice);
 
+// The cores this process may use (at least 1), read once: std::thread::hardware_concurrency()
+// reads /sys/devices/system/cpu/online at each call, and a site calls parallelFor for every
+// batch of deliveries.
+unsigned cores();
+
 template <typename Fn>
 void parallelFor(size_t n, Fn&& fn, size_t minPerThread = 64) {
-  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t threads = cores();
   threads = std::min(threads, n / minPerThread + 1);
   size_t per = (n + threads - 1) / threads;
   if (threads <= 1) {  // n == 0 lands here too

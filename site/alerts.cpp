@@ -338,8 +338,24 @@ void AlertDesk::sendAnswer(const std::string& key, Queued& q, int64_t nowMs) {
   ++counters_.answersSent;
 }
 
+Status AlertDesk::dropAccepted() {
+  if (unqueue_.empty()) return {};
+  auto w = inbox_.write();
+  if (!w) return w.error();
+  for (const auto& key : unqueue_) LIAISON_TRY(w->unqueue(key));
+  LIAISON_TRY(std::move(*w).commit());
+  unqueue_.clear();
+  return {};
+}
+
 Status AlertDesk::flush(const std::vector<Sent>& sent) {
-  if (buffered_.empty() && unqueue_.empty() && sent.empty()) return {};
+  if (buffered_.empty() && sent.empty()) {
+    if (unqueue_.size() >= kDropBatch ||
+        (!unqueue_.empty() && lastTickMs_ - unqueueSinceMs_ >= kDropDelayMs)) {
+      return dropAccepted();
+    }
+    return {};
+  }
   std::vector<bus::Delivery> deliveries;
   deliveries.swap(buffered_);
   const int64_t now = clock_.nowSeconds();
@@ -501,7 +517,8 @@ void AlertDesk::onReply(const bus::AlertReply& reply) {
     outcomes_[key] = reply.accepted ? "" : reply.refusal + ": " + reply.detail;
   }
   outq_.erase(q);
-  unqueue_.push_back(key);  // removed from LMDB by the next flush()
+  if (unqueue_.empty()) unqueueSinceMs_ = lastTickMs_;
+  unqueue_.push_back(key);  // removed from LMDB by a later flush() (see flush)
 }
 
 void AlertDesk::tick(int64_t nowMs, bool connected) {

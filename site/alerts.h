@@ -137,8 +137,18 @@ class AlertDesk {
   struct Sent;
   // `sent`: alerts of this site the broker accepted, stored in the same transaction (one synced
   // commit for all a drain brought), before their senders hear "accepted".
+  //
+  // Answers the broker has accepted are dropped from the queue in LMDB by the next transaction
+  // that stores something. On their own (nothing stored with them) they wait until
+  // kDropDelayMs has passed since the first of them or kDropBatch are waiting: a synced commit
+  // per reply cost a target site about as much as storing the alerts. A drop lost in a crash
+  // sends the answer again after the restart, and the broker takes it as the one it holds.
   Status flush(const std::vector<Sent>& sent);
   Status flush() { return flush({}); }
+  static constexpr int64_t kDropDelayMs = 1000;
+  static constexpr size_t kDropBatch = 512;
+  // Drops every accepted answer now (the daemon's last flush when it stops).
+  Status dropAccepted();
   // A reply to one of the desk's requests (requestId has kRequestBit).
   void onReply(const bus::AlertReply& reply);
   // Pings the broker each second; resends answers the broker has not accepted yet (at once when
@@ -193,6 +203,7 @@ class AlertDesk {
   std::map<std::string, Queued> outq_;
   std::map<uint64_t, std::string> inFlight_;  // request id → outq key
   std::vector<std::string> unqueue_;           // accepted answers to drop from LMDB
+  int64_t unqueueSinceMs_ = 0;                 // the tick when the first of them was accepted
   int64_t lastTickMs_ = 0;
   bool connected_ = false;
   mutable std::mutex outcomesMutex_;

@@ -293,6 +293,10 @@ class Daemon final : public SiteService, public Transport {
     }
     pendingJobs_.clear();
     flushDesk();
+    if (auto st = desk_->dropAccepted(); !st) {
+      spdlog::warn("site={} accepted answers stay queued (sent again at the next start): {}",
+                   config_.id, st.error().message);
+    }
     for (auto& [id, w] : alertWaiters_) {
       w.done->set_value(makeError(Errc::kUnavailable, "the site daemon is stopping"));
     }

@@ -288,6 +288,54 @@ TEST_F(AlertTest, ALostReceiptCausesAResendThatTheSiteShowsOnce) {
   EXPECT_NE(testing::readText(tmp / "broker.log").find("resent"), std::string::npos);
 }
 
+// A site drops an answer the broker accepted from its queue in LMDB with its next write, or on
+// its own about a second later (AlertDesk::kDropDelayMs), not in a synced commit of its own. A
+// kill -9 in between loses only the drop: after the restart the answer is sent once more, the
+// broker takes it as the one it holds, and the sender shows it once.
+TEST_F(AlertTest, AnAcceptedAnswerLostInACrashIsSentAgainAndShownOnce) {
+  startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
+  ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 10s));
+  auto sent = send("kg-bishkek", {"--headline", "Answer across a crash", "--target",
+                                  "site:th-bangkok", "--ack-required"});
+  ASSERT_FALSE(sent.is_null());
+  const std::string id = sent["id"];
+  ASSERT_TRUE(
+      waitFor([&] { return targetState("kg-bishkek", id, "th-bangkok") == "delivered"; }, 15s));
+  // What Bangkok's inbox holds in its queue of answers, read from its LMDB file.
+  auto queuedOnDisk = [&] {
+    auto r = testing::run({"/usr/bin/mdb_stat", "-s", "outq", site("th-bangkok") + "/alerts"});
+    auto at = r.out.find("Entries: ");
+    return at == std::string::npos ? -1 : std::stoi(r.out.substr(at + 9));
+  };
+  // The receipt's drop is written on its own once its second has passed.
+  EXPECT_TRUE(waitFor([&] { return queuedOnDisk() == 0; }, 10s));
+  auto ack = liaison({"alert", "ack", "--site", site("th-bangkok"), id, "--by", "Duty officer"});
+  ASSERT_EQ(ack.exitCode, 0) << ack.err;
+  ASSERT_TRUE(
+      waitFor([&] { return status("th-bangkok")["alerts"].value("answersQueued", -1) == 0; }, 10s));
+  daemons["th-bangkok"]
+      ->kill9();  // the broker has the acknowledgement; the drop is not written yet
+  EXPECT_EQ(queuedOnDisk(), 1);
+  startSite("th-bangkok");
+  EXPECT_TRUE(
+      waitFor([&] { return status("th-bangkok")["alerts"].value("answersQueued", -1) == 0; }, 15s));
+  EXPECT_TRUE(waitFor([&] { return queuedOnDisk() == 0; }, 10s));
+  EXPECT_EQ(targetState("kg-bishkek", id, "th-bangkok"), "acknowledged");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto x = show("kg-bishkek", id);
+        return !x.is_null() && x["answers"].size() == 2;  // the receipt and the acknowledgement
+      },
+      10s));
+  std::this_thread::sleep_for(500ms);
+  auto x = show("kg-bishkek", id);
+  ASSERT_FALSE(x.is_null());
+  EXPECT_EQ(x["answers"].size(), 2u) << x.dump();
+  // The broker took the acknowledgement sent again as the one it holds, not as a second answer.
+  EXPECT_EQ(testing::readText(tmp / "th-bangkok.log").find("refused by the broker"),
+            std::string::npos);
+}
+
 TEST_F(AlertTest, EscalationFiresOnceAtTheDeadline) {
   enroll("kg-bishkek", "KG");
   enroll("th-bangkok", "TH");
