@@ -164,8 +164,8 @@ bus::SubmitResult Core::refuse(uint64_t requestId, uint32_t index, const std::st
   return r;
 }
 
-Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
-                                       std::vector<bus::Entry>& fanout, const std::string& submitter) {
+Result<bus::SubmitResult> Core::submit(bus::SubmitRequest request, std::vector<bus::Entry>& fanout,
+                                       const std::string& submitter) {
   fanout.clear();
   if (request.envelopes.empty()) return refuse(request.requestId, 0, "malformed", "nothing to submit");
   if (request.envelopes.size() > kMaxBatch) {
@@ -217,7 +217,8 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
   for (const auto& d : decoded) pointers.push_back(&d);
   const auto valid = trust::signaturesValid(pointers);
   for (uint32_t i = 0; i < request.envelopes.size(); ++i) {
-    const Bytes& envelope = request.envelopes[i];
+    if (i > 0) decoded[i - 1].item = OwnedItem::fromWords({});  // checked: its copy goes
+    Bytes& envelope = request.envelopes[i];
     const SignedItem* item = &decoded[i];
     if (!valid[i]) {
       rollback();
@@ -363,7 +364,7 @@ Result<bus::SubmitResult> Core::submit(const bus::SubmitRequest& request,
       default:
         break;
     }
-    entries.push_back(bus::Entry{epoch_, head_ + entries.size() + 1, now, envelope});
+    entries.push_back(bus::Entry{epoch_, head_ + entries.size() + 1, now, std::move(envelope)});
     changes.push_back(std::move(change));
   }
   bus::SubmitResult result;

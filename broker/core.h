@@ -89,9 +89,10 @@ class Core final : public trust::TrustView {
   // An error means the store failed (the item was not accepted).
   // All or nothing: either every (non-stale) envelope is accepted, with consecutive seqs, or none.
   // `submitter`: the member that sent it (empty: the broker itself); only a bridge may submit
-  // items of a peer network.
-  Result<bus::SubmitResult> submit(const bus::SubmitRequest& request,
-                                   std::vector<bus::Entry>& fanout, const std::string& submitter = {});
+  // items of a peer network. It takes the request: the envelopes it accepts move into `fanout`,
+  // and each decoded item is let go once checked, so a bulk submission is not held three times.
+  Result<bus::SubmitResult> submit(bus::SubmitRequest request, std::vector<bus::Entry>& fanout,
+                                   const std::string& submitter = {});
   static constexpr size_t kMaxBatch = 10000;
   Result<bus::Items> fetch(const bus::FetchRequest& request, uint32_t maxItems) const;
   Result<bus::SnapshotChunk> snapshot(const bus::SnapshotRequest& request, uint32_t maxItems) const;

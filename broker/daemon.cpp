@@ -210,6 +210,9 @@ class Broker {
         auto decoded = msg->frames.size() == 2
                            ? bus::decode(msg->frames[1])
                            : Result<bus::Message>(makeError(Errc::kInvalidInput, "frames"));
+        // The decoded message owns its copy: the frame (a bulk submission joined from its parts)
+        // is not held beside it while the drain is handled.
+        if (msg->frames.size() == 2) std::string().swap(msg->frames[1]);
         drained.emplace_back(std::move(msg).value(), std::move(decoded));
       }
       if (!leader_) {
@@ -250,7 +253,7 @@ class Broker {
       request.envelopes.push_back(item.encode());
     }
     std::vector<bus::Entry> fanout;
-    auto result = core_->submit(request, fanout);
+    auto result = core_->submit(std::move(request), fanout);
     if (!result) return result.error();
     if (!result->accepted) {
       return makeError(Errc::kRefused, file + ": " + result->refusal + ": " + result->detail);
@@ -814,12 +817,13 @@ class Broker {
       std::vector<bus::Entry> fanout;
       const auto from = Steady::now();
       const auto stored = store_->appendTotal();
-      auto result = core_->submit(*submit, fanout, site);
+      const uint64_t requestId = submit->requestId;
+      auto result = core_->submit(std::move(*submit), fanout, site);
       // What the submission took besides the store's write: mostly its signature checks.
       verifyTimes_.observe(Steady::now() - from - (store_->appendTotal() - stored));
       if (!result) {
         spdlog::error("site={} submission failed in the store: {}", site, result.error().message);
-        reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
+        reply(peer, bus::SubmitResult{requestId, false, 0, 0, "store failure",
                                       result.error().message, 0, 0});
         return;
       }
@@ -908,11 +912,12 @@ class Broker {
       ++enrolments_["not enrolled"];  // served nothing before a certificate is admitted
       return;
     }
+    const uint64_t requestId = submit->requestId;  // the request moves into the core below
     auto refuse = [&](const std::string& reason, const std::string& detail) {
       ++enrolments_[reason];
       spdlog::warn("enrolment from key {}... refused ({}): {}", msg.userId.substr(1, 16), reason,
                    detail);
-      reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, reason, detail, 0, 0});
+      reply(peer, bus::SubmitResult{requestId, false, 0, 0, reason, detail, 0, 0});
     };
     if (submit->envelopes.size() != 1) return refuse("malformed", "present one certificate, alone");
     auto item = SignedItem::decode(submit->envelopes[0]);
@@ -939,10 +944,10 @@ class Broker {
                     "the certificate of " + cert.site + " is not valid yet");
     }
     std::vector<bus::Entry> fanout;
-    auto result = core_->submit(*submit, fanout);
+    auto result = core_->submit(std::move(*submit), fanout);
     if (!result) {
       spdlog::error("enrolment of {} failed in the store: {}", cert.site, result.error().message);
-      return reply(peer, bus::SubmitResult{submit->requestId, false, 0, 0, "store failure",
+      return reply(peer, bus::SubmitResult{requestId, false, 0, 0, "store failure",
                                            result.error().message, 0, 0});
     }
     if (!result->accepted) return refuse(result->refusal, result->detail);

@@ -157,6 +157,10 @@ class Bench {
   std::string etcd;
   int leaseSeconds = 2;
   PairBroker pair[2];
+  // Set before setup() to watch the own memory of every daemon this bench starts, restarts
+  // included: brokers as "broker", liaison-site daemons as "site", the others (liaison-bridge,
+  // liaison-interpol) by their program's name.
+  MemoryWatch* memory = nullptr;
 
   int cli(std::vector<std::string> args, std::string* out = nullptr) {
     args.insert(args.begin(), bin + "/liaison");
@@ -231,6 +235,7 @@ class Bench {
     argv.insert(argv.end(), {"--etcd", etcd, "--pair-listen", b.name, "--pair-peer", pair[1 - i].name, "--lease",
                              std::to_string(leaseSeconds)});
     b.process = std::make_unique<Process>(argv, b.log);
+    if (memory != nullptr) memory->watch("broker", b.process->pid());
     return b.process->running();
   }
   // The index of the pair's broker named `name` (its --pair-listen), -1 for none.
@@ -252,6 +257,7 @@ class Bench {
       }
     }
     broker = std::make_unique<Process>(argv, tmp / "broker.log");
+    if (memory != nullptr) memory->watch("broker", broker->pid());
     if (!testing::waitFor([&] { return std::filesystem::exists(tmp / "broker-data/endpoints"); }, 10s)) return false;
     std::ifstream in(tmp / "broker-data/endpoints");
     std::string word;
@@ -268,6 +274,8 @@ class Bench {
     std::vector<std::string> argv = {bin + "/" + program, "--site", s.dir};
     argv.insert(argv.end(), extra.begin(), extra.end());
     s.daemon = std::make_unique<Process>(argv, tmp / (id + ".log"));
+    if (memory != nullptr)
+      memory->watch(program == "liaison-site" ? "site" : program, s.daemon->pid());
     if (!testing::waitFor([&] { return std::filesystem::exists(s.dir + "/api.endpoint"); }, 10s)) return false;
     std::string endpoint = testing::readText(s.dir + "/api.endpoint");
     while (!endpoint.empty() && endpoint.back() == '\n') endpoint.pop_back();
@@ -350,6 +358,17 @@ struct Row {
   double value;
   std::string unit, against;
 };
+
+// One row per watched label: "WHAT memory: own, largest at any moment", in MiB, for the daemons
+// a Bench watched under that label (Bench::memory).
+inline void memoryRows(std::vector<Row>& rows, MemoryWatch& watch,
+                       const std::vector<std::pair<std::string, std::string>>& labelAndWhat,
+                       const std::string& note) {
+  for (const auto& [label, what] : labelAndWhat) {
+    rows.push_back({what + " memory: own, largest at any moment", watch.peakMiB(label), "MiB",
+                    &label == &labelAndWhat.front().first ? note : ""});
+  }
+}
 
 inline void printRows(const std::vector<Row>& rows, bool asJson) {
   if (asJson) {

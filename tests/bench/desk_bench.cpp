@@ -5,11 +5,12 @@
 //
 // Figures: a search request answered by the site (the results fragment the page asks for as you
 // type; by name in Cyrillic and in Latin, and by filters), p50/p99, against a GET of the desk's
-// stylesheet (an HTTP round trip answered from memory) on the same kept-alive connection; a whole search page and a contact
-// card; the site daemon's own memory (RssAnon) and peak resident memory before anyone used the
-// desk and after; the first paint of the search page in headless Chromium (scripts/desk_paint.py,
-// when chromium and python3-selenium are installed). Times are measured by the client over
-// loopback, so they include HTTP; the server's own time is less.
+// stylesheet (an HTTP round trip answered from memory) on the same kept-alive connection; a whole
+// search page and a contact card; the site daemon's own memory (RssAnon) and peak resident memory
+// before anyone used the desk and after, and its and the broker's own memory, largest at any
+// moment; the first paint of the search page in headless Chromium (scripts/desk_paint.py, when
+// chromium and python3-selenium are installed). Times are measured by the client over loopback, so
+// they include HTTP; the server's own time is less.
 #include <httplib.h>
 
 #include <chrono>
@@ -76,7 +77,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  MemoryWatch memory;
   Bench b;
+  b.memory = &memory;
   if (!b.setup({"s1"}) || !b.start("s1")) {
     std::fprintf(stderr, "bench: the network did not start\n");
     return 1;
@@ -166,6 +169,8 @@ int main(int argc, char** argv) {
   rows.push_back({"site daemon peak resident (VmHWM)", procKiB(pid, "VmHWM") / 1024.0, "MiB",
                   "LMDB pages included"});
   rows.push_back({"desk requests that failed", static_cast<double>(failures), "", "must be 0"});
+  memoryRows(rows, memory, {{"site", "site daemon"}, {"broker", "broker"}},
+             "RssAnon sampled every 10 ms: the publishing of " + scale + " and the searches");
 
   // First paint in a real browser, when one is installed.
   std::string paintLink;

@@ -11,18 +11,18 @@
 //
 // Figures (records are published through kg-bishkek's local API, as `liaison publish` does):
 //  - a record accepted by the CASC broker (the publish call returned) → applied at the last of
-//    kg-bishkek and kz-almaty (within one network) and at the last of th-bangkok and vn-hanoi (across the bridge),
-//    p50/p99, one record at a time (--probes). "Applied" is seen by polling each site's LMDB
-//    replica read-only (the record is there once the site's transaction committed). Between
-//    probes the benchmark waits a random 20–520 ms, so that probes fall at random phases of
-//    any periodic timer on the path rather than locking onto one;
+//    kg-bishkek and kz-almaty (within one network) and at the last of th-bangkok and vn-hanoi
+//    (across the bridge), p50/p99, one record at a time (--probes). "Applied" is seen by polling
+//    each site's LMDB replica read-only (the record is there once the site's transaction
+//    committed). Between probes the benchmark waits a random 20–520 ms, so that probes fall at
+//    random phases of any periodic timer on the path rather than locking onto one;
 //  - sustained: --records records in batches of 2,000, until the last is applied at the last
 //    CASC site and at the last SEAJust site (then every record is checked to be there);
 //  - an alert accepted by the CASC broker → stored at its target: `country:KZ` (kz-almaty,
 //    within CASC) and `country:TH` (th-bangkok, across the bridge), p50/p99, one at a time
 //    (--alerts of each, interleaved), from the broker's "accepted" log line to the target's
 //    "stored" log line (both ms, same clock), as liaison-bench-alerts measures it;
-//  - the bridge's memory.
+//  - every daemon's own memory, largest at any moment (the brokers, the sites, the bridge).
 #include <ctime>
 #include <random>
 #include <sstream>
@@ -171,7 +171,10 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
 
   // Two networks, each in its own folder; the bridge's key pair is made once (in CASC's folder).
+  MemoryWatch memory;
   Bench casc, seajust;
+  casc.memory = &memory;
+  seajust.memory = &memory;
   const std::string bridgeKey = casc.tmp / "bridge";
   if (!setupNetwork(casc, "CASC", {{"kg-bishkek", "KG"}, {"kz-almaty", "KZ"}, {"casc-secretariat", "", "secretariat"},
                                    {"casc-bridge", "", "bridge", bridgeKey}}) ||
@@ -367,6 +370,11 @@ int main(int argc, char** argv) {
 
   pid_t bridgePid = casc.sites["casc-bridge"].daemon->pid();
   rows.push_back({"bridge memory: own (RssAnon)", procKiB(bridgePid, "RssAnon") / 1024.0, "MiB", "both sides, one process"});
+  memoryRows(rows, memory,
+             {{"liaison-bridge", "bridge"},
+              {"broker", "broker (the larger of 2)"},
+              {"site", "site daemon (the largest of 6)"}},
+             "RssAnon sampled every 10 ms over the whole run");
   printRows(rows, asJson);
   return 0;
 }

@@ -9,6 +9,7 @@
 //    alerts per second until the gateway accepted the last one;
 //  - ingest rate: a notices API holding N yellow notices for one nationality (pages of 160); from
 //    the adapter's start until the sending site's replica holds all N;
+//  - every daemon's own memory (the adapter, the broker, the sending site), largest at any moment.
 // Baselines in the same run: a POST round trip to the same gateway with libcurl (one
 // connection), and N contact records signed and published through a site (the path notices take).
 #include <sodium.h>
@@ -61,7 +62,9 @@ int main(int argc, char** argv) {
     rows.push_back({"baseline: libcurl POST round trip, local", secondsSince(t0) / n * 1e6, "us", ""});
   }
 
+  MemoryWatch memory;
   Bench b;
+  b.memory = &memory;
   if (!b.setup({"sender", "adapter"}, {{"adapter", "adapter"}})) return 1;
   if (!b.start("sender")) return 1;
   const std::vector<std::string> adapterArgs = {"--gateway", gateway.url() + "/ncb/alerts", "--notices",
@@ -137,6 +140,11 @@ int main(int argc, char** argv) {
     rows.push_back({"adapter: notices ingested into the replicas", noticeCount / seconds, "/s",
                     std::to_string(noticeCount) + " notices, pages of 160; includes the adapter's start"});
   }
+  memoryRows(rows, memory,
+             {{"liaison-interpol", "adapter (liaison-interpol)"},
+              {"broker", "broker"},
+              {"site", "sending site"}},
+             "RssAnon sampled every 10 ms over the whole run");
   printRows(rows, asJson);
   return 0;
 }

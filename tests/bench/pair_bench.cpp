@@ -20,6 +20,7 @@
 //    custody: with a pair, the standby stored it too), p50/p99. The single broker and the pair
 //    are measured alternately, block by block, so that the machine's load falls on both; ratio
 //    pair / single.
+//  - every daemon's own memory, largest at any moment, for the pair and for the single broker.
 #include <atomic>
 #include <thread>
 
@@ -130,7 +131,10 @@ int main(int argc, char** argv) {
   if (!etcdClient.ok()) return 1;
   PairView view(std::move(etcdClient).value());
 
+  MemoryWatch singleMemory, pairMemory;
   Bench single, pair;
+  single.memory = &singleMemory;
+  pair.memory = &pairMemory;
   pair.etcd = etcd.url;
   pair.leaseSeconds = lease;
   if (!single.setup(ids) || !pair.setup(ids)) return 1;
@@ -443,6 +447,12 @@ int main(int argc, char** argv) {
                     "1 record, from its restart until in sync; median publish before the kills " +
                         std::to_string(static_cast<int>(median(usual) + 0.5)) + " ms"});
   }
+  memoryRows(rows, pairMemory,
+             {{"broker", "pair: broker (the larger, restarts included)"},
+              {"site", "pair: site daemon (the largest)"}},
+             "RssAnon sampled every 10 ms over the whole run");
+  memoryRows(rows, singleMemory,
+             {{"broker", "single: broker"}, {"site", "single: site daemon (the largest)"}}, "");
   printRows(rows, asJson);
   return 0;
 }
