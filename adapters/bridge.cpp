@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "common/encoding.h"
 #include "schemas/alert_json.h"
 #include "site/alerts.h"
@@ -377,15 +379,20 @@ void Bridge::forwardItems(Direction& d) {
 }
 
 // What the inboxes hold decides after a restart: alerts received at `from` that it has not
-// answered yet are handed on again; answers at `to` to the alerts it handed on are relayed again
-// (both are idempotent at the brokers).
+// answered yet are handed on again; answers at `to` to the alerts it handed on, or was handing
+// on, are relayed again (both are idempotent at the brokers). "Was handing on": the peer's
+// broker may have taken an alert and delivered it, and its targets' answers reached `to`, while
+// the broker's "accepted" was lost (the broker killed just after its commit); `to` then holds
+// the answers but not the alert, and the answers were only queued in memory for the relay.
 void Bridge::recover(Direction& d) {
   Side& from = *sides_[d.from];
   Side& to = *sides_[d.to];
+  std::set<std::string> relayFor;  // alert ids whose answers at `to` go back again
   auto inbound = from.service_->inbox().list();
   if (inbound) {
     for (const auto& a : *inbound) {
       if (a.outbound) continue;
+      relayFor.insert(a.id);
       auto answers = from.service_->inbox().answers(a.id);
       bool answered = false;
       if (answers) {
@@ -403,12 +410,14 @@ void Bridge::recover(Direction& d) {
   auto handed = to.service_->inbox().list();
   if (handed) {
     for (const auto& a : *handed) {
-      if (!a.outbound) continue;
-      auto answers = to.service_->inbox().answers(a.id);
-      if (!answers) continue;
-      std::lock_guard lock(d.mutex);
-      for (auto& env : *answers) d.answers.emplace_back(a.id, std::move(env));
+      if (a.outbound) relayFor.insert(a.id);
     }
+  }
+  for (const auto& id : relayFor) {
+    auto answers = to.service_->inbox().answers(id);
+    if (!answers) continue;
+    std::lock_guard lock(d.mutex);
+    for (auto& env : *answers) d.answers.emplace_back(id, std::move(env));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/lmdb.h"
 #include "tests/federation_fixture.h"
 
 namespace liaison {
@@ -406,6 +407,41 @@ TEST_F(Federation, KillNineOfTheBridgeLosesAndDoublesNothing) {
   for (const auto& id : alerts) {
     EXPECT_TRUE(waitFor([&] { return targetState("kg-bishkek", id, "th-bangkok") == "delivered"; }, 60s)) << id;
   }
+}
+
+// The peer's broker can take an alert the bridge hands on, deliver it and send the bridge its
+// targets' answers while its "accepted" is lost (that broker killed between its commit and its
+// answer; the chaos run found it). The bridge then holds the answers without the alert recorded
+// as handed on, and had them only in memory on their way back: after a restart it relays the
+// answers it holds for every alert it received, not only for those it recorded as handed on.
+TEST_F(Federation, AnswersToAnAlertNotRecordedAsHandedOnAreRelayedAfterARestart) {
+  startPeered();
+  auto sent =
+      send("kg-bishkek", {"--headline", "Answers across a lost accept", "--target", "country:TH"});
+  ASSERT_FALSE(sent.is_null());
+  const std::string id = sent["id"];
+  ASSERT_TRUE(
+      waitFor([&] { return targetState("kg-bishkek", id, "th-bangkok") == "delivered"; }, 20s));
+  auto relayed = [&] {
+    auto s = status("casc-bridge");
+    return s.is_object() ? s["extension"]["outbound"].value("answersRelayed", -1LL) : -1LL;
+  };
+  daemons["bridge"]->stop();
+  daemons.erase("bridge");
+  {
+    // What the lost "accepted" leaves at the bridge's SEAJust side: Bangkok's receipt, no alert.
+    MDB_dbi alerts = 0;
+    auto env = lmdb::openWithDatabases(site("seajust-bridge") + "/alerts", size_t{1} << 30,
+                                       {{&alerts, "alerts"}});
+    ASSERT_TRUE(env.ok()) << env.error().message;
+    auto txn = lmdb::Txn::beginWrite(*env);
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->del(alerts, id).ok());
+    ASSERT_TRUE(std::move(*txn).commit().ok());
+  }
+  startBridge();
+  EXPECT_TRUE(waitFor([&] { return relayed() >= 1; }, 20s)) << relayed();
+  EXPECT_EQ(targetState("kg-bishkek", id, "th-bangkok"), "delivered");
 }
 
 }  // namespace
