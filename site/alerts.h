@@ -138,8 +138,8 @@ class AlertDesk {
   // `sent`: alerts of this site the broker accepted, stored in the same transaction (one synced
   // commit for all a drain brought), before their senders hear "accepted".
   //
-  // Answers the broker has accepted are dropped from the queue in LMDB by the next transaction
-  // that stores something. On their own (nothing stored with them) they wait until
+  // Answers the broker has accepted are dropped from the queue in LMDB by the next flush() that
+  // stores deliveries or sent alerts. On their own (nothing stored with them) they wait until
   // kDropDelayMs has passed since the first of them or kDropBatch are waiting: a synced commit
   // per reply cost a target site about as much as storing the alerts. A drop lost in a crash
   // sends the answer again after the restart, and the broker takes it as the one it holds.
