@@ -288,10 +288,10 @@ TEST_F(AlertTest, ALostReceiptCausesAResendThatTheSiteShowsOnce) {
   EXPECT_NE(testing::readText(tmp / "broker.log").find("resent"), std::string::npos);
 }
 
-// A site drops an answer the broker accepted from its queue in LMDB with its next write, or on
-// its own about a second later (AlertDesk::kDropDelayMs), not in a synced commit of its own. A
-// kill -9 in between loses only the drop: after the restart the answer is sent once more, the
-// broker takes it as the one it holds, and the sender shows it once.
+// A site drops an answer the broker accepted from its queue in LMDB with the next alerts or
+// answers it stores, or on its own about a second later (AlertDesk::kDropDelayMs), not in a
+// synced commit of its own. A kill -9 in between loses only the drop: after the restart the
+// answer is sent once more, the broker takes it as the one it holds, and the sender shows it once.
 TEST_F(AlertTest, AnAcceptedAnswerLostInACrashIsSentAgainAndShownOnce) {
   startSites({{"kg-bishkek", "KG"}, {"th-bangkok", "TH"}});
   ASSERT_TRUE(waitFor([&] { return status("th-bangkok").value("connected", false); }, 10s));
