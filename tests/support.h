@@ -58,8 +58,11 @@ class Process {
   int exitCode_ = -1;
 };
 
-// A port nobody listens on now on 127.0.0.1 (the kernel's choice for a socket bound to port 0,
-// then closed): for a process that must be told its port before it starts.
+// A port nobody uses now on 127.0.0.1, for a process that must be told its port before it
+// starts (and keeps it across restarts). Chosen at random below the kernel's ephemeral range:
+// a port from that range can become the local end of any outgoing connection on the machine
+// while a test restarts a daemon on it (a pair test's broker found its port taken that way
+// under ctest -j2).
 int freePort();
 
 // Polls `done` every 100 ms until it is true or `timeout` passed.
