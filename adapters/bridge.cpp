@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/encoding.h"
@@ -213,10 +214,13 @@ Json Bridge::directionJson(const Direction& d) const {
   j["alertsForwarded"] = d.alertsForwarded.load();
   j["alertsDeclined"] = d.alertsDeclined.load();
   j["answersRelayed"] = d.answersRelayed.load();
+  j["answersRecovered"] = d.answersRecovered.load();  // found unrelayed at the start
+  j["recovered"] = d.recovered.load();
   std::lock_guard lock(d.mutex);
   j["refused"] = d.refused;
   j["waiting"] = d.waiting;
   j["alertsPending"] = d.alerts.size();
+  j["answersPending"] = d.answers.size();
   return j;
 }
 
@@ -380,27 +384,25 @@ void Bridge::forwardItems(Direction& d) {
 
 // What the inboxes hold decides after a restart: alerts received at `from` that it has not
 // answered yet are handed on again; answers at `to` to the alerts it handed on, or was handing
-// on, are relayed again (both are idempotent at the brokers). "Was handing on": the peer's
-// broker may have taken an alert and delivered it, and its targets' answers reached `to`, while
-// the broker's "accepted" was lost (the broker killed just after its commit); `to` then holds
-// the answers but not the alert, and the answers were only queued in memory for the relay.
+// on, are relayed again if `from` does not hold them (relaying is idempotent at `from` and at its
+// broker, but an answer `from` holds is in its queue or accepted already). "Was handing on": the
+// peer's broker may have taken an alert and delivered it, and its targets' answers reached `to`,
+// while the broker's "accepted" was lost (the broker killed just after its commit); `to` then
+// holds the answers but not the alert, and the answers were only queued in memory for the relay.
+// So a restart queues only what was lost, not every answer of the bridge's history.
 void Bridge::recover(Direction& d) {
   Side& from = *sides_[d.from];
   Side& to = *sides_[d.to];
-  std::set<std::string> relayFor;  // alert ids whose answers at `to` go back again
+  std::set<std::string> relayFor;  // alert ids whose answers at `to` may go back again
   auto inbound = from.service_->inbox().list();
   if (inbound) {
     for (const auto& a : *inbound) {
       if (a.outbound) continue;
       relayFor.insert(a.id);
-      auto answers = from.service_->inbox().answers(a.id);
-      bool answered = false;
-      if (answers) {
-        for (const auto& env : *answers) {
-          auto item = SignedItem::decodeStored(env);
-          if (item && item->signer == from.config_.id) answered = true;
-        }
-      }
+      auto answers = from.service_->inbox().answersBy(a.id);
+      bool answered = answers && std::any_of(answers->begin(), answers->end(), [&](const auto& x) {
+                        return x.site == from.config_.id;
+                      });
       if (!answered) {
         std::lock_guard lock(d.mutex);
         d.alerts.push_back(a.id);
@@ -413,11 +415,27 @@ void Bridge::recover(Direction& d) {
       if (a.outbound) relayFor.insert(a.id);
     }
   }
+  uint64_t queued = 0;
   for (const auto& id : relayFor) {
-    auto answers = to.service_->inbox().answers(id);
-    if (!answers) continue;
+    auto answers = to.service_->inbox().answersBy(id);
+    if (!answers || answers->empty()) continue;
+    auto held = from.service_->inbox().answersBy(id);
+    std::set<std::pair<std::string, std::string>> atFrom;
+    if (held) {
+      for (const auto& a : *held) atFrom.emplace(a.site, a.kind);
+    }
     std::lock_guard lock(d.mutex);
-    for (auto& env : *answers) d.answers.emplace_back(id, std::move(env));
+    for (auto& a : *answers) {
+      if (atFrom.count({a.site, a.kind}) != 0) continue;
+      d.answers.emplace_back(id, std::move(a.envelope));
+      ++queued;
+    }
+  }
+  d.answersRecovered = queued;
+  d.recovered = true;
+  if (queued > 0) {
+    spdlog::info("bridge {} -> {}: {} answers to relay again after the restart", to.config_.network,
+                 from.config_.network, queued);
   }
 }
 

@@ -105,7 +105,9 @@ class Bridge {
   struct Direction {  // items and alerts from side `from` to side `to`
     int from = 0, to = 1;
     std::atomic<uint64_t> forwarded{0}, ignored{0}, queued{0};
-    std::atomic<uint64_t> alertsForwarded{0}, alertsDeclined{0}, answersRelayed{0};
+    std::atomic<uint64_t> alertsForwarded{0}, alertsDeclined{0}, answersRelayed{0},
+        answersRecovered{0};
+    std::atomic<bool> recovered{false};  // recover() done since the start
     mutable std::mutex mutex;
     std::condition_variable cv;
     std::map<std::string, uint64_t> refused;  // by reason

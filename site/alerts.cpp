@@ -135,17 +135,31 @@ Result<std::vector<StoredAlert>> Inbox::list() const {
 }
 
 Result<std::vector<Bytes>> Inbox::answers(const std::string& id) const {
+  auto by = answersBy(id);
+  if (!by) return by.error();
+  std::vector<Bytes> out;
+  out.reserve(by->size());
+  for (auto& a : *by) out.push_back(std::move(a.envelope));
+  return out;
+}
+
+Result<std::vector<Inbox::Answer>> Inbox::answersBy(const std::string& id) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, answers_);
   if (!cursor) return cursor.error();
   std::string prefix = id;
   prefix.push_back('\0');
-  std::vector<Bytes> out;
+  std::vector<Answer> out;
   std::string_view k, v;
   for (bool ok = cursor->seek(prefix, MDB_SET_RANGE, &k, &v); ok && k.substr(0, prefix.size()) == prefix;
        ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    out.push_back(bytesOf(v));
+    // The key is answerDbKey: ID \0 SITE \0 KIND.
+    std::string_view rest = k.substr(prefix.size());
+    size_t cut = rest.find('\0');
+    if (cut == std::string_view::npos) continue;
+    out.push_back(
+        Answer{std::string(rest.substr(0, cut)), std::string(rest.substr(cut + 1)), bytesOf(v)});
   }
   return out;
 }

@@ -63,6 +63,12 @@ class Inbox {
   Result<std::vector<StoredAlert>> list() const;
   // The signed answers stored for an alert.
   Result<std::vector<Bytes>> answers(const std::string& id) const;
+  // The same, each with whose answer it is and its kind: {"SITE", "KIND"}.
+  struct Answer {
+    std::string site, kind;
+    Bytes envelope;
+  };
+  Result<std::vector<Answer>> answersBy(const std::string& id) const;
   Result<std::vector<std::pair<std::string, Bytes>>> outbound() const;
 
   // One write transaction (loop thread only).
