@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <set>
 
 #include "common/encoding.h"
@@ -394,27 +393,23 @@ void Bridge::recover(Direction& d) {
   Side& from = *sides_[d.from];
   Side& to = *sides_[d.to];
   std::set<std::string> relayFor;  // alert ids whose answers at `to` may go back again
-  auto inbound = from.service_->inbox().list();
-  if (inbound) {
-    for (const auto& a : *inbound) {
-      if (a.outbound) continue;
-      relayFor.insert(a.id);
-      auto answers = from.service_->inbox().answersBy(a.id);
-      bool answered = answers && std::any_of(answers->begin(), answers->end(), [&](const auto& x) {
-                        return x.site == from.config_.id;
-                      });
-      if (!answered) {
-        std::lock_guard lock(d.mutex);
-        d.alerts.push_back(a.id);
-      }
+  auto inbound = from.service_->inbox().ids(/*outbound=*/false);
+  if (!inbound) {
+    spdlog::warn("bridge: inbox of {} not read: {}", from.config_.network, inbound.error().message);
+    inbound = std::vector<std::string>{};
+  }
+  for (const auto& id : *inbound) {
+    relayFor.insert(id);
+    auto answered = from.service_->inbox().answeredBy(id, from.config_.id);
+    if (answered && !*answered) {
+      std::lock_guard lock(d.mutex);
+      d.alerts.push_back(id);
     }
   }
-  auto handed = to.service_->inbox().list();
-  if (handed) {
-    for (const auto& a : *handed) {
-      if (a.outbound) relayFor.insert(a.id);
-    }
-  }
+  auto handed = to.service_->inbox().ids(/*outbound=*/true);
+  if (!handed)
+    spdlog::warn("bridge: inbox of {} not read: {}", to.config_.network, handed.error().message);
+  if (handed) relayFor.insert(handed->begin(), handed->end());
   uint64_t queued = 0;
   for (const auto& id : relayFor) {
     auto answers = to.service_->inbox().answersBy(id);

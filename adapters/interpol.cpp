@@ -117,47 +117,37 @@ Status InterpolAdapter::saveForward(const std::string& id, const Forward& f) {
 void InterpolAdapter::forwardLoop() {
   // What the inbox holds decides: queue what has no final state; answer again what was
   // forwarded or declined but whose answer is not stored (the daemon stopped in between).
-  auto all = service_->inbox().list();
-  if (!all) {
-    failure("start", all.error().message);
-  } else {
-    for (const auto& a : *all) {
-      if (a.outbound) continue;
-      Forward f;
-      auto txn = lmdb::Txn::beginRead(*env_);
-      if (txn) {
-        auto v = txn->get(forwards_, a.id);
-        if (v && *v) {
-          auto j = Json::parse(**v, nullptr, false);
-          if (j.is_object()) {
-            f.state = j.value("state", "pending");
-            f.attempts = j.value("attempts", 0u);
-            f.reference = j.value("reference", "");
-            f.lastError = j.value("lastError", "");
-          }
+  auto inbound = service_->inbox().ids(/*outbound=*/false);
+  if (!inbound) {
+    failure("start", inbound.error().message);
+    inbound = std::vector<std::string>{};
+  }
+  for (const auto& id : *inbound) {
+    Forward f;
+    auto txn = lmdb::Txn::beginRead(*env_);
+    if (txn) {
+      auto v = txn->get(forwards_, id);
+      if (v && *v) {
+        auto j = Json::parse(**v, nullptr, false);
+        if (j.is_object()) {
+          f.state = j.value("state", "pending");
+          f.attempts = j.value("attempts", 0u);
+          f.reference = j.value("reference", "");
+          f.lastError = j.value("lastError", "");
         }
       }
-      if (f.state == "pending") {
-        std::lock_guard lock(mutex_);
-        pending_.emplace(a.id, f);
-        continue;
-      }
-      auto answers = service_->inbox().answers(a.id);
-      bool answered = false;
-      if (answers) {
-        for (const auto& env : *answers) {
-          auto item = SignedItem::decodeStored(env);
-          if (item && item->item.reader().which() == schema::Item::ACK &&
-              std::string_view(item->item.reader().getAck().getSite().cStr()) == config_.id) {
-            answered = true;
-          }
-        }
-      }
-      if (!answered) {
-        auto r = f.state == "forwarded" ? service_->answerAlert(a.id, "receipt", "", "", f.reference)
-                                        : service_->answerAlert(a.id, "declined", "NCB gateway", f.lastError);
-        if (!r) failure("answer " + a.id, r.error().message);
-      }
+    }
+    if (f.state == "pending") {
+      std::lock_guard lock(mutex_);
+      pending_.emplace(id, f);
+      continue;
+    }
+    auto answered = service_->inbox().answeredBy(id, config_.id);
+    if (answered && !*answered) {
+      auto r = f.state == "forwarded"
+                   ? service_->answerAlert(id, "receipt", "", "", f.reference)
+                   : service_->answerAlert(id, "declined", "NCB gateway", f.lastError);
+      if (!r) failure("answer " + id, r.error().message);
     }
   }
   std::mt19937_64 rng(std::random_device{}());

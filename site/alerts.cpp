@@ -77,10 +77,11 @@ StoredAlert storedAlertFromJson(const std::string& id, const json::Json& j) {
 
 namespace {
 Result<StoredAlert> parseAlert(const lmdb::Txn& txn, MDB_dbi envelopes, const std::string& id,
-                               std::string_view json) {
+                               std::string_view json, bool withEnvelope = true) {
   auto j = json::Json::parse(json, nullptr, false);
   if (j.is_discarded()) return makeError(Errc::kIo, "inbox damaged at alert " + id);
   StoredAlert a = storedAlertFromJson(id, j);
+  if (!withEnvelope) return a;
   auto e = txn.get(envelopes, id);
   if (!e) return e.error();
   if (!*e) return makeError(Errc::kIo, "inbox damaged: no envelope for alert " + id);
@@ -117,21 +118,49 @@ Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   return readAlert(*txn, alerts_, envelopes_, id);
 }
 
-Result<std::vector<StoredAlert>> Inbox::list() const {
+Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, bool withEnvelope) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, alerts_);
   if (!cursor) return cursor.error();
-  std::vector<StoredAlert> out;
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto a = parseAlert(*txn, envelopes_, std::string(k), v);
+    auto a = parseAlert(*txn, envelopes_, std::string(k), v, withEnvelope);
     if (!a) return a.error();
-    out.push_back(std::move(a).value());
+    fn(*a);
   }
+  return {};
+}
+
+Result<std::vector<StoredAlert>> Inbox::list() const {
+  std::vector<StoredAlert> out;
+  LIAISON_TRY(visit([&](const StoredAlert& a) { out.push_back(a); }, true));
   std::stable_sort(out.begin(), out.end(),
                    [](const StoredAlert& a, const StoredAlert& b) { return a.receivedAt > b.receivedAt; });
   return out;
+}
+
+Result<std::vector<std::string>> Inbox::ids(bool outbound) const {
+  std::vector<std::string> out;
+  LIAISON_TRY(visit(
+      [&](const StoredAlert& a) {
+        if (a.outbound == outbound) out.push_back(a.id);
+      },
+      /*withEnvelope=*/false));
+  return out;
+}
+
+Result<bool> Inbox::answeredBy(const std::string& id, const std::string& site) const {
+  auto txn = lmdb::Txn::beginRead(env_);
+  if (!txn) return txn.error();
+  auto cursor = lmdb::Cursor::open(*txn, answers_);
+  if (!cursor) return cursor.error();
+  std::string prefix = id;  // answerDbKey without the kind
+  prefix.push_back('\0');
+  prefix += site;
+  prefix.push_back('\0');
+  std::string_view k, v;
+  return cursor->seek(prefix, MDB_SET_RANGE, &k, &v) && k.starts_with(prefix);
 }
 
 Result<std::vector<Bytes>> Inbox::answers(const std::string& id) const {

@@ -472,10 +472,13 @@ struct ApiServer::Impl {
       m.gauge("liaison_site_records", "Records and certificates held, by kind.", static_cast<double>(n),
               {{"kind", kind}});
     }
-    auto inbox = service.inbox().list();
-    if (inbox) {
-      std::map<std::pair<std::string, std::string>, uint64_t> byState;
-      for (const auto& a : *inbox) ++byState[{a.outbound ? "out" : "in", a.state}];
+    std::map<std::pair<std::string, std::string>, uint64_t> byState;
+    auto read = service.inbox().visit(
+        [&](const StoredAlert& a) {
+          ++byState[{a.outbound ? "out" : "in", a.state}];
+        },
+        /*withEnvelope=*/false);
+    if (read) {
       for (const auto& [key, n] : byState) {
         m.gauge("liaison_site_alerts", "Alerts held, by direction and state.", static_cast<double>(n),
                 {{"direction", key.first}, {"state", key.second}});
