@@ -76,12 +76,78 @@ StoredAlert storedAlertFromJson(const std::string& id, const json::Json& j) {
 }  // namespace
 
 namespace {
+// Reads a stored alert's fields but its custody (the broker's report, most of the record's
+// bytes), building nothing of it: storedAlertToJson writes custody last, so reading stops there
+// once direction and state were seen. Returns false when the text is not JSON.
+class HeadReader final : public nlohmann::json_sax<json::Json> {
+ public:
+  explicit HeadReader(StoredAlert& a) : a_(a) {}
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t v) override {
+    if (depth_ == 1 && key_ == "receivedAt") a_.receivedAt = v;
+    return true;
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (depth_ == 1 && key_ == "receivedAt") a_.receivedAt = static_cast<int64_t>(v);
+    return true;
+  }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t& v) override {
+    if (depth_ != 1) return true;
+    if (key_ == "direction") {
+      a_.outbound = v == "out";
+      direction_ = true;
+    } else if (key_ == "state") {
+      a_.state = std::move(v);
+      state_ = true;
+    } else if (key_ == "replacedBy") {
+      a_.replacedBy = std::move(v);
+    } else if (key_ == "replacedHow") {
+      a_.replacedHow = std::move(v);
+    }
+    return true;
+  }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth_, true; }
+  bool end_object() override { return --depth_, true; }
+  bool start_array(std::size_t) override { return ++depth_, true; }
+  bool end_array() override { return --depth_, true; }
+  bool key(string_t& k) override {
+    if (depth_ != 1) return true;
+    key_ = std::move(k);
+    if (key_ == "custody" && direction_ && state_) {
+      stopped_ = true;
+      return false;  // the rest is custody: not needed
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+  bool read(std::string_view text) {
+    return json::Json::sax_parse(text.begin(), text.end(), this) || stopped_;
+  }
+
+ private:
+  StoredAlert& a_;
+  int depth_ = 0;
+  string_t key_;
+  bool direction_ = false, state_ = false, stopped_ = false;
+};
+
+// `whole` false: without its custody and envelope.
 Result<StoredAlert> parseAlert(const lmdb::Txn& txn, MDB_dbi envelopes, const std::string& id,
-                               std::string_view json, bool withEnvelope = true) {
+                               std::string_view json, bool whole = true) {
+  if (!whole) {
+    StoredAlert a;
+    a.id = id;
+    if (!HeadReader(a).read(json)) return makeError(Errc::kIo, "inbox damaged at alert " + id);
+    return a;
+  }
   auto j = json::Json::parse(json, nullptr, false);
   if (j.is_discarded()) return makeError(Errc::kIo, "inbox damaged at alert " + id);
   StoredAlert a = storedAlertFromJson(id, j);
-  if (!withEnvelope) return a;
   auto e = txn.get(envelopes, id);
   if (!e) return e.error();
   if (!*e) return makeError(Errc::kIo, "inbox damaged: no envelope for alert " + id);
@@ -118,14 +184,14 @@ Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   return readAlert(*txn, alerts_, envelopes_, id);
 }
 
-Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, bool withEnvelope) const {
+Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, bool whole) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, alerts_);
   if (!cursor) return cursor.error();
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto a = parseAlert(*txn, envelopes_, std::string(k), v, withEnvelope);
+    auto a = parseAlert(*txn, envelopes_, std::string(k), v, whole);
     if (!a) return a.error();
     fn(*a);
   }
@@ -146,7 +212,7 @@ Result<std::vector<std::string>> Inbox::ids(bool outbound) const {
       [&](const StoredAlert& a) {
         if (a.outbound == outbound) out.push_back(a.id);
       },
-      /*withEnvelope=*/false));
+      /*whole=*/false));
   return out;
 }
 

@@ -61,9 +61,9 @@ class Inbox {
   Result<std::optional<StoredAlert>> get(const std::string& id) const;
   // Every alert, newest first.
   Result<std::vector<StoredAlert>> list() const;
-  // Each alert in id order, from one read transaction, none held after `fn` returns; without
-  // `withEnvelope` the envelope (most of an alert's bytes) is left empty and not read.
-  Status visit(const std::function<void(const StoredAlert&)>& fn, bool withEnvelope) const;
+  // Each alert in id order, from one read transaction, none held after `fn` returns; not
+  // `whole`, its envelope and custody (most of an alert's bytes) are left empty and not read.
+  Status visit(const std::function<void(const StoredAlert&)>& fn, bool whole) const;
   // The ids of the alerts this site received (`outbound` false) or sent (true), in id order.
   Result<std::vector<std::string>> ids(bool outbound) const;
   // Whether `site` stored an answer (of any kind) to the alert.
