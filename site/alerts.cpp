@@ -136,10 +136,9 @@ class HeadReader final : public nlohmann::json_sax<json::Json> {
   bool direction_ = false, state_ = false, stopped_ = false;
 };
 
-// `whole` false: without its custody and envelope.
 Result<StoredAlert> parseAlert(const lmdb::Txn& txn, MDB_dbi envelopes, const std::string& id,
-                               std::string_view json, bool whole = true) {
-  if (!whole) {
+                               std::string_view json, Inbox::Read read = Inbox::Read::kWhole) {
+  if (read == Inbox::Read::kState) {
     StoredAlert a;
     a.id = id;
     if (!HeadReader(a).read(json)) return makeError(Errc::kIo, "inbox damaged at alert " + id);
@@ -184,23 +183,23 @@ Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   return readAlert(*txn, alerts_, envelopes_, id);
 }
 
-Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, bool whole) const {
+Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, Read read) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, alerts_);
   if (!cursor) return cursor.error();
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto a = parseAlert(*txn, envelopes_, std::string(k), v, whole);
+    auto a = parseAlert(*txn, envelopes_, std::string(k), v, read);
     if (!a) return a.error();
     fn(*a);
   }
   return {};
 }
 
-Result<std::vector<StoredAlert>> Inbox::list() const {
+Result<std::vector<StoredAlert>> Inbox::list(Read read) const {
   std::vector<StoredAlert> out;
-  LIAISON_TRY(visit([&](const StoredAlert& a) { out.push_back(a); }, true));
+  LIAISON_TRY(visit([&](const StoredAlert& a) { out.push_back(a); }, read));
   std::stable_sort(out.begin(), out.end(),
                    [](const StoredAlert& a, const StoredAlert& b) { return a.receivedAt > b.receivedAt; });
   return out;
@@ -212,7 +211,7 @@ Result<std::vector<std::string>> Inbox::ids(bool outbound) const {
       [&](const StoredAlert& a) {
         if (a.outbound == outbound) out.push_back(a.id);
       },
-      /*whole=*/false));
+      Read::kState));
   return out;
 }
 

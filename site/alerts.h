@@ -59,11 +59,14 @@ class Inbox {
   static Result<std::unique_ptr<Inbox>> open(const std::string& dir, size_t mapSize = size_t{1} << 30);
 
   Result<std::optional<StoredAlert>> get(const std::string& id) const;
+  // How much of each alert a read gives: its state alone (id, direction, time, state,
+  // replacement; the envelope and the custody report, most of an alert's bytes, left empty and
+  // not read), or the whole.
+  enum class Read { kState, kWhole };
   // Every alert, newest first.
-  Result<std::vector<StoredAlert>> list() const;
-  // Each alert in id order, from one read transaction, none held after `fn` returns; not
-  // `whole`, its envelope and custody (most of an alert's bytes) are left empty and not read.
-  Status visit(const std::function<void(const StoredAlert&)>& fn, bool whole) const;
+  Result<std::vector<StoredAlert>> list(Read read = Read::kWhole) const;
+  // Each alert in id order, from one read transaction, none held after `fn` returns.
+  Status visit(const std::function<void(const StoredAlert&)>& fn, Read read) const;
   // The ids of the alerts this site received (`outbound` false) or sent (true), in id order.
   Result<std::vector<std::string>> ids(bool outbound) const;
   // Whether `site` stored an answer (of any kind) to the alert.

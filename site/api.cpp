@@ -477,7 +477,7 @@ struct ApiServer::Impl {
         [&](const StoredAlert& a) {
           ++byState[{a.outbound ? "out" : "in", a.state}];
         },
-        /*whole=*/false);
+        Inbox::Read::kState);
     if (read) {
       for (const auto& [key, n] : byState) {
         m.gauge("liaison_site_alerts", "Alerts held, by direction and state.", static_cast<double>(n),

@@ -40,7 +40,10 @@ TEST(Inbox, ALightReadGivesEveryFieldButTheCustodyAndEnvelope) {
     ASSERT_TRUE(std::move(*w).commit().ok());
   }
   std::vector<site::StoredAlert> light;
-  ASSERT_TRUE((*inbox)->visit([&](const site::StoredAlert& a) { light.push_back(a); }, false).ok());
+  ASSERT_TRUE((*inbox)
+                  ->visit([&](const site::StoredAlert& a) { light.push_back(a); },
+                          site::Inbox::Read::kState)
+                  .ok());
   auto whole = (*inbox)->list();
   ASSERT_TRUE(whole.ok());
   ASSERT_EQ(light.size(), 2u);
@@ -98,7 +101,7 @@ TEST(Inbox, ADamagedRecordIsAnErrorForTheLightReadToo) {
   }
   auto inbox = site::Inbox::open(tmp / "alerts");
   ASSERT_TRUE(inbox.ok());
-  auto read = (*inbox)->visit([](const site::StoredAlert&) {}, false);
+  auto read = (*inbox)->visit([](const site::StoredAlert&) {}, site::Inbox::Read::kState);
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.error().message.find("inbox damaged at alert a"), std::string::npos)
       << read.error().message;
