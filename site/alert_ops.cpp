@@ -23,6 +23,13 @@ bool expiredAt(schema::Alert::Reader alert, int64_t now) {
   return expires && now >= *expires;
 }
 
+// The custody report's targets, read in place (an empty object when it has none).
+const Json& targetsOf(const Json& custody) {
+  static const Json none = Json::object();
+  auto it = custody.find("targets");
+  return it != custody.end() && it->is_object() ? *it : none;
+}
+
 }  // namespace
 
 std::string alertState(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
@@ -34,8 +41,7 @@ std::string alertState(const StoredAlert& a, schema::Alert::Reader alert, int64_
       if (st != "open") return st;
       if (expired) return "expired";
       size_t total = 0, delivered = 0, acked = 0;
-      const Json targets = a.custody.value("targets", Json::object());
-      for (const auto& [site, t] : targets.items()) {
+      for (const Json& t : targetsOf(a.custody)) {
         ++total;
         std::string ts = t.value("state", "");
         if (ts != "queued") ++delivered;
@@ -58,8 +64,7 @@ bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
   if (!a.outbound) return a.state == "new";
   if (!a.custody.is_object()) return true;
   if (a.custody.value("state", "open") != "open") return false;
-  const Json targets = a.custody.value("targets", Json::object());
-  for (const auto& [site, t] : targets.items()) {
+  for (const Json& t : targetsOf(a.custody)) {
     std::string ts = t.value("state", "");
     if (ts == "queued" || ts == "delivered") return true;
   }
