@@ -259,6 +259,7 @@ class Desk final : public site::WebPages {
   const directory::Directory& dir_;
   const Clock& clock_;
   Sessions sessions_;
+  site::AlertListCache alertList_;  // the inbox as listed, for the alert page and its poll
   std::string endpoint_, port_;
   std::atomic<uint64_t> refused_{0};
 
@@ -985,17 +986,12 @@ class Desk final : public site::WebPages {
     return out;
   }
 
-  // Changes with anything a reader of the inbox would see (a new alert, a state, an answer). The
-  // page carries the version it shows, so an alert that arrives before the first poll is not
-  // missed.
-  static std::string inboxVersion(const Json& list) {
-    char version[24];
-    std::snprintf(version, sizeof version, "%016zx", std::hash<std::string>{}(list.dump()));
-    return version;
-  }
-
+  // The page carries the version of the inbox it shows (it changes with anything a reader of
+  // the inbox would see: a new alert, a state, an answer), so an alert that arrives before the
+  // first poll is not missed.
   void alerts(Ctx& c) {
-    auto r = site::listAlerts(service_, false, clock_.nowSeconds());
+    auto listed = alertList_.get(service_, clock_.nowSeconds());
+    const auto& r = listed->result;
     if (r.status != 200) throw std::runtime_error(r.body.value("error", "inbox"));
     std::string table = inboxTable(c, r.body["alerts"]);
     if (c.query.get("fragment") == "1") return c.res.set_content(table, "text/html; charset=utf-8");
@@ -1005,18 +1001,16 @@ class Desk final : public site::WebPages {
         "href=\"/alerts/new\">" +
         h(c.t("Send an alert")) +
         "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" +
-        inboxVersion(r.body) + "\" aria-live=\"polite\">" + table + "</div>";
+        listed->version + "\" aria-live=\"polite\">" + table + "</div>";
     page(c, std::string(c.t("Alerts")), "alerts", body);
   }
 
   void poll(Ctx& c) {
-    auto r = site::listAlerts(service_, false, clock_.nowSeconds());
-    if (r.status != 200) throw std::runtime_error(r.body.value("error", "inbox"));
-    size_t open = 0;
-    for (const auto& a : r.body["alerts"]) {
-      if (a.value("open", false) && a.value("direction", "") == "in") ++open;
+    auto listed = alertList_.get(service_, clock_.nowSeconds());
+    if (listed->result.status != 200) {
+      throw std::runtime_error(listed->result.body.value("error", "inbox"));
     }
-    c.res.set_content(Json{{"version", inboxVersion(r.body)}, {"open", open}}.dump(),
+    c.res.set_content(Json{{"version", listed->version}, {"open", listed->openInbound}}.dump(),
                       "application/json");
   }
 

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <thread>
 
@@ -99,7 +102,9 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
   return {200, std::move(out)};
 }
 
-OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
+namespace {
+// listAlerts; `until`: lowered to the earliest expiry after `now` of the alerts listed.
+OpResult listAll(SiteService& service, bool onlyOpen, int64_t now, int64_t& until) {
   auto all = service.inbox().list();
   if (!all) return {500, Json{{"error", all.error().message}}};
   Json list = Json::array();
@@ -107,6 +112,9 @@ OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
     auto item = SignedItem::decodeStored(a.envelope);
     if (!item || item->item.reader().which() != schema::Item::ALERT) continue;
     auto alert = item->item.reader().getAlert();
+    if (auto expires = parseTimestamp(str(alert.getExpires())); expires && *expires > now) {
+      until = std::min(until, *expires);
+    }
     const bool open = alertOpen(a, alert, now);
     if (onlyOpen && !open) continue;
     Json x;
@@ -125,6 +133,35 @@ OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
     list.push_back(std::move(x));
   }
   return {200, Json{{"alerts", std::move(list)}}};
+}
+}  // namespace
+
+OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
+  int64_t until = INT64_MAX;
+  return listAll(service, onlyOpen, now, until);
+}
+
+std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(SiteService& service,
+                                                                  int64_t now) {
+  std::lock_guard lock(mutex_);
+  // Read before the list: a write in between makes the next call list again.
+  const uint64_t version = service.inbox().version();
+  if (listed_ && version == inboxVersion_ && now < until_) return listed_;
+  auto listed = std::make_shared<Listed>();
+  int64_t until = INT64_MAX;
+  listed->result = listAll(service, false, now, until);
+  char hash[24];
+  std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(listed->result.body.dump()));
+  listed->version = hash;
+  if (listed->result.status == 200) {
+    for (const auto& a : listed->result.body["alerts"]) {
+      if (a.value("open", false) && a.value("direction", "") == "in") ++listed->openInbound;
+    }
+  }
+  listed_ = listed;
+  inboxVersion_ = version;
+  until_ = listed->result.status == 200 ? until : now;  // an error is not kept
+  return listed_;
 }
 
 OpResult showAlert(SiteService& service, const std::string& id, int waitMs, int64_t now) {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "directory/site.h"
@@ -35,6 +37,25 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
 // {"alerts": [{id, direction, msgType, sender, sent, urgency, severity, headline, receivedAt,
 // state, open, replacedBy?}]} newest first.
 OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now);
+
+// listAlerts(service, false, now), kept while it cannot have changed: the inbox has had no write
+// since (Inbox::version) and no alert listed has expired since. The desk's alert page and its
+// poll (every 2 s while a page is open) read it: with nothing new they read no alert. Thread-safe.
+class AlertListCache {
+ public:
+  struct Listed {
+    OpResult result;
+    std::string version;     // changes with anything the list shows
+    size_t openInbound = 0;  // alerts received that still ask something of this site
+  };
+  std::shared_ptr<const Listed> get(SiteService& service, int64_t now);
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<const Listed> listed_;
+  uint64_t inboxVersion_ = 0;
+  int64_t until_ = 0;  // the earliest expiry ahead of the alerts listed
+};
 // {alert, direction, state, open, receivedAt, replacedBy?, custody, live, answers}. Asks the broker
 // for the custody of an alert this site sent (at most `waitMs`).
 OpResult showAlert(SiteService& service, const std::string& id, int waitMs, int64_t now);

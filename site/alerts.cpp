@@ -205,6 +205,12 @@ Result<std::vector<StoredAlert>> Inbox::list(Read read) const {
   return out;
 }
 
+uint64_t Inbox::version() const {
+  MDB_envinfo info{};
+  mdb_env_info(env_.get(), &info);
+  return info.me_last_txnid;
+}
+
 Result<std::vector<std::string>> Inbox::ids(bool outbound) const {
   std::vector<std::string> out;
   LIAISON_TRY(visit(

@@ -67,6 +67,8 @@ class Inbox {
   Result<std::vector<StoredAlert>> list(Read read = Read::kWhole) const;
   // Each alert in id order, from one read transaction, none held after `fn` returns.
   Status visit(const std::function<void(const StoredAlert&)>& fn, Read read) const;
+  // Changes with every write to the inbox (LMDB's last transaction id).
+  uint64_t version() const;
   // The ids of the alerts this site received (`outbound` false) or sent (true), in id order.
   Result<std::vector<std::string>> ids(bool outbound) const;
   // Whether `site` stored an answer (of any kind) to the alert.

@@ -514,6 +514,51 @@ TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
   EXPECT_NE(en->body.find("Find a contact"), std::string::npos);
 }
 
+// The alert page's poll answers from the list it made last while nothing changed; a new alert,
+// and an alert expiring with nothing written, each change what it says at once.
+TEST_F(DeskHttp, ThePollSeesANewAlertAndAnExpiryAtOnce) {
+  auto store = [&](const std::string& id, const std::string& headline, int64_t expiresIn) {
+    Json a{{"headline", headline},
+           {"targets", {{"sites", {"kg-bishkek"}}}},
+           {"ackRequired", true},
+           {"expires", formatTimestamp(now + expiresIn)}};
+    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
+    ASSERT_TRUE(item.ok()) << item.error().message;
+    site::StoredAlert stored;
+    stored.id = id;
+    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
+    stored.receivedAt = now;
+    stored.state = "new";
+    service.storeAlert(stored);
+  };
+  Browser b = signIn();
+  auto poll = [&] {
+    auto r = get("/alerts/poll", {{"Cookie", b.cookie}});
+    EXPECT_TRUE(r && r->status == 200);
+    return r ? Json::parse(r->body, nullptr, false) : Json();
+  };
+  Json empty = poll();
+  EXPECT_EQ(empty["open"], 0);
+  EXPECT_EQ(poll()["version"], empty["version"]) << "nothing changed";
+  store("5d1c7e2a-8b3f-4a6e-9c2d-1f0e3b4a5c6d", "Victims found at the border", 600);
+  Json one = poll();
+  EXPECT_EQ(one["open"], 1);
+  EXPECT_NE(one["version"], empty["version"]);
+  store("6e2d8f3b-9c4a-4b7f-8d3e-2a1f4c5b6d7e", "Second group expected", 60);
+  Json two = poll();
+  EXPECT_EQ(two["open"], 2);
+  EXPECT_NE(two["version"], one["version"]);
+  auto page = get("/alerts?fragment=1", {{"Cookie", b.cookie}});
+  EXPECT_NE(page->body.find("Second group expected"), std::string::npos);
+  // A minute on, the second has expired: nothing was written, the poll says so all the same.
+  clock.advance(61);
+  Json expired = poll();
+  EXPECT_EQ(expired["open"], 1);
+  EXPECT_NE(expired["version"], two["version"]);
+  clock.advance(600);
+  EXPECT_EQ(poll()["open"], 0);
+}
+
 TEST_F(DeskHttp, TheApiTokenStillWorksForPrograms) {
   httplib::Client c(host, port);
   auto status = c.Get("/v1/status");

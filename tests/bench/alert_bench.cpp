@@ -241,9 +241,14 @@ int main(int argc, char** argv) {
          std::to_string(probes + alerts) + " alerts held; x" +
              std::to_string(percentile(scrape, 0.5) / percentile(status, 0.5)).substr(0, 4) +
              " of its /v1/status"});
-    // What the desk's alert page and its poll (every 2 s while a page is open) read.
+    // What the desk's alert page and its poll (every 2 s while a page is open) read: the first
+    // request lists the inbox, the next ones find it unchanged.
+    rows.push_back({"GET /v1/alerts (the whole list) at the sending site, first", list.front(),
+                    "ms",
+                    "x" + std::to_string(list.front() / percentile(status, 0.5)).substr(0, 4) +
+                        " of its /v1/status"});
     rows.push_back(
-        {"GET /v1/alerts (the whole list) at the sending site, p50", percentile(list, 0.5), "ms",
+        {"GET /v1/alerts, the inbox unchanged since, p50", percentile(list, 0.5), "ms",
          "x" + std::to_string(percentile(list, 0.5) / percentile(status, 0.5)).substr(0, 4) +
              " of its /v1/status"});
   }
