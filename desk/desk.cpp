@@ -1001,7 +1001,7 @@ class Desk final : public site::WebPages {
         "href=\"/alerts/new\">" +
         h(c.t("Send an alert")) +
         "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" +
-        listed->version + "\" aria-live=\"polite\">" + table + "</div>";
+        listed->version() + "\" aria-live=\"polite\">" + table + "</div>";
     page(c, std::string(c.t("Alerts")), "alerts", body);
   }
 
@@ -1010,7 +1010,7 @@ class Desk final : public site::WebPages {
     if (listed->result.status != 200) {
       throw std::runtime_error(listed->result.body.value("error", "inbox"));
     }
-    c.res.set_content(Json{{"version", listed->version}, {"open", listed->openInbound}}.dump(),
+    c.res.set_content(Json{{"version", listed->version()}, {"open", listed->openInbound}}.dump(),
                       "application/json");
   }
 

@@ -141,6 +141,15 @@ OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
   return listAll(service, onlyOpen, now, until);
 }
 
+const std::string& AlertListCache::Listed::version() const {
+  std::call_once(made_, [&] {
+    char hash[24];
+    std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(result.body.dump()));
+    version_ = hash;
+  });
+  return version_;
+}
+
 std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(SiteService& service,
                                                                   int64_t now) {
   std::lock_guard lock(mutex_);
@@ -150,9 +159,6 @@ std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(SiteService& s
   auto listed = std::make_shared<Listed>();
   int64_t until = INT64_MAX;
   listed->result = listAll(service, false, now, until);
-  char hash[24];
-  std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(listed->result.body.dump()));
-  listed->version = hash;
   if (listed->result.status == 200) {
     for (const auto& a : listed->result.body["alerts"]) {
       if (a.value("open", false) && a.value("direction", "") == "in") ++listed->openInbound;

@@ -45,8 +45,13 @@ class AlertListCache {
  public:
   struct Listed {
     OpResult result;
-    std::string version;     // changes with anything the list shows
     size_t openInbound = 0;  // alerts received that still ask something of this site
+    // Changes with anything the list shows (a hash of it, made when first asked for).
+    const std::string& version() const;
+
+   private:
+    mutable std::once_flag made_;
+    mutable std::string version_;
   };
   std::shared_ptr<const Listed> get(SiteService& service, int64_t now);
 
