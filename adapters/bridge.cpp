@@ -407,9 +407,11 @@ void Bridge::recover(Direction& d) {
     }
   }
   auto handed = to.service_->inbox().ids(/*outbound=*/true);
-  if (!handed)
+  if (handed) {
+    relayFor.insert(handed->begin(), handed->end());
+  } else {
     spdlog::warn("bridge: inbox of {} not read: {}", to.config_.network, handed.error().message);
-  if (handed) relayFor.insert(handed->begin(), handed->end());
+  }
   uint64_t queued = 0;
   for (const auto& id : relayFor) {
     auto answers = to.service_->inbox().answersBy(id);

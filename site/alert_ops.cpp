@@ -103,8 +103,9 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
 }
 
 namespace {
-// listAlerts; `until`: lowered to the earliest expiry after `now` of the alerts listed.
-OpResult listAll(SiteService& service, bool onlyOpen, int64_t now, int64_t& until) {
+// The alert list (AlertListCache); `until`: lowered to the earliest expiry after `now` of the
+// alerts listed.
+OpResult listAll(SiteService& service, int64_t now, int64_t& until) {
   auto all = service.inbox().list();
   if (!all) return {500, Json{{"error", all.error().message}}};
   Json list = Json::array();
@@ -116,7 +117,6 @@ OpResult listAll(SiteService& service, bool onlyOpen, int64_t now, int64_t& unti
       until = std::min(until, *expires);
     }
     const bool open = alertOpen(a, alert, now);
-    if (onlyOpen && !open) continue;
     Json x;
     x["id"] = a.id;
     x["direction"] = a.outbound ? "out" : "in";
@@ -136,11 +136,6 @@ OpResult listAll(SiteService& service, bool onlyOpen, int64_t now, int64_t& unti
 }
 }  // namespace
 
-OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now) {
-  int64_t until = INT64_MAX;
-  return listAll(service, onlyOpen, now, until);
-}
-
 const std::string& AlertListCache::Listed::version() const {
   std::call_once(made_, [&] {
     char hash[24];
@@ -158,7 +153,7 @@ std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(SiteService& s
   if (listed_ && version == inboxVersion_ && now < until_) return listed_;
   auto listed = std::make_shared<Listed>();
   int64_t until = INT64_MAX;
-  listed->result = listAll(service, false, now, until);
+  listed->result = listAll(service, now, until);
   if (listed->result.status == 200) {
     for (const auto& a : listed->result.body["alerts"]) {
       if (a.value("open", false) && a.value("direction", "") == "in") ++listed->openInbound;

@@ -34,13 +34,11 @@ bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now);
 // input (the message names the field), 503 broker unreachable.
 OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
                    const trust::KeyPair& keys, const json::Json& alert);
-// {"alerts": [{id, direction, msgType, sender, sent, urgency, severity, headline, receivedAt,
-// state, open, replacedBy?}]} newest first.
-OpResult listAlerts(SiteService& service, bool onlyOpen, int64_t now);
-
-// listAlerts(service, false, now), kept while it cannot have changed: the inbox has had no write
-// since (Inbox::version) and no alert listed has expired since. The desk's alert page and its
-// poll (every 2 s while a page is open) read it: with nothing new they read no alert. Thread-safe.
+// The alert list: {"alerts": [{id, direction, msgType, sender, sent, urgency, severity, headline,
+// receivedAt, state, open, replacedBy?}]} newest first, kept while it cannot have changed: the
+// inbox has had no write since (Inbox::version) and no alert listed has expired since. The desk's
+// alert page and its poll (every 2 s while a page is open) read it: with nothing new they read no
+// alert. Thread-safe.
 class AlertListCache {
  public:
   struct Listed {

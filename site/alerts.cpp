@@ -183,7 +183,7 @@ Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   return readAlert(*txn, alerts_, envelopes_, id);
 }
 
-Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, Read read) const {
+Status Inbox::visit(const std::function<void(StoredAlert&)>& fn, Read read) const {
   auto txn = lmdb::Txn::beginRead(env_);
   if (!txn) return txn.error();
   auto cursor = lmdb::Cursor::open(*txn, alerts_);
@@ -197,9 +197,9 @@ Status Inbox::visit(const std::function<void(const StoredAlert&)>& fn, Read read
   return {};
 }
 
-Result<std::vector<StoredAlert>> Inbox::list(Read read) const {
+Result<std::vector<StoredAlert>> Inbox::list() const {
   std::vector<StoredAlert> out;
-  LIAISON_TRY(visit([&](const StoredAlert& a) { out.push_back(a); }, read));
+  LIAISON_TRY(visit([&](StoredAlert& a) { out.push_back(std::move(a)); }, Read::kWhole));
   std::stable_sort(out.begin(), out.end(),
                    [](const StoredAlert& a, const StoredAlert& b) { return a.receivedAt > b.receivedAt; });
   return out;

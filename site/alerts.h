@@ -64,9 +64,10 @@ class Inbox {
   // not read), or the whole.
   enum class Read { kState, kWhole };
   // Every alert, newest first.
-  Result<std::vector<StoredAlert>> list(Read read = Read::kWhole) const;
-  // Each alert in id order, from one read transaction, none held after `fn` returns.
-  Status visit(const std::function<void(const StoredAlert&)>& fn, Read read) const;
+  Result<std::vector<StoredAlert>> list() const;
+  // Each alert in id order, from one read transaction, none held after `fn` returns (it may take
+  // what it is given).
+  Status visit(const std::function<void(StoredAlert&)>& fn, Read read) const;
   // Changes with every write to the inbox (LMDB's last transaction id).
   uint64_t version() const;
   // The ids of the alerts this site received (`outbound` false) or sent (true), in id order.
