@@ -259,7 +259,6 @@ class Desk final : public site::WebPages {
   const directory::Directory& dir_;
   const Clock& clock_;
   Sessions sessions_;
-  site::AlertListCache alertList_;  // the inbox as listed, for the alert page and its poll
   std::string endpoint_, port_;
   std::atomic<uint64_t> refused_{0};
 
@@ -924,17 +923,17 @@ class Desk final : public site::WebPages {
 
   // ---- alerts ---------------------------------------------------------------------------------
 
-  std::string inboxTable(const Ctx& c, const Json& alerts) {
+  std::string inboxTable(const Ctx& c, const std::vector<site::AlertRow>& rows) {
     // Open first (an inbound alert nobody acknowledged yet at the very top), then newest.
-    std::vector<Json> list(alerts.begin(), alerts.end());
-    std::stable_sort(list.begin(), list.end(), [](const Json& a, const Json& b) {
-      auto rank = [](const Json& x) {
-        bool open = x.value("open", false);
-        bool in = x.value("direction", "") == "in";
-        return open && in ? 0 : open ? 1 : 2;
-      };
-      return rank(a) < rank(b);
-    });
+    std::vector<const site::AlertRow*> list;
+    list.reserve(rows.size());
+    for (const auto& r : rows) list.push_back(&r);
+    auto rank = [](const site::AlertRow* x) {
+      return x->open && !x->outbound ? 0 : x->open ? 1 : 2;
+    };
+    std::stable_sort(
+        list.begin(), list.end(),
+        [&](const site::AlertRow* a, const site::AlertRow* b) { return rank(a) < rank(b); });
     if (list.empty()) return notice("info", c.t("No alerts at this site."));
     std::string out = "<table class=\"alerts\"><caption>" +
                       h(subst(c.t("Alerts: {}"), {std::to_string(list.size())})) +
@@ -944,19 +943,18 @@ class Desk final : public site::WebPages {
                       "</th><th scope=\"col\">" + h(c.t("Sent")) + "</th><th scope=\"col\">" +
                       h(c.t("Urgency")) + "</th><th scope=\"col\">" + h(c.t("Severity")) +
                       "</th></tr></thead><tbody>";
-    for (const auto& a : list) {
-      const bool open = a.value("open", false);
-      out += std::string("<tr class=\"") + (open ? "open" : "closed") + "\" data-alert=\"" +
-             h(a.value("id", "")) + "\"><td>" + h(stateText(c, a.value("state", ""))) +
-             "</td><td><a href=\"/alerts/view?id=" + urlEncode(a.value("id", "")) + "\">" +
-             h(a.value("headline", "")) + "</a>" +
-             (a.value("msgType", "alert") != "alert"
-                  ? " <span class=\"tag\">" + h(c.w("msgType", a.value("msgType", ""))) + "</span>"
+    for (const site::AlertRow* a : list) {
+      out += std::string("<tr class=\"") + (a->open ? "open" : "closed") + "\" data-alert=\"" +
+             h(a->id) + "\"><td>" + h(stateText(c, a->state)) +
+             "</td><td><a href=\"/alerts/view?id=" + urlEncode(a->id) + "\">" + h(a->headline) +
+             "</a>" +
+             (a->msgType != "alert"
+                  ? " <span class=\"tag\">" + h(c.w("msgType", a->msgType)) + "</span>"
                   : "") +
-             "</td><td>" + h(a.value("direction", "") == "in" ? c.t("received") : c.t("sent")) +
-             "</td><td>" + h(a.value("sender", "")) + "</td><td>" + timeTag(a.value("sent", "")) +
-             "</td><td>" + h(c.w("urgency", a.value("urgency", ""))) + "</td><td>" +
-             h(c.w("severity", a.value("severity", ""))) + "</td></tr>";
+             "</td><td>" + h(a->outbound ? c.t("sent") : c.t("received")) + "</td><td>" +
+             h(a->sender) + "</td><td>" + timeTag(a->sent) + "</td><td>" +
+             h(c.w("urgency", a->urgency)) + "</td><td>" + h(c.w("severity", a->severity)) +
+             "</td></tr>";
     }
     return out + "</tbody></table>";
   }
@@ -990,10 +988,9 @@ class Desk final : public site::WebPages {
   // the inbox would see: a new alert, a state, an answer), so an alert that arrives before the
   // first poll is not missed.
   void alerts(Ctx& c) {
-    auto listed = alertList_.get(service_, clock_.nowSeconds());
-    const auto& r = listed->result;
-    if (r.status != 200) throw std::runtime_error(r.body.value("error", "inbox"));
-    std::string table = inboxTable(c, r.body["alerts"]);
+    auto listed = service_.alertList().get(service_.inbox(), clock_.nowSeconds());
+    if (!listed->error.empty()) throw std::runtime_error(listed->error);
+    std::string table = inboxTable(c, listed->rows);
     if (c.query.get("fragment") == "1") return c.res.set_content(table, "text/html; charset=utf-8");
     std::string body =
         "<h1>" + h(c.t("Alerts")) +
@@ -1006,10 +1003,8 @@ class Desk final : public site::WebPages {
   }
 
   void poll(Ctx& c) {
-    auto listed = alertList_.get(service_, clock_.nowSeconds());
-    if (listed->result.status != 200) {
-      throw std::runtime_error(listed->result.body.value("error", "inbox"));
-    }
+    auto listed = service_.alertList().get(service_.inbox(), clock_.nowSeconds());
+    if (!listed->error.empty()) throw std::runtime_error(listed->error);
     c.res.set_content(Json{{"version", listed->version()}, {"open", listed->openInbound}}.dump(),
                       "application/json");
   }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <thread>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "schemas/alert_json.h"
@@ -102,66 +103,128 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
   return {200, std::move(out)};
 }
 
+Json alertRowJson(const AlertRow& row) {
+  Json x;
+  x["id"] = row.id;
+  x["direction"] = row.outbound ? "out" : "in";
+  x["msgType"] = row.msgType;
+  x["sender"] = row.sender;
+  x["sent"] = row.sent;
+  x["urgency"] = row.urgency;
+  x["severity"] = row.severity;
+  x["headline"] = row.headline;
+  x["receivedAt"] = formatTimestamp(row.receivedAt);
+  x["state"] = row.state;
+  x["open"] = row.open;
+  if (!row.replacedBy.empty()) x["replacedBy"] = row.replacedBy;
+  return x;
+}
+
 namespace {
-// The alert list (AlertListCache); `until`: lowered to the earliest expiry after `now` of the
-// alerts listed.
-OpResult listAll(SiteService& service, int64_t now, int64_t& until) {
-  auto all = service.inbox().list();
-  if (!all) return {500, Json{{"error", all.error().message}}};
-  Json list = Json::array();
-  for (const auto& a : *all) {
-    auto item = SignedItem::decodeStored(a.envelope);
-    if (!item || item->item.reader().which() != schema::Item::ALERT) continue;
-    auto alert = item->item.reader().getAlert();
-    if (auto expires = parseTimestamp(str(alert.getExpires())); expires && *expires > now) {
-      until = std::min(until, *expires);
-    }
-    const bool open = alertOpen(a, alert, now);
-    Json x;
-    x["id"] = a.id;
-    x["direction"] = a.outbound ? "out" : "in";
-    x["msgType"] = str(alert.getMsgType());
-    x["sender"] = str(alert.getSender().getSite());
-    x["sent"] = str(alert.getSent());
-    x["urgency"] = str(alert.getUrgency());
-    x["severity"] = str(alert.getSeverity());
-    x["headline"] = str(alert.getHeadline());
-    x["receivedAt"] = formatTimestamp(a.receivedAt);
-    x["state"] = alertState(a, alert, now);
-    x["open"] = open;
-    if (!a.replacedBy.empty()) x["replacedBy"] = a.replacedBy;
-    list.push_back(std::move(x));
+// The rows of every alert held, newest first, at `now`; a row of `before` (the list made last) is
+// taken again when its alert's stored record is unchanged and no expiry of it passed in between.
+// `until`: lowered to the earliest expiry after `now` of the alerts listed.
+Status listRows(const Inbox& inbox, int64_t now, const AlertListCache::Listed* before,
+                std::vector<AlertRow>& rows, int64_t& until) {
+  std::unordered_map<std::string_view, const AlertRow*> held;
+  if (before != nullptr) {
+    held.reserve(before->rows.size());
+    for (const auto& r : before->rows) held.emplace(r.id, &r);
   }
-  return {200, Json{{"alerts", std::move(list)}}};
+  auto unchanged = [&](std::string_view id, uint64_t digest) {
+    auto it = held.find(id);
+    if (it == held.end()) return false;
+    const AlertRow& r = *it->second;
+    if (r.digest != digest || (now >= r.expires) != (before->builtAt >= r.expires)) return false;
+    rows.push_back(r);
+    if (r.expires > now) until = std::min(until, r.expires);
+    return true;
+  };
+  auto read = [&](StoredAlert& a, uint64_t digest) {
+    auto item = SignedItem::decodeStored(a.envelope);
+    if (!item || item->item.reader().which() != schema::Item::ALERT) return;
+    auto alert = item->item.reader().getAlert();
+    AlertRow& r = rows.emplace_back();
+    if (auto expires = parseTimestamp(str(alert.getExpires()))) r.expires = *expires;
+    if (r.expires > now) until = std::min(until, r.expires);
+    r.digest = digest;
+    r.id = std::move(a.id);
+    r.outbound = a.outbound;
+    r.msgType = str(alert.getMsgType());
+    r.sender = str(alert.getSender().getSite());
+    r.sent = str(alert.getSent());
+    r.urgency = str(alert.getUrgency());
+    r.severity = str(alert.getSeverity());
+    r.headline = str(alert.getHeadline());
+    r.receivedAt = a.receivedAt;
+    r.state = alertState(a, alert, now);
+    r.open = alertOpen(a, alert, now);
+    r.replacedBy = std::move(a.replacedBy);
+  };
+  LIAISON_TRY(inbox.visitChanged(unchanged, read));
+  std::stable_sort(rows.begin(), rows.end(), [](const AlertRow& x, const AlertRow& y) {
+    return x.receivedAt > y.receivedAt;
+  });
+  return {};
 }
 }  // namespace
 
 const std::string& AlertListCache::Listed::version() const {
   std::call_once(made_, [&] {
+    // Every field a row shows follows from its alert (whose envelope never changes), its stored
+    // record and the time: the id, the record's digest and what the time made of it say it all.
+    std::string shown;
+    for (const auto& r : rows) {
+      shown += r.id;
+      shown.push_back('\0');
+      shown.append(reinterpret_cast<const char*>(&r.digest), sizeof r.digest);
+      shown += r.state;
+      shown.push_back(r.open ? '\1' : '\0');
+    }
     char hash[24];
-    std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(result.body.dump()));
+    std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(shown));
     version_ = hash;
   });
   return version_;
 }
 
-std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(SiteService& service,
-                                                                  int64_t now) {
+std::string AlertListCache::Listed::json(bool onlyOpen) const {
+  auto write = [&](bool openOnly) {
+    std::string out = "{\"alerts\":[";
+    bool first = true;
+    for (const auto& r : rows) {
+      if (openOnly && !r.open) continue;
+      if (!first) out.push_back(',');
+      first = false;
+      out += alertRowJson(r).dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
+    return out + "]}";
+  };
+  if (onlyOpen) return write(true);
+  std::call_once(wrote_, [&] { json_ = write(false); });
+  return json_;
+}
+
+std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(const Inbox& inbox, int64_t now) {
   std::lock_guard lock(mutex_);
   // Read before the list: a write in between makes the next call list again.
-  const uint64_t version = service.inbox().version();
+  const uint64_t version = inbox.version();
   if (listed_ && version == inboxVersion_ && now < until_) return listed_;
+  auto before = std::move(listed_);
   auto listed = std::make_shared<Listed>();
+  listed->builtAt = now;
   int64_t until = INT64_MAX;
-  listed->result = listAll(service, now, until);
-  if (listed->result.status == 200) {
-    for (const auto& a : listed->result.body["alerts"]) {
-      if (a.value("open", false) && a.value("direction", "") == "in") ++listed->openInbound;
-    }
+  if (auto st = listRows(inbox, now, before.get(), listed->rows, until); !st) {
+    listed->error = st.error().message;
+    listed->rows.clear();
+    until = now;  // an error is not kept
+  }
+  for (const auto& r : listed->rows) {
+    if (r.open && !r.outbound) ++listed->openInbound;
   }
   listed_ = listed;
   inboxVersion_ = version;
-  until_ = listed->result.status == 200 ? until : now;  // an error is not kept
+  until_ = until;
   return listed_;
 }
 

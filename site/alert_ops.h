@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "directory/site.h"
 #include "schemas/json.h"
@@ -34,24 +35,43 @@ bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now);
 // input (the message names the field), 503 broker unreachable.
 OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
                    const trust::KeyPair& keys, const json::Json& alert);
-// The alert list: {"alerts": [{id, direction, msgType, sender, sent, urgency, severity, headline,
-// receivedAt, state, open, replacedBy?}]} newest first, kept while it cannot have changed: the
-// inbox has had no write since (Inbox::version) and no alert listed has expired since. The desk's
-// alert page and its poll (every 2 s while a page is open) read it: with nothing new they read no
-// alert. Thread-safe.
+// One alert as the alert list shows it.
+struct AlertRow {
+  std::string id, msgType, sender, sent, urgency, severity, headline, state, replacedBy;
+  int64_t receivedAt = 0;       // Unix seconds
+  int64_t expires = INT64_MAX;  // Unix seconds (none: never)
+  uint64_t digest = 0;          // of the stored record it was made from (Inbox::visitChanged)
+  bool outbound = false;
+  bool open = false;
+};
+// {id, direction, msgType, sender, sent, urgency, severity, headline, receivedAt, state, open,
+// replacedBy?}: a row of GET /v1/alerts.
+json::Json alertRowJson(const AlertRow& row);
+
+// The alert list, newest first, kept while it cannot have changed: the inbox has had no write
+// since (Inbox::version) and no alert listed has expired since. One per daemon, read by
+// GET /v1/alerts, the desk's alert page and its poll (every 2 s while a page is open): with nothing
+// new they read no alert. After a write it reads again only the alerts whose stored record changed
+// (or whose expiry passed), one at a time, and keeps the rows alone (about 0.5 KB an alert), not
+// the envelopes and custody reports. Thread-safe.
 class AlertListCache {
  public:
   struct Listed {
-    OpResult result;
-    size_t openInbound = 0;  // alerts received that still ask something of this site
+    std::string error;           // the inbox could not be read (then no row)
+    std::vector<AlertRow> rows;  // newest first
+    size_t openInbound = 0;      // alerts received that still ask something of this site
+    int64_t builtAt = 0;         // the time the states were read for
     // Changes with anything the list shows (a hash of it, made when first asked for).
     const std::string& version() const;
+    // GET /v1/alerts's body: {"alerts": [row...]}, the open ones only when `onlyOpen`. The whole
+    // list's is made when first asked for and kept with the rows.
+    std::string json(bool onlyOpen) const;
 
    private:
-    mutable std::once_flag made_;
-    mutable std::string version_;
+    mutable std::once_flag made_, wrote_;
+    mutable std::string version_, json_;
   };
-  std::shared_ptr<const Listed> get(SiteService& service, int64_t now);
+  std::shared_ptr<const Listed> get(const Inbox& inbox, int64_t now);
 
  private:
   std::mutex mutex_;

@@ -197,12 +197,21 @@ Status Inbox::visit(const std::function<void(StoredAlert&)>& fn, Read read) cons
   return {};
 }
 
-Result<std::vector<StoredAlert>> Inbox::list() const {
-  std::vector<StoredAlert> out;
-  LIAISON_TRY(visit([&](StoredAlert& a) { out.push_back(std::move(a)); }, Read::kWhole));
-  std::stable_sort(out.begin(), out.end(),
-                   [](const StoredAlert& a, const StoredAlert& b) { return a.receivedAt > b.receivedAt; });
-  return out;
+Status Inbox::visitChanged(const std::function<bool(std::string_view id, uint64_t digest)>& held,
+                           const std::function<void(StoredAlert&, uint64_t digest)>& fn) const {
+  auto txn = lmdb::Txn::beginRead(env_);
+  if (!txn) return txn.error();
+  auto cursor = lmdb::Cursor::open(*txn, alerts_);
+  if (!cursor) return cursor.error();
+  std::string_view k, v;
+  for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
+    const uint64_t digest = std::hash<std::string_view>{}(v);
+    if (held(k, digest)) continue;
+    auto a = parseAlert(*txn, envelopes_, std::string(k), v);
+    if (!a) return a.error();
+    fn(*a, digest);
+  }
+  return {};
 }
 
 uint64_t Inbox::version() const {

@@ -63,11 +63,14 @@ class Inbox {
   // replacement; the envelope and the custody report, most of an alert's bytes, left empty and
   // not read), or the whole.
   enum class Read { kState, kWhole };
-  // Every alert, newest first.
-  Result<std::vector<StoredAlert>> list() const;
   // Each alert in id order, from one read transaction, none held after `fn` returns (it may take
   // what it is given).
   Status visit(const std::function<void(StoredAlert&)>& fn, Read read) const;
+  // The same, read whole, skipping what a reader holds already: each alert's stored record has a
+  // digest that changes with any write to that alert (its envelope, kept apart, never changes);
+  // an alert for which `held(id, digest)` is true is not read and not given to `fn`.
+  Status visitChanged(const std::function<bool(std::string_view id, uint64_t digest)>& held,
+                      const std::function<void(StoredAlert&, uint64_t digest)>& fn) const;
   // Changes with every write to the inbox (LMDB's last transaction id).
   uint64_t version() const;
   // The ids of the alerts this site received (`outbound` false) or sent (true), in id order.

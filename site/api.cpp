@@ -158,7 +158,6 @@ struct ApiServer::Impl {
   std::thread thread;
   std::atomic<bool> finished{false};  // listen_after_bind returned
   std::atomic<uint64_t> refused{0};
-  AlertListCache alertList;  // the inbox as GET /v1/alerts lists it
   std::string endpoint, endpointPath, endpointText;
   bool stopped = false;
 
@@ -528,14 +527,10 @@ struct ApiServer::Impl {
   void listAlerts(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     bool onlyOpen = req.get_param_value("open") == "1" || req.get_param_value("open") == "true";
-    auto listed = alertList.get(service, std::time(nullptr));
-    const auto& r = listed->result;
-    if (!onlyOpen || r.status != 200) return answer(res, r.status, r.body);
-    Json open = Json::array();
-    for (const auto& a : r.body["alerts"]) {
-      if (a.value("open", false)) open.push_back(a);
-    }
-    answer(res, 200, Json{{"alerts", std::move(open)}});
+    auto listed = service.alertList().get(service.inbox(), std::time(nullptr));
+    if (!listed->error.empty()) return answer(res, 500, Json{{"error", listed->error}});
+    res.status = 200;
+    res.set_content(listed->json(onlyOpen) + "\n", "application/json");
   }
 
   void showAlert(const httplib::Request& req, httplib::Response& res) {

@@ -1,9 +1,8 @@
 #include "site/daemon.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -18,19 +17,20 @@
 
 #include "bus/protocol.h"
 #include "bus/zmq.h"
+#include "common/daemon.h"
 #include "common/files.h"
-#include "schemas/json.h"
 #include "common/metrics.h"
 #include "common/parallel.h"
-#include "directory/site.h"
-#include "site/alerts.h"
-#include "site/requests.h"
-#include "common/daemon.h"
 #include "desk/desk.h"
+#include "directory/site.h"
+#include "schemas/json.h"
+#include "site/alert_ops.h"
+#include "site/alerts.h"
 #include "site/api.h"
 #include "site/extension.h"
 #include "site/precheck.h"
 #include "site/replica.h"
+#include "site/requests.h"
 #include "site/service.h"
 #include "trust/keys.h"
 
@@ -378,6 +378,7 @@ class Daemon final : public SiteService, public Transport {
   }
 
   const Inbox& inbox() const override { return *inbox_; }
+  AlertListCache& alertList() override { return alertList_; }
   const directory::SiteConfig& config() const { return config_; }
   const trust::KeyPair& keys() const { return keys_; }
 
@@ -932,6 +933,7 @@ class Daemon final : public SiteService, public Transport {
   std::unique_ptr<WebPages> web_;  // the desk, served by api_
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<Inbox> inbox_;
+  AlertListCache alertList_;  // read by the API and the desk
   std::unique_ptr<HookRunner> hook_;
   std::unique_ptr<AlertDesk> desk_;
   std::unique_ptr<HookRunner> requestHook_;  // before requests_: outlives it

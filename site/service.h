@@ -59,6 +59,7 @@ struct AlertOutcome {
   std::string custody;  // JSON: the alert's state at every target
 };
 
+class AlertListCache;
 class Inbox;
 class RequestDesk;
 
@@ -91,6 +92,8 @@ class SiteService {
   // nullopt while the broker has not answered; "" accepted; else the refusal.
   virtual std::optional<std::string> answerOutcome(const std::string& key) const = 0;
   virtual const Inbox& inbox() const = 0;
+  // The inbox as the API and the desk list it (site/alert_ops.h), one for the daemon.
+  virtual AlertListCache& alertList() = 0;
   // An answer signed by another site, carried back over a bridge: stored and queued for the
   // broker like this site's own answers. Returns its key.
   virtual Result<std::string> relayAnswer(Bytes envelope) {

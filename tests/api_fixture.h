@@ -18,6 +18,7 @@
 
 #include "directory/directory.h"
 #include "schemas/json.h"
+#include "site/alert_ops.h"
 #include "site/alerts.h"
 #include "site/service.h"
 #include "tests/support.h"
@@ -84,6 +85,7 @@ class FakeService final : public site::SiteService {
     }
     return *inbox_;
   }
+  site::AlertListCache& alertList() override { return alertList_; }
 
   // Puts an alert in the inbox as the loop would on a delivery.
   void storeAlert(const site::StoredAlert& a) {
@@ -132,6 +134,7 @@ class FakeService final : public site::SiteService {
   mutable std::vector<uint64_t> waitedFor_;
   testing::TempDir inboxDir_;
   mutable std::unique_ptr<site::Inbox> inbox_;
+  site::AlertListCache alertList_;
 };
 
 // A Directory holding the root and the certificates of kg-bishkek (KG) and th-bangkok (TH).

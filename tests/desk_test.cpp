@@ -559,6 +559,80 @@ TEST_F(DeskHttp, ThePollSeesANewAlertAndAnExpiryAtOnce) {
   EXPECT_EQ(poll()["open"], 0);
 }
 
+// One list of alerts for the daemon: GET /v1/alerts and the desk's page show the same alerts,
+// the API newest first with every field, the open ones alone when asked, an expiry seen by both.
+TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
+  auto store = [&](const std::string& id, const std::string& headline, int64_t receivedAt,
+                   const std::string& state) {
+    Json a{{"headline", headline},
+           {"targets", {{"sites", {"kg-bishkek"}}}},
+           {"ackRequired", true},
+           {"urgency", "immediate"},
+           {"expires", formatTimestamp(now + 600)}};
+    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
+    ASSERT_TRUE(item.ok()) << item.error().message;
+    site::StoredAlert stored;
+    stored.id = id;
+    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
+    stored.receivedAt = receivedAt;
+    stored.state = state;
+    service.storeAlert(stored);
+  };
+  const std::string older = "5d1c7e2a-8b3f-4a6e-9c2d-1f0e3b4a5c6d";
+  const std::string newer = "6e2d8f3b-9c4a-4b7f-8d3e-2a1f4c5b6d7e";
+  store(older, "Victims found at the border", now - 60, "new");
+  store(newer, "Second group expected", now, "acknowledged");
+  httplib::Client c(host, port);
+  auto list = [&](const std::string& path) {
+    auto r = c.Get(path, {{"Authorization", "Bearer " + kToken}});
+    EXPECT_TRUE(r && r->status == 200) << path;
+    Json ids = Json::array();
+    Json body = r ? Json::parse(r->body, nullptr, false) : Json();
+    for (const auto& a : body.value("alerts", Json::array())) ids.push_back(a["id"]);
+    return std::make_pair(ids, body);
+  };
+  auto [ids, all] = list("/v1/alerts");
+  EXPECT_EQ(ids, (Json{newer, older})) << "newest first";
+  const Json& first = all["alerts"][1];
+  EXPECT_EQ(first["headline"], "Victims found at the border");
+  EXPECT_EQ(first["direction"], "in");
+  EXPECT_EQ(first["sender"], "th-bangkok");
+  EXPECT_EQ(first["urgency"], "immediate");
+  EXPECT_EQ(first["state"], "new");
+  EXPECT_EQ(first["open"], true);
+  EXPECT_EQ(first["receivedAt"], formatTimestamp(now - 60));
+  EXPECT_FALSE(first.contains("replacedBy"));
+  EXPECT_EQ(all["alerts"][0]["state"], "acknowledged");
+  EXPECT_EQ(all["alerts"][0]["open"], false);
+  EXPECT_EQ(list("/v1/alerts?open=1").first, (Json{older}));
+  // The desk: both, the one still open first.
+  Browser b = signIn();
+  auto page = get("/alerts?fragment=1", {{"Cookie", b.cookie}});
+  ASSERT_TRUE(page && page->status == 200);
+  size_t open = page->body.find("Victims found at the border");
+  size_t closed = page->body.find("Second group expected");
+  ASSERT_NE(open, std::string::npos);
+  ASSERT_NE(closed, std::string::npos);
+  EXPECT_LT(open, closed);
+  // A write to one alert changes its row alone.
+  const std::string version =
+      Json::parse(get("/alerts/poll", {{"Cookie", b.cookie}})->body)["version"];
+  store(newer, "Second group expected", now, "declined");
+  auto [again, changed] = list("/v1/alerts");
+  EXPECT_EQ(again, (Json{newer, older}));
+  EXPECT_EQ(changed["alerts"][0]["state"], "declined");
+  EXPECT_EQ(changed["alerts"][1], all["alerts"][1]);
+  EXPECT_NE(Json::parse(get("/alerts/poll", {{"Cookie", b.cookie}})->body)["version"], version);
+  // Past its expiry (on the desk's clock) nothing asks anything of this site; the API then
+  // answers from the list the desk's poll made, not one of its own.
+  clock.advance(601);
+  auto poll = get("/alerts/poll", {{"Cookie", b.cookie}});
+  ASSERT_TRUE(poll && poll->status == 200);
+  EXPECT_EQ(Json::parse(poll->body)["open"], 0);
+  EXPECT_EQ(list("/v1/alerts?open=1").first, Json::array());
+  EXPECT_EQ(list("/v1/alerts").second["alerts"][1]["state"], "expired");
+}
+
 TEST_F(DeskHttp, TheApiTokenStillWorksForPrograms) {
   httplib::Client c(host, port);
   auto status = c.Get("/v1/status");
