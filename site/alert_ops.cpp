@@ -103,6 +103,7 @@ OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
   return {200, std::move(out)};
 }
 
+namespace {
 Json alertRowJson(const AlertRow& row) {
   Json x;
   x["id"] = row.id;
@@ -120,7 +121,6 @@ Json alertRowJson(const AlertRow& row) {
   return x;
 }
 
-namespace {
 // The rows of every alert held, newest first, at `now`; a row of `before` (the list made last) is
 // taken again when its alert's stored record is unchanged and no expiry of it passed in between.
 // `until`: lowered to the earliest expiry after `now` of the alerts listed.

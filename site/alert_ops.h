@@ -44,16 +44,14 @@ struct AlertRow {
   bool outbound = false;
   bool open = false;
 };
-// {id, direction, msgType, sender, sent, urgency, severity, headline, receivedAt, state, open,
-// replacedBy?}: a row of GET /v1/alerts.
-json::Json alertRowJson(const AlertRow& row);
 
 // The alert list, newest first, kept while it cannot have changed: the inbox has had no write
 // since (Inbox::version) and no alert listed has expired since. One per daemon, read by
 // GET /v1/alerts, the desk's alert page and its poll (every 2 s while a page is open): with nothing
 // new they read no alert. After a write it reads again only the alerts whose stored record changed
-// (or whose expiry passed), one at a time, and keeps the rows alone (about 0.5 KB an alert), not
-// the envelopes and custody reports. Thread-safe.
+// (or whose expiry passed), one at a time. It keeps the rows (about 0.5 KB an alert; the JSON of
+// the whole list too, once the API asked for it), not the envelopes and custody reports.
+// Thread-safe.
 class AlertListCache {
  public:
   struct Listed {
@@ -63,8 +61,9 @@ class AlertListCache {
     int64_t builtAt = 0;         // the time the states were read for
     // Changes with anything the list shows (a hash of it, made when first asked for).
     const std::string& version() const;
-    // GET /v1/alerts's body: {"alerts": [row...]}, the open ones only when `onlyOpen`. The whole
-    // list's is made when first asked for and kept with the rows.
+    // GET /v1/alerts's body: {"alerts": [{id, direction, msgType, sender, sent, urgency, severity,
+    // headline, receivedAt, state, open, replacedBy?}...]}, the open ones only when `onlyOpen`. The
+    // whole list's is made when first asked for and kept with the rows.
     std::string json(bool onlyOpen) const;
 
    private:
