@@ -923,11 +923,19 @@ class Desk final : public site::WebPages {
 
   // ---- alerts ---------------------------------------------------------------------------------
 
-  std::string inboxTable(const Ctx& c, const std::vector<site::AlertRow>& rows) {
+  // The alerts page shows every open alert and the newest closed ones up to this many, unless
+  // asked for all (a site holding thousands would otherwise send them all with every refresh).
+  static constexpr size_t kClosedShown = 100;
+
+  std::string inboxTable(const Ctx& c, const std::vector<site::AlertRow>& rows, bool all) {
     // Open first (an inbound alert nobody acknowledged yet at the very top), then newest.
     std::vector<const site::AlertRow*> list;
     list.reserve(rows.size());
-    for (const auto& r : rows) list.push_back(&r);
+    size_t closed = 0;
+    for (const auto& r : rows) {
+      if (!r.open && !all && ++closed > kClosedShown) continue;
+      list.push_back(&r);
+    }
     auto rank = [](const site::AlertRow* x) {
       return x->open && !x->outbound ? 0 : x->open ? 1 : 2;
     };
@@ -935,8 +943,15 @@ class Desk final : public site::WebPages {
         list.begin(), list.end(),
         [&](const site::AlertRow* a, const site::AlertRow* b) { return rank(a) < rank(b); });
     if (list.empty()) return notice("info", c.t("No alerts at this site."));
-    std::string out = "<table class=\"alerts\"><caption>" +
-                      h(subst(c.t("Alerts: {}"), {std::to_string(list.size())})) +
+    std::string more;
+    if (closed > kClosedShown) {
+      more = "<p class=\"more\" id=\"inbox-more\">" +
+             h(subst(c.t("Showing the newest {} of {} closed alerts."),
+                     {std::to_string(kClosedShown), std::to_string(closed)})) +
+             " <a href=\"/alerts?all=1\">" + h(c.t("Show all alerts")) + "</a></p>";
+    }
+    std::string out = more + "<table class=\"alerts\"><caption>" +
+                      h(subst(c.t("Alerts: {}"), {std::to_string(rows.size())})) +
                       "</caption><thead><tr><th scope=\"col\">" + h(c.t("State")) +
                       "</th><th scope=\"col\">" + h(c.t("Headline")) + "</th><th scope=\"col\">" +
                       h(c.t("Direction")) + "</th><th scope=\"col\">" + h(c.t("Sender")) +
@@ -990,15 +1005,16 @@ class Desk final : public site::WebPages {
   void alerts(Ctx& c) {
     auto listed = service_.alertList().get(service_.inbox(), clock_.nowSeconds());
     if (!listed->error.empty()) throw std::runtime_error(listed->error);
-    std::string table = inboxTable(c, listed->rows);
+    const bool all = c.query.get("all") == "1";
+    std::string table = inboxTable(c, listed->rows, all);
     if (c.query.get("fragment") == "1") return c.res.set_content(table, "text/html; charset=utf-8");
-    std::string body =
-        "<h1>" + h(c.t("Alerts")) +
-        "</h1><p class=\"actions\"><a class=\"button\" id=\"new-alert-link\" "
-        "href=\"/alerts/new\">" +
-        h(c.t("Send an alert")) +
-        "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1\" data-version=\"" +
-        listed->version() + "\" aria-live=\"polite\">" + table + "</div>";
+    std::string body = "<h1>" + h(c.t("Alerts")) +
+                       "</h1><p class=\"actions\"><a class=\"button\" id=\"new-alert-link\" "
+                       "href=\"/alerts/new\">" +
+                       h(c.t("Send an alert")) +
+                       "</a></p><div id=\"inbox\" data-refresh=\"/alerts?fragment=1" +
+                       (all ? "&amp;all=1" : "") + "\" data-version=\"" + listed->version() +
+                       "\" aria-live=\"polite\">" + table + "</div>";
     page(c, std::string(c.t("Alerts")), "alerts", body);
   }
 

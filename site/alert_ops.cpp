@@ -75,10 +75,40 @@ bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now) {
   return false;
 }
 
+namespace {
+// What an update leaves out and the alert it replaces said. Its headline and description are its
+// own: they say what changed.
+constexpr const char* kCarriedByAnUpdate[] = {
+    "status",     "incident",         "category", "event",   "urgency",     "severity",
+    "certainty",  "instruction",      "language", "expires", "ackRequired", "ackDeadline",
+    "escalateTo", "forwardToInterpol"};
+
+// An update replaces an alert whole (CAP): the fields `update` leaves out are taken from the first
+// alert it references, when this site sent it and holds it. An update that names none, or one
+// this site does not hold, is left as it is (the broker judges it).
+Json withTheReplacedAlertsFields(const SiteService& service, const Json& update) {
+  if (!update.is_object() || update.value("msgType", "") != "update") return update;
+  auto refs = update.find("references");
+  if (refs == update.end() || !refs->is_array() || refs->empty() || !refs->front().is_string()) {
+    return update;
+  }
+  auto stored = service.inbox().get(refs->front().get<std::string>());
+  if (!stored || !*stored || !(*stored)->outbound) return update;
+  auto item = SignedItem::decodeStored((*stored)->envelope);
+  if (!item || item->item.reader().which() != schema::Item::ALERT) return update;
+  const Json original = json::alertToJson(item->item.reader().getAlert());
+  Json out = update;
+  for (const char* key : kCarriedByAnUpdate) {
+    if (!out.contains(key) && original.contains(key)) out[key] = original[key];
+  }
+  return out;
+}
+}  // namespace
+
 OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
                    const trust::KeyPair& keys, const Json& body) {
   json::AlertDefaults defaults{json::newUuid(), config.id, formatTimestamp(std::time(nullptr))};
-  auto item = json::alertFromJson(body, defaults, "alert");
+  auto item = json::alertFromJson(withTheReplacedAlertsFields(service, body), defaults, "alert");
   if (!item) return {400, Json{{"error", item.error().message}}};
   const std::string id = str(item->reader().getAlert().getId());
   const std::string msgType = str(item->reader().getAlert().getMsgType());

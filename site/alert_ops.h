@@ -31,8 +31,10 @@ std::string alertState(const StoredAlert& a, schema::Alert::Reader alert, int64_
 bool alertOpen(const StoredAlert& a, schema::Alert::Reader alert, int64_t now);
 
 // Signs the alert in JSON form (an update or cancel too) as this site and sends it; `person`,
-// when given, is the sender's name. 200 {accepted, id, msgType, custody}, 422 refused, 400 bad
-// input (the message names the field), 503 broker unreachable.
+// when given, is the sender's name. An update replaces the alert whole: what it leaves out
+// (urgency, severity, expiry, acknowledgement and escalation, ...; not its headline and
+// description) is the replaced alert's, when this site sent it. 200 {accepted, id, msgType,
+// custody}, 422 refused, 400 bad input (the message names the field), 503 broker unreachable.
 OpResult sendAlert(SiteService& service, const directory::SiteConfig& config,
                    const trust::KeyPair& keys, const json::Json& alert);
 // One alert as the alert list shows it.

@@ -413,16 +413,31 @@ TEST_F(AlertTest, UpdateCancelAndExpiryStopDelivery) {
   EXPECT_EQ(s["custody"]["targets"]["th-bangkok"]["state"], "cancelled");
   EXPECT_EQ(s["custody"]["escalated"], false);
 
-  // An update supersedes: targets get the new text and see the old one as updated.
-  auto first = send("kg-bishkek", {"--headline", "Meeting at 10:00", "--target", "site:kz-almaty"});
+  // An update supersedes: targets get the new text and see the old one as updated. What the
+  // update does not say is the original's (its urgency, its acknowledgement and escalation), but
+  // not the original's description: the update's text is its own.
+  auto first = send("kg-bishkek", {"--headline", "Meeting at 10:00", "--target", "site:kz-almaty",
+                                   "--urgency", "immediate", "--severity", "severe",
+                                   "--description", "Room 4, bring the case file", "--ack-deadline",
+                                   "PT30M", "--escalate-to", "site:vn-hanoi"});
   ASSERT_FALSE(first.is_null());
   const std::string firstId = first["id"];
   ASSERT_TRUE(waitFor([&] { return listed("kz-almaty").size() == 3; }, 10s));
   auto update = liaison({"alert", "update", "--site", site("kg-bishkek"), firstId, "--headline",
-                         "Meeting moved to 11:00", "--format", "json"});
+                         "Meeting moved to 11:00", "--severity", "moderate", "--format", "json"});
   ASSERT_EQ(update.exitCode, 0) << update.err;
+  const std::string updateId = json::parse(update.out).value("id", "");
   EXPECT_TRUE(waitFor([&] { return listed("kz-almaty").size() == 4; }, 10s));
   EXPECT_EQ(show("kz-almaty", firstId)["state"], "updated");
+  const auto got = show("kz-almaty", updateId)["alert"];
+  EXPECT_EQ(got["headline"], "Meeting moved to 11:00");
+  EXPECT_EQ(got["urgency"], "immediate");
+  EXPECT_EQ(got["severity"], "moderate");
+  EXPECT_EQ(got.value("ackRequired", false), true);
+  EXPECT_EQ(got["ackDeadline"], "PT30M");
+  EXPECT_EQ(got["escalateTo"]["sites"], json::array({"vn-hanoi"}));
+  EXPECT_FALSE(got.contains("description"));
+  EXPECT_EQ(got["references"], json::array({firstId}));
 
   // Expired before Bangkok came back: never delivered, shown as expired.
   daemons["th-bangkok"]->stop();

@@ -633,6 +633,57 @@ TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
   EXPECT_EQ(list("/v1/alerts").second["alerts"][1]["state"], "expired");
 }
 
+// A site holding many closed alerts: the page shows the open ones and the newest 100 closed,
+// says how many more there are and links to them all; its refresh keeps to what it shows.
+TEST_F(DeskHttp, TheAlertPageShowsTheOpenAndTheNewestClosedAlerts) {
+  auto store = [&](const std::string& id, int64_t receivedAt, const std::string& state) {
+    Json a{{"headline", "Alert " + id},
+           {"targets", {{"sites", {"kg-bishkek"}}}},
+           {"expires", formatTimestamp(now + 600)}};
+    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
+    ASSERT_TRUE(item.ok()) << item.error().message;
+    site::StoredAlert stored;
+    stored.id = id;
+    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
+    stored.receivedAt = receivedAt;
+    stored.state = state;
+    service.storeAlert(stored);
+  };
+  auto idOf = [](int i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    return std::string(id);
+  };
+  for (int i = 0; i < 105; ++i) store(idOf(i), now - 1000 + i, "acknowledged");
+  store(idOf(200), now - 5000, "new");  // the oldest, and open
+  Browser b = signIn();
+  auto rowsOf = [&](const std::string& path) {
+    auto r = get(path, {{"Cookie", b.cookie}});
+    EXPECT_TRUE(r && r->status == 200) << path;
+    std::vector<std::string> ids;
+    const std::string mark = "data-alert=\"";
+    for (size_t at = r->body.find(mark); at != std::string::npos; at = r->body.find(mark, at + 1)) {
+      ids.push_back(r->body.substr(at + mark.size(), 36));
+    }
+    return std::make_pair(ids, r->body);
+  };
+  auto [ids, page] = rowsOf("/alerts");
+  ASSERT_EQ(ids.size(), 101u);
+  EXPECT_EQ(ids[0], idOf(200)) << "the open alert first, old as it is";
+  EXPECT_EQ(ids[1], idOf(104)) << "then the newest closed";
+  EXPECT_EQ(ids[100], idOf(5));
+  EXPECT_NE(page.find("Alerts: 106"), std::string::npos);
+  EXPECT_NE(page.find("Showing the newest 100 of 105 closed alerts."), std::string::npos);
+  EXPECT_NE(page.find("href=\"/alerts?all=1\""), std::string::npos);
+  EXPECT_NE(page.find("data-refresh=\"/alerts?fragment=1\""), std::string::npos);
+  EXPECT_EQ(rowsOf("/alerts?fragment=1").first, ids);
+  auto [all, allPage] = rowsOf("/alerts?all=1");
+  EXPECT_EQ(all.size(), 106u);
+  EXPECT_EQ(allPage.find("id=\"inbox-more\""), std::string::npos);
+  EXPECT_NE(allPage.find("data-refresh=\"/alerts?fragment=1&amp;all=1\""), std::string::npos);
+  EXPECT_EQ(rowsOf("/alerts?fragment=1&all=1").first.size(), 106u);
+}
+
 TEST_F(DeskHttp, TheApiTokenStillWorksForPrograms) {
   httplib::Client c(host, port);
   auto status = c.Get("/v1/status");

@@ -739,6 +739,19 @@ def run(net, desk):
     desk.shot("15-request-ru")
     desk.get(kg + "/requests", "the requests page in Russian")
     desk.shot("16-requests-ru")
+    # Bishkek's alerts in Russian: the acknowledged one from Almaty's command line, the desk's
+    # alert (updated), its update (cancelled) and the cancel.
+    desk.get(kg + "/alerts", "the alerts page in Russian")
+    heads = [th.text for th in desk.css("#inbox th")]
+    check(heads[:2] == ["Состояние", "Заголовок"], f"the alert list's columns in Russian (got {heads!r})")
+    rows = {r.get_attribute("data-alert"): r.text for r in desk.css("#inbox tr[data-alert]")}
+    check("Подтверждено" in rows.get(alert_id, "") and "получено" in rows.get(alert_id, ""),
+          f"the acknowledged alert reads Подтверждено, получено (got {rows.get(alert_id)!r})")
+    check("Обновлено" in rows.get(desk_alert, ""), f"the updated alert reads Обновлено (got {rows.get(desk_alert)!r})")
+    check("Немедленно" in rows.get(update_id, ""),
+          f"the update from the desk kept the alert's urgency, Немедленно (got {rows.get(update_id)!r})")
+    check(len(rows) == 4, f"four alerts at Bishkek (got {len(rows)})")
+    desk.shot("17-alerts-ru")
     desk.get(kg + "/lang?to=en&back=%2Frequests", "back to English")
     check(desk.lang() == "en", "the desk is English again")
 
