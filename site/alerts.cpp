@@ -183,35 +183,44 @@ Result<std::optional<StoredAlert>> Inbox::get(const std::string& id) const {
   return readAlert(*txn, alerts_, envelopes_, id);
 }
 
-Status Inbox::visit(const std::function<void(StoredAlert&)>& fn, Read read) const {
-  auto txn = lmdb::Txn::beginRead(env_);
+namespace {
+// Calls fn(txn, id, stored record) for each alert in id order, in one read transaction; stops at
+// the first error fn returns.
+template <typename Fn>
+Status eachRecord(const lmdb::Env& env, MDB_dbi alerts, Fn&& fn) {
+  auto txn = lmdb::Txn::beginRead(env);
   if (!txn) return txn.error();
-  auto cursor = lmdb::Cursor::open(*txn, alerts_);
+  auto cursor = lmdb::Cursor::open(*txn, alerts);
   if (!cursor) return cursor.error();
   std::string_view k, v;
   for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    auto a = parseAlert(*txn, envelopes_, std::string(k), v, read);
-    if (!a) return a.error();
-    fn(*a);
+    LIAISON_TRY(fn(*txn, k, v));
   }
   return {};
+}
+}  // namespace
+
+Status Inbox::visit(const std::function<void(StoredAlert&)>& fn, Read read) const {
+  return eachRecord(env_, alerts_,
+                    [&](const lmdb::Txn& txn, std::string_view k, std::string_view v) -> Status {
+                      auto a = parseAlert(txn, envelopes_, std::string(k), v, read);
+                      if (!a) return a.error();
+                      fn(*a);
+                      return {};
+                    });
 }
 
 Status Inbox::visitChanged(const std::function<bool(std::string_view id, uint64_t digest)>& held,
                            const std::function<void(StoredAlert&, uint64_t digest)>& fn) const {
-  auto txn = lmdb::Txn::beginRead(env_);
-  if (!txn) return txn.error();
-  auto cursor = lmdb::Cursor::open(*txn, alerts_);
-  if (!cursor) return cursor.error();
-  std::string_view k, v;
-  for (bool ok = cursor->seek({}, MDB_FIRST, &k, &v); ok; ok = cursor->seek({}, MDB_NEXT, &k, &v)) {
-    const uint64_t digest = std::hash<std::string_view>{}(v);
-    if (held(k, digest)) continue;
-    auto a = parseAlert(*txn, envelopes_, std::string(k), v);
-    if (!a) return a.error();
-    fn(*a, digest);
-  }
-  return {};
+  return eachRecord(env_, alerts_,
+                    [&](const lmdb::Txn& txn, std::string_view k, std::string_view v) -> Status {
+                      const uint64_t digest = std::hash<std::string_view>{}(v);
+                      if (held(k, digest)) return {};
+                      auto a = parseAlert(txn, envelopes_, std::string(k), v);
+                      if (!a) return a.error();
+                      fn(*a, digest);
+                      return {};
+                    });
 }
 
 uint64_t Inbox::version() const {

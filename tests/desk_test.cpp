@@ -198,6 +198,19 @@ class DeskHttp : public ::testing::Test {
   directory::SiteConfig config;
   std::unique_ptr<site::WebPages> desk;
   std::unique_ptr<site::ApiServer> server;
+
+  // Stores `alert` (JSON form) in the inbox as received from th-bangkok, signed by it.
+  void storeReceived(const std::string& id, const Json& alert, int64_t receivedAt,
+                     const std::string& state) {
+    auto item = json::alertFromJson(alert, {id, "th-bangkok", formatTimestamp(now)}, "a");
+    ASSERT_TRUE(item.ok()) << item.error().message;
+    site::StoredAlert stored;
+    stored.id = id;
+    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
+    stored.receivedAt = receivedAt;
+    stored.state = state;
+    service.storeAlert(stored);
+  }
   std::string host;
   int port = 0;
 
@@ -518,18 +531,12 @@ TEST_F(DeskHttp, EveryPageInRussianHasNoUntranslatedWord) {
 // and an alert expiring with nothing written, each change what it says at once.
 TEST_F(DeskHttp, ThePollSeesANewAlertAndAnExpiryAtOnce) {
   auto store = [&](const std::string& id, const std::string& headline, int64_t expiresIn) {
-    Json a{{"headline", headline},
-           {"targets", {{"sites", {"kg-bishkek"}}}},
-           {"ackRequired", true},
-           {"expires", formatTimestamp(now + expiresIn)}};
-    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
-    ASSERT_TRUE(item.ok()) << item.error().message;
-    site::StoredAlert stored;
-    stored.id = id;
-    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
-    stored.receivedAt = now;
-    stored.state = "new";
-    service.storeAlert(stored);
+    storeReceived(id,
+                  Json{{"headline", headline},
+                       {"targets", {{"sites", {"kg-bishkek"}}}},
+                       {"ackRequired", true},
+                       {"expires", formatTimestamp(now + expiresIn)}},
+                  now, "new");
   };
   Browser b = signIn();
   auto poll = [&] {
@@ -564,19 +571,13 @@ TEST_F(DeskHttp, ThePollSeesANewAlertAndAnExpiryAtOnce) {
 TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
   auto store = [&](const std::string& id, const std::string& headline, int64_t receivedAt,
                    const std::string& state) {
-    Json a{{"headline", headline},
-           {"targets", {{"sites", {"kg-bishkek"}}}},
-           {"ackRequired", true},
-           {"urgency", "immediate"},
-           {"expires", formatTimestamp(now + 600)}};
-    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
-    ASSERT_TRUE(item.ok()) << item.error().message;
-    site::StoredAlert stored;
-    stored.id = id;
-    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
-    stored.receivedAt = receivedAt;
-    stored.state = state;
-    service.storeAlert(stored);
+    storeReceived(id,
+                  Json{{"headline", headline},
+                       {"targets", {{"sites", {"kg-bishkek"}}}},
+                       {"ackRequired", true},
+                       {"urgency", "immediate"},
+                       {"expires", formatTimestamp(now + 600)}},
+                  receivedAt, state);
   };
   const std::string older = "5d1c7e2a-8b3f-4a6e-9c2d-1f0e3b4a5c6d";
   const std::string newer = "6e2d8f3b-9c4a-4b7f-8d3e-2a1f4c5b6d7e";
@@ -637,17 +638,11 @@ TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
 // says how many more there are and links to them all; its refresh keeps to what it shows.
 TEST_F(DeskHttp, TheAlertPageShowsTheOpenAndTheNewestClosedAlerts) {
   auto store = [&](const std::string& id, int64_t receivedAt, const std::string& state) {
-    Json a{{"headline", "Alert " + id},
-           {"targets", {{"sites", {"kg-bishkek"}}}},
-           {"expires", formatTimestamp(now + 600)}};
-    auto item = json::alertFromJson(a, {id, "th-bangkok", formatTimestamp(now)}, "a");
-    ASSERT_TRUE(item.ok()) << item.error().message;
-    site::StoredAlert stored;
-    stored.id = id;
-    stored.envelope = trust::sign(std::move(item).value(), "th-bangkok", th).encode();
-    stored.receivedAt = receivedAt;
-    stored.state = state;
-    service.storeAlert(stored);
+    storeReceived(id,
+                  Json{{"headline", "Alert " + id},
+                       {"targets", {{"sites", {"kg-bishkek"}}}},
+                       {"expires", formatTimestamp(now + 600)}},
+                  receivedAt, state);
   };
   auto idOf = [](int i) {
     char id[40];
