@@ -169,16 +169,38 @@ int cmdAlertReplace(const Context& ctx, const std::string& msgType, const std::s
   return sendJson(ctx, *alert);
 }
 
-int cmdAlertList(const Context& ctx, bool onlyOpen) {
+int cmdAlertList(const Context& ctx, bool onlyOpen, int limit, const std::string& before) {
+  if (!before.empty() && limit == 0)
+    return failWith(makeError(Errc::kInvalidInput, "--before goes with --limit"));
+  if (!before.empty() && !vocab::isRecordId(before)) {
+    return failWith(makeError(Errc::kInvalidInput, "--before: not an alert id: " + before));
+  }
   auto api = daemonOf(ctx);
   if (!api) return failWith(api.error());
-  auto answer = api->call("GET", onlyOpen ? "/v1/alerts?open=1" : "/v1/alerts");
+  std::string path = "/v1/alerts";
+  std::string sep = "?";
+  auto param = [&](const std::string& kv) {
+    path += sep + kv;
+    sep = "&";
+  };
+  if (onlyOpen) param("open=1");
+  if (limit > 0) param("limit=" + std::to_string(limit));
+  if (!before.empty()) param("before=" + before);
+  auto answer = api->call("GET", path);
   if (!answer) return failWith(answer.error());
   auto& [status, body] = *answer;
   if (status != 200) return failWith(makeError(Errc::kIo, body.value("error", "HTTP " + std::to_string(status))));
   const Json alerts = body.value("alerts", Json::array());
+  // A page with more after it says how to ask for the next (on stderr: stdout stays the list).
+  const std::string next = body.value("next", "");
+  auto sayNext = [&] {
+    if (next.empty()) return;
+    std::cerr << "liaison: more follow: liaison alert list" << (onlyOpen ? " --open" : "")
+              << " --limit " << limit << " --before " << next << "\n";
+  };
   if (ctx.format == "json") {
     std::cout << alerts.dump(2) << "\n";
+    sayNext();
     return alerts.empty() ? kExitNoMatch : kExitOk;
   }
   if (alerts.empty()) {
@@ -194,6 +216,7 @@ int cmdAlertList(const Context& ctx, bool onlyOpen) {
                     a.value("headline", "")});
   }
   std::cout << renderTable({"ID", "", "SENT", "FROM", "URGENCY", "STATE", "HEADLINE"}, rows, 48);
+  sayNext();
   return kExitOk;
 }
 

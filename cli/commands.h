@@ -66,7 +66,8 @@ struct AlertFlags {
 int cmdAlertSend(const Context& ctx, const AlertFlags& flags);
 int cmdAlertReplace(const Context& ctx, const std::string& msgType, const std::string& id,
                     const AlertFlags& flags);  // update | cancel
-int cmdAlertList(const Context& ctx, bool onlyOpen);
+// limit 0: every alert; else a page of `limit` following the alert `before` (empty: the newest).
+int cmdAlertList(const Context& ctx, bool onlyOpen, int limit, const std::string& before);
 int cmdAlertShow(const Context& ctx, const std::string& id);
 int cmdAlertAnswer(const Context& ctx, const std::string& id, const std::string& by,
                    const std::string& comment, bool decline);

@@ -238,6 +238,11 @@ int main(int argc, char** argv) {
   siteOption(alertList);
   formatOption(alertList, {"table", "json"});
   alertList->add_flag("--open", openOnly, "only those still waiting for someone");
+  int alertLimit = 0;
+  std::string alertBefore;
+  alertList->add_option("--limit", alertLimit, "the newest N (a page; the next one is printed)")
+      ->check(CLI::Range(1, 1000));
+  alertList->add_option("--before", alertBefore, "the page that follows this alert (with --limit)");
   auto* alertShow = alert->add_subcommand("show", "one alert, with every target site's state");
   siteOption(alertShow);
   formatOption(alertShow, {"table", "json", "cap"});
@@ -393,7 +398,7 @@ int main(int argc, char** argv) {
   if (status->parsed()) return cmdStatus(ctx);
   if (desk->parsed()) return cmdDesk(ctx);
   if (alertSend->parsed()) return cmdAlertSend(ctx, alertFlags);
-  if (alertList->parsed()) return cmdAlertList(ctx, openOnly);
+  if (alertList->parsed()) return cmdAlertList(ctx, openOnly, alertLimit, alertBefore);
   if (alertShow->parsed()) return cmdAlertShow(ctx, id);
   if (alertAck->parsed()) return cmdAlertAnswer(ctx, id, answerBy, answerComment, decline);
   if (alertUpdate->parsed()) return cmdAlertReplace(ctx, "update", id, alertFlags);

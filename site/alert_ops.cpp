@@ -218,21 +218,47 @@ const std::string& AlertListCache::Listed::version() const {
   return version_;
 }
 
-std::string AlertListCache::Listed::json(bool onlyOpen) const {
-  auto write = [&](bool openOnly) {
-    std::string out = "{\"alerts\":[";
-    bool first = true;
-    for (const auto& r : rows) {
-      if (openOnly && !r.open) continue;
-      if (!first) out.push_back(',');
-      first = false;
-      out += alertRowJson(r).dump(-1, ' ', false, Json::error_handler_t::replace);
+namespace {
+// {"alerts": [rows[from..] that pass, at most `limit`], "next"?: the last one's id when another
+// that passes follows}.
+std::string rowsJson(const std::vector<AlertRow>& rows, size_t from, bool onlyOpen, size_t limit) {
+  std::string out = "{\"alerts\":[";
+  size_t written = 0;
+  const AlertRow* last = nullptr;
+  bool more = false;
+  for (size_t k = from; k < rows.size(); ++k) {
+    const AlertRow& r = rows[k];
+    if (onlyOpen && !r.open) continue;
+    if (written == limit) {
+      more = true;
+      break;
     }
-    return out + "]}";
-  };
-  if (onlyOpen) return write(true);
-  std::call_once(wrote_, [&] { json_ = write(false); });
+    if (written++ > 0) out.push_back(',');
+    out += alertRowJson(r).dump(-1, ' ', false, Json::error_handler_t::replace);
+    last = &r;
+  }
+  out += "]";
+  if (more && last != nullptr) out += ",\"next\":" + Json(last->id).dump();
+  return out + "}";
+}
+}  // namespace
+
+std::string AlertListCache::Listed::json(bool onlyOpen) const {
+  if (onlyOpen) return rowsJson(rows, 0, true, SIZE_MAX);
+  std::call_once(wrote_, [&] { json_ = rowsJson(rows, 0, false, SIZE_MAX); });
   return json_;
+}
+
+std::optional<std::string> AlertListCache::Listed::page(bool onlyOpen, const std::string& before,
+                                                        size_t limit) const {
+  size_t from = 0;
+  if (!before.empty()) {
+    auto it =
+        std::find_if(rows.begin(), rows.end(), [&](const AlertRow& r) { return r.id == before; });
+    if (it == rows.end()) return std::nullopt;
+    from = static_cast<size_t>(it - rows.begin()) + 1;
+  }
+  return rowsJson(rows, from, onlyOpen, limit);
 }
 
 std::shared_ptr<const AlertListCache::Listed> AlertListCache::get(const Inbox& inbox, int64_t now) {

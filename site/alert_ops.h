@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,10 @@ class AlertListCache {
     // headline, receivedAt, state, open, replacedBy?}...]}, the open ones only when `onlyOpen`. The
     // whole list's is made when first asked for and kept with the rows.
     std::string json(bool onlyOpen) const;
+    // One page of it: at most `limit` rows (from 1) following the alert `before` (empty: from the
+    // newest), and "next" (the last row's id, to pass as `before`) when more follow. nullopt when
+    // `before` is not in the list.
+    std::optional<std::string> page(bool onlyOpen, const std::string& before, size_t limit) const;
 
    private:
     mutable std::once_flag made_, wrote_;

@@ -527,10 +527,29 @@ struct ApiServer::Impl {
   void listAlerts(const httplib::Request& req, httplib::Response& res) {
     if (!authorize(req, res)) return;
     bool onlyOpen = req.get_param_value("open") == "1" || req.get_param_value("open") == "true";
+    // Paging: ?limit=N (1 to kMaxAlertPage) and ?before=ID, the "next" of the page before.
+    const bool paged = req.has_param("limit") || req.has_param("before");
+    size_t limit = kMaxAlertPage;
+    if (req.has_param("limit")) {
+      auto n = number(req.get_param_value("limit"));
+      if (!n || *n < 1 || *n > kMaxAlertPage) {
+        return refuse(res, 400, "limit: a number from 1 to " + std::to_string(kMaxAlertPage));
+      }
+      limit = *n;
+    }
+    const std::string before = req.get_param_value("before");
+    if (req.has_param("before") && !vocab::isRecordId(before))
+      return refuse(res, 400, "before: an alert id");
     auto listed = service.alertList().get(service.inbox(), std::time(nullptr));
     if (!listed->error.empty()) return answer(res, 500, Json{{"error", listed->error}});
+    if (!paged) {
+      res.status = 200;
+      return res.set_content(listed->json(onlyOpen) + "\n", "application/json");
+    }
+    auto page = listed->page(onlyOpen, before, limit);
+    if (!page) return refuse(res, 400, "before: no alert " + before + " at this site");
     res.status = 200;
-    res.set_content(listed->json(onlyOpen) + "\n", "application/json");
+    res.set_content(*page + "\n", "application/json");
   }
 
   void showAlert(const httplib::Request& req, httplib::Response& res) {

@@ -87,6 +87,8 @@ inline constexpr std::chrono::milliseconds kSubmitTimeout{30000};
 inline constexpr std::chrono::milliseconds kApplyWait{5000};
 inline constexpr std::chrono::seconds kIoTimeout{10};
 inline constexpr size_t kWorkers = 4;
+// GET /v1/alerts?limit=N: the largest page.
+inline constexpr uint32_t kMaxAlertPage = 1000;
 
 class ApiServer {
  public:

@@ -439,6 +439,26 @@ TEST_F(AlertTest, UpdateCancelAndExpiryStopDelivery) {
   EXPECT_FALSE(got.contains("description"));
   EXPECT_EQ(got["references"], json::array({firstId}));
 
+  // The list page by page: the newest 3, then what follows the third.
+  const auto all = listed("kz-almaty");
+  ASSERT_EQ(all.size(), 4u);
+  auto page = liaison(
+      {"alert", "list", "--site", site("kz-almaty"), "--limit", "3", "--format", "json"}, 30);
+  ASSERT_EQ(page.exitCode, 0) << page.err;
+  std::vector<std::string> ids;
+  for (const auto& a : json::parse(page.out)) ids.push_back(a["id"]);
+  EXPECT_EQ(ids, std::vector<std::string>(all.begin(), all.begin() + 3));
+  EXPECT_NE(page.err.find("--limit 3 --before " + all[2]), std::string::npos) << page.err;
+  page = liaison({"alert", "list", "--site", site("kz-almaty"), "--limit", "3", "--before", all[2]},
+                 30);
+  ASSERT_EQ(page.exitCode, 0) << page.err;
+  EXPECT_NE(page.out.find(all[3]), std::string::npos) << page.out;
+  EXPECT_EQ(page.out.find(all[0]), std::string::npos) << page.out;
+  EXPECT_EQ(page.err.find("more follow"), std::string::npos) << page.err;
+  page = liaison({"alert", "list", "--site", site("kz-almaty"), "--before", all[2]}, 30);
+  EXPECT_NE(page.exitCode, 0);
+  EXPECT_NE(page.err.find("--before goes with --limit"), std::string::npos) << page.err;
+
   // Expired before Bangkok came back: never delivered, shown as expired.
   daemons["th-bangkok"]->stop();
   auto brief = send("kg-bishkek", {"--headline", "Only for two seconds", "--target", "site:th-bangkok",

@@ -634,6 +634,62 @@ TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
   EXPECT_EQ(list("/v1/alerts").second["alerts"][1]["state"], "expired");
 }
 
+// GET /v1/alerts page by page: ?limit=N gives the newest N and "next", ?before=NEXT what follows;
+// the open ones alone page the same way; a bad limit or an unknown alert is refused with a reason.
+TEST_F(DeskHttp, TheApiListsAlertsPageByPage) {
+  std::vector<std::string> ids;  // newest first
+  for (int k = 0; k < 5; ++k) {
+    char id[40];
+    std::snprintf(id, sizeof id, "7f3e9a4c-0d5b-4c8a-9e4f-3b2a5d6c7e%02d", k);
+    ids.insert(ids.begin(), id);
+    storeReceived(
+        id,
+        Json{{"headline", "Alert " + std::to_string(k)}, {"targets", {{"sites", {"kg-bishkek"}}}}},
+        now - 100 + k, k % 2 == 0 ? "new" : "acknowledged");
+  }
+  httplib::Client c(host, port);
+  auto get = [&](const std::string& path) {
+    auto r = c.Get(path, {{"Authorization", "Bearer " + kToken}});
+    EXPECT_TRUE(r) << path;
+    return r ? std::make_pair(r->status, Json::parse(r->body, nullptr, false))
+             : std::make_pair(0, Json());
+  };
+  auto idsOf = [](const Json& body) {
+    std::vector<std::string> out;
+    for (const auto& a : body.value("alerts", Json::array())) out.push_back(a["id"]);
+    return out;
+  };
+  auto [status, first] = get("/v1/alerts?limit=2");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(idsOf(first), (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(first["next"], ids[1]);
+  auto second = get("/v1/alerts?limit=2&before=" + ids[1]).second;
+  EXPECT_EQ(idsOf(second), (std::vector<std::string>{ids[2], ids[3]}));
+  EXPECT_EQ(second["next"], ids[3]);
+  auto last = get("/v1/alerts?limit=2&before=" + ids[3]).second;
+  EXPECT_EQ(idsOf(last), (std::vector<std::string>{ids[4]}));
+  EXPECT_FALSE(last.contains("next")) << "nothing follows the last page";
+  // Exactly a page's worth left: no "next" either.
+  EXPECT_FALSE(get("/v1/alerts?limit=5").second.contains("next"));
+  EXPECT_FALSE(get("/v1/alerts").second.contains("next"));
+  // The open ones (k = 0, 2, 4) page alone.
+  auto open = get("/v1/alerts?open=1&limit=2").second;
+  EXPECT_EQ(idsOf(open), (std::vector<std::string>{ids[0], ids[2]}));
+  EXPECT_EQ(open["next"], ids[2]);
+  EXPECT_EQ(idsOf(get("/v1/alerts?open=1&limit=2&before=" + ids[2]).second),
+            (std::vector<std::string>{ids[4]}));
+  for (const char* bad : {"limit=0", "limit=1001", "limit=abc", "limit=-1", "before=..%2F..",
+                          "before=7f3e9a4c-0d5b-4c8a-9e4f-3b2a5d6c7eff"}) {
+    auto [code, body] = get(std::string("/v1/alerts?") + bad);
+    EXPECT_EQ(code, 400) << bad;
+    EXPECT_FALSE(body.value("error", "").empty()) << bad;
+  }
+  EXPECT_NE(get("/v1/alerts?before=7f3e9a4c-0d5b-4c8a-9e4f-3b2a5d6c7eff")
+                .second.value("error", "")
+                .find("no alert"),
+            std::string::npos);
+}
+
 // A site holding many closed alerts: the page shows the open ones and the newest 100 closed,
 // says how many more there are and links to them all; its refresh keeps to what it shows.
 TEST_F(DeskHttp, TheAlertPageShowsTheOpenAndTheNewestClosedAlerts) {
