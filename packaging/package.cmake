@@ -40,6 +40,7 @@ install(TARGETS ${LIAISON_PROGRAMS} RUNTIME DESTINATION bin)
 install(TARGETS liaison-http LIBRARY DESTINATION lib/liaison)
 install(FILES ${LIAISON_MAN_PAGES} DESTINATION share/man/man1)
 install(FILES README.md DESTINATION share/doc/liaison)
+install(FILES docs/figures-history.md DESTINATION share/doc/liaison/docs)  # linked from the README
 install(FILES config/broker.toml config/site.toml config/bridge-casc.toml
               config/bridge-seajust.toml
         DESTINATION share/doc/liaison/examples)

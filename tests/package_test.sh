@@ -184,6 +184,8 @@ for e in "${examples[@]}"; do
     fail "/usr/share/doc/liaison/examples/$e is missing or not config/$e"
 done
 [ -s "$root/usr/share/doc/liaison/README.md" ] && pass "README.md" || fail "README.md is missing"
+[ -s "$root/usr/share/doc/liaison/docs/figures-history.md" ] && pass "docs/figures-history.md (linked from the README)" \
+  || fail "docs/figures-history.md is missing"
 for d in "${defaults[@]}"; do
   [ -f "$root/etc/default/$d" ] && pass "/etc/default/$d" || fail "/etc/default/$d is missing"
 done
