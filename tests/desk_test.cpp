@@ -639,8 +639,7 @@ TEST_F(DeskHttp, TheApiAndTheDeskListTheSameAlerts) {
 TEST_F(DeskHttp, TheApiListsAlertsPageByPage) {
   std::vector<std::string> ids;  // newest first
   for (int k = 0; k < 5; ++k) {
-    char id[40];
-    std::snprintf(id, sizeof id, "7f3e9a4c-0d5b-4c8a-9e4f-3b2a5d6c7e%02d", k);
+    const std::string id = "7f3e9a4c-0d5b-4c8a-9e4f-3b2a5d6c7e0" + std::to_string(k);
     ids.insert(ids.begin(), id);
     storeReceived(
         id,
